@@ -1,0 +1,153 @@
+import Foundation
+import Synchronization
+
+/// One execution's code, running on its own ``DeterministicExecutor``: the engine feeds it history
+/// events one by one and drains the executor after each, so the code's decisions come out in an
+/// order that depends only on the history.
+final class OrchestrationExecution: Sendable {
+    let context: OrchestrationContext
+    private let executor = DeterministicExecutor()
+    private let handler: Registry.OrchestrationHandler
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(context: OrchestrationContext, handler: @escaping Registry.OrchestrationHandler) {
+        self.context = context
+        self.handler = handler
+    }
+
+    /// Re-runs the recorded history; throws the first divergence.
+    func replay() throws(DurableError) {
+        while let event = self.context.state.withLock({ state -> HistoryEvent? in
+            guard state.cursor < state.history.count else { return nil }
+            defer { state.cursor += 1 }
+            return state.history[state.cursor]
+        }) {
+            if event.kind.isOutput {
+                self.context.state.withLock { state in
+                    state.divergence = state.divergence ?? state.nonDeterminism(
+                        at: event.sequenceNumber,
+                        "the history has \(event.kind.summary) but the code no longer makes this call"
+                    )
+                }
+            } else {
+                self.deliver(event)
+            }
+            if let divergence = self.context.state.withLock({ $0.divergence }) {
+                throw divergence
+            }
+        }
+        self.context.state.withLock { $0.isReplaying = false }
+    }
+
+    /// Appends new messages to the history and runs the code on them; stops at the end of the
+    /// execution (later messages are left unconsumed).
+    func process(_ messages: [HistoryEvent.Kind], now: Date) throws(DurableError) {
+        for message in messages {
+            let event = self.context.state.withLock { state -> HistoryEvent? in
+                guard !state.isFinished else { return nil }
+                state.now = now
+                state.append(message)
+                return state.newEvents.last
+            }
+            guard let event else { break }
+            self.deliver(event)
+            if let divergence = self.context.state.withLock({ $0.divergence }) {
+                throw divergence
+            }
+        }
+    }
+
+    var result: TurnResult {
+        self.context.state.withLock { state in
+            TurnResult(newEvents: state.newEvents, actions: state.actions, outcome: state.outcome, customStatus: state.customStatus)
+        }
+    }
+
+    private func deliver(_ event: HistoryEvent) {
+        self.context.state.withLock { $0.now = event.timestamp }
+        switch event.kind {
+        case .executionStarted(let start):
+            self.startCode(input: start.input)
+        case .cancelRequested(let reason):
+            let cancelled = self.context.state.withLock { state -> Bool in
+                guard !state.isFinished else { return false }
+                do {
+                    try state.record(.executionCancelled(reason: reason))
+                } catch {
+                    return false
+                }
+                state.outcome = .cancelled(reason: reason)
+                return true
+            }
+            if cancelled { self.unload() }
+        default:
+            self.context.state.withLock { $0.deliver(event.kind) }.resume()
+        }
+        self.executor.drain()
+        self.context.state.withLock { $0.checkNoPendingRecordedDecision() }
+    }
+
+    private func startCode(input: Payload) {
+        let context = self.context
+        let handler = self.handler
+        let task = Task(executorPreference: self.executor) {
+            let result: Result<Payload, any Error>
+            do {
+                result = .success(try await handler(input, context))
+            } catch {
+                result = .failure(error)
+            }
+            Self.finish(context: context, result: result)
+        }
+        self.task.withLock { $0 = task }
+    }
+
+    private static func finish(context: OrchestrationContext, result: Result<Payload, any Error>) {
+        let continueAsNew = context.state.withLock { $0.continueAsNew }
+        // Drawn before taking the lock: the context's UUID source locks the state itself.
+        let nextExecutionID = continueAsNew == nil ? nil : context.newUUID().uuidString.lowercased()
+        context.state.withLock { state in
+            guard !state.isDisposed, !state.isFinished, state.divergence == nil else { return }
+            do {
+                if let continueAsNew, let nextExecutionID {
+                    let version = continueAsNew.version ?? context.registry.versionForNewStart(of: state.start.name) ?? state.start.version
+                    let next = HistoryEvent.ExecutionStarted(
+                        name: state.start.name,
+                        version: version,
+                        input: continueAsNew.input,
+                        executionID: nextExecutionID,
+                        parent: state.start.parent
+                    )
+                    try state.record(.continuedAsNew(input: continueAsNew.input, version: version))
+                    state.outcome = .continuedAsNew(next: next, carryOver: state.bufferedEvents.map { .eventRaised(name: $0.name, input: $0.input) })
+                    return
+                }
+                switch result {
+                case .success(let output):
+                    try state.record(.executionCompleted(output: output))
+                    state.outcome = .completed(output: output)
+                case .failure(let error):
+                    let failure = FailureDetails(error)
+                    try state.record(.executionFailed(failure: failure))
+                    state.outcome = .failed(failure)
+                }
+            } catch {
+                // The divergence is in the state; the turn fails with it.
+            }
+        }
+    }
+
+    /// Unwinds code that is still suspended: every pending wait throws `cancelled`, the task is
+    /// cancelled and run to its end. Nothing it does from here on is recorded.
+    func unload() {
+        let wakeups = self.context.state.withLock { state -> ReplayState.Wakeups in
+            guard !state.isDisposed else { return ReplayState.Wakeups() }
+            state.isDisposed = true
+            return state.failAllWaiters(DurableError(.cancelled, "the execution was unloaded", instanceID: state.instanceID))
+        }
+        wakeups.resume()
+        self.task.withLock { $0?.cancel() }
+        // Bounded: code that swallows the cancellation and loops must not hang the node.
+        self.executor.drain(maxJobs: 100_000)
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+
+/// The engine's bookkeeping for one execution: the replay cursor, pending operations and what the
+/// turn decided. It lives behind the context's mutex; all its methods are synchronous and do no I/O.
+struct ReplayState: ~Copyable {
+    typealias Waiter = CheckedContinuation<Result<Payload, DurableError>, Never>
+
+    /// A durable operation (positive id, recorded in history) or an event wait (negative id, local).
+    struct Slot {
+        enum Kind {
+            case activity(name: String)
+            case timer(fireAt: Date)
+            case subOrchestration(name: String, instanceID: String)
+            case event(name: String)
+        }
+
+        var kind: Kind
+        var result: Result<Payload, DurableError>?
+        var waiters: [Waiter] = []
+        var races: [Int] = []
+
+        var isTimer: Bool {
+            if case .timer = self.kind { return true }
+            return false
+        }
+    }
+
+    struct Race {
+        var slots: [Int]
+        var continuation: CheckedContinuation<Int, Never>
+    }
+
+    /// Continuations to resume once the lock is released.
+    struct Wakeups {
+        var waiters: [(Waiter, Result<Payload, DurableError>)] = []
+        var races: [(CheckedContinuation<Int, Never>, Int)] = []
+
+        mutating func append(_ other: consuming Wakeups) {
+            self.waiters += other.waiters
+            self.races += other.races
+        }
+
+        consuming func resume() {
+            for (waiter, result) in self.waiters { waiter.resume(returning: result) }
+            for (race, winner) in self.races { race.resume(returning: winner) }
+        }
+    }
+
+    let instanceID: String
+    let start: HistoryEvent.ExecutionStarted
+
+    // Replay.
+    let history: [HistoryEvent]
+    var cursor = 0
+    var isReplaying = true
+    var divergence: DurableError?
+
+    // The turn's decisions.
+    var newEvents: [HistoryEvent] = []
+    var actions: [TurnAction] = []
+    var outcome: TurnOutcome?
+    var customStatus: Payload?
+    var continueAsNew: (input: Payload, version: String?)?
+
+    // Operations.
+    var now: Date
+    var nextOperationID = 1
+    var nextLocalID = -1
+    var nextRaceID = 1
+    var slots: [Int: Slot] = [:]
+    var races: [Int: Race] = [:]
+    /// Raised events no wait has consumed yet, in arrival order.
+    var bufferedEvents: [(name: String, input: Payload)] = []
+    var eventWaiters: [String: [Int]] = [:]
+    var random: DeterministicRandom
+    var isDisposed = false
+
+    init(instanceID: String, start: HistoryEvent.ExecutionStarted, history: [HistoryEvent], now: Date) {
+        self.instanceID = instanceID
+        self.start = start
+        self.history = history
+        self.now = history.first?.timestamp ?? now
+        self.random = DeterministicRandom(seed: "\(instanceID)/\(start.executionID)")
+    }
+
+    var isFinished: Bool { self.outcome != nil }
+
+    // MARK: Recording decisions
+
+    /// Records a decision of the code. While replaying it must match the next recorded event; after
+    /// that it is appended to the new events and turned into actions.
+    mutating func record(_ kind: HistoryEvent.Kind) throws(DurableError) {
+        if self.isDisposed {
+            throw DurableError(.cancelled, "the execution was unloaded", instanceID: self.instanceID)
+        }
+        if let divergence = self.divergence {
+            throw divergence
+        }
+        guard self.isReplaying else {
+            self.append(kind)
+            self.actions += self.actions(for: kind)
+            return
+        }
+        let recorded = self.cursor < self.history.count ? self.history[self.cursor] : nil
+        if let recorded, recorded.kind.isOutput, Self.matches(recorded: recorded.kind, made: kind) {
+            self.cursor += 1
+            return
+        }
+        let error: DurableError
+        if let recorded, recorded.kind.isOutput {
+            error = self.nonDeterminism(
+                at: recorded.sequenceNumber,
+                "the history has \(recorded.kind.summary) but the code made \(kind.summary)"
+            )
+        } else {
+            let next = recorded.map { "\($0.kind.summary) (sequence \($0.sequenceNumber))" } ?? "the end of the recorded history"
+            error = self.nonDeterminism(
+                at: recorded?.sequenceNumber ?? self.history.count,
+                "the code made \(kind.summary), a call the history lacks: the history has \(next) next"
+            )
+        }
+        self.divergence = error
+        throw error
+    }
+
+    /// After an input was delivered and the code ran, any recorded decision still ahead of the
+    /// cursor is one the code no longer makes.
+    mutating func checkNoPendingRecordedDecision() {
+        guard self.divergence == nil, self.isReplaying, self.cursor < self.history.count else { return }
+        let recorded = self.history[self.cursor]
+        guard recorded.kind.isOutput else { return }
+        self.divergence = self.nonDeterminism(
+            at: recorded.sequenceNumber,
+            "the history has \(recorded.kind.summary) but the code no longer makes this call"
+        )
+    }
+
+    func nonDeterminism(at sequenceNumber: Int, _ message: String) -> DurableError {
+        DurableError(
+            .nonDeterminism,
+            "orchestration '\(self.start.name)' \(self.start.version) diverged from its history at sequence \(sequenceNumber): \(message)",
+            instanceID: self.instanceID,
+            name: self.start.name,
+            version: self.start.version,
+            sequenceNumber: sequenceNumber
+        )
+    }
+
+    static func matches(recorded: HistoryEvent.Kind, made: HistoryEvent.Kind) -> Bool {
+        switch (recorded, made) {
+        case (.activityScheduled(let a, let n, _, _, _), .activityScheduled(let b, let m, _, _, _)):
+            a == b && n == m
+        case (.timerCreated(let a, _), .timerCreated(let b, _)):
+            a == b
+        case (.subOrchestrationScheduled(let a, let n, _, _, _), .subOrchestrationScheduled(let b, let m, _, _, _)):
+            a == b && n == m
+        case (.operationCancelled(let a), .operationCancelled(let b)):
+            a == b
+        case (.executionCompleted, .executionCompleted), (.executionFailed, .executionFailed),
+            (.executionCancelled, .executionCancelled), (.continuedAsNew, .continuedAsNew):
+            true
+        default:
+            false
+        }
+    }
+
+    mutating func append(_ kind: HistoryEvent.Kind) {
+        let sequenceNumber = self.history.count + self.newEvents.count
+        self.newEvents.append(HistoryEvent(sequenceNumber: sequenceNumber, timestamp: self.now, kind: kind))
+    }
+
+    /// The actions a new decision asks for.
+    func actions(for kind: HistoryEvent.Kind) -> [TurnAction] {
+        switch kind {
+        case .activityScheduled(let id, let name, let input, let retry, let timeout):
+            return [.scheduleActivity(ActivityRequest(operationID: id, name: name, input: input, retry: retry, timeout: timeout))]
+        case .timerCreated(let id, let fireAt):
+            return [.scheduleTimer(operationID: id, fireAt: fireAt)]
+        case .subOrchestrationScheduled(let id, let name, let version, let childID, let input):
+            let start = HistoryEvent.ExecutionStarted(
+                name: name,
+                version: version ?? "",
+                input: input,
+                executionID: "",
+                parent: .init(instanceID: self.instanceID, executionID: self.start.executionID, operationID: id)
+            )
+            return [.startSubOrchestration(instanceID: childID, start: start)]
+        case .operationCancelled(let id):
+            let action = self.slots[id].flatMap { self.cancelAction(id: id, slot: $0, reason: "cancelled by its orchestration") }
+            return action.map { [$0] } ?? []
+        case .executionCompleted(let output):
+            return self.cleanupActions(cancelChildren: false) + self.parentNotification { .subOrchestrationCompleted(operationID: $0, result: output) }
+        case .executionFailed(let failure):
+            return self.cleanupActions(cancelChildren: false) + self.parentNotification { .subOrchestrationFailed(operationID: $0, failure: failure) }
+        case .executionCancelled(let reason):
+            let failure = FailureDetails(type: String(reflecting: DurableError.self), message: "cancelled: \(reason)", code: DurableError.Code.cancelled.description)
+            return self.cleanupActions(cancelChildren: true, reason: reason) + self.parentNotification { .subOrchestrationFailed(operationID: $0, failure: failure) }
+        case .continuedAsNew:
+            return self.cleanupActions(cancelChildren: false)
+        default:
+            return []
+        }
+    }
+
+    private func cancelAction(id: Int, slot: Slot, reason: String) -> TurnAction? {
+        switch slot.kind {
+        case .activity: .cancelActivity(operationID: id)
+        case .timer: .cancelTimer(operationID: id)
+        case .subOrchestration(_, let childID): .cancelSubOrchestration(instanceID: childID, reason: reason)
+        case .event: nil
+        }
+    }
+
+    /// Pending timers are dropped and pending activities cancelled when an execution ends; children
+    /// only when it is cancelled (a finished parent does not take its running children down).
+    private func cleanupActions(cancelChildren: Bool, reason: String = "the parent execution ended") -> [TurnAction] {
+        self.slots.keys.sorted().compactMap { id -> TurnAction? in
+            guard id > 0, let slot = self.slots[id], slot.result == nil else { return nil }
+            if case .subOrchestration = slot.kind, !cancelChildren { return nil }
+            return self.cancelAction(id: id, slot: slot, reason: reason)
+        }
+    }
+
+    private func parentNotification(_ message: (Int) -> HistoryEvent.Kind) -> [TurnAction] {
+        guard let parent = self.start.parent else { return [] }
+        return [.notifyParent(parent, message(parent.operationID))]
+    }
+
+    // MARK: Operations
+
+    mutating func newOperationID() -> Int {
+        defer { self.nextOperationID += 1 }
+        return self.nextOperationID
+    }
+
+    mutating func newLocalID() -> Int {
+        defer { self.nextLocalID -= 1 }
+        return self.nextLocalID
+    }
+
+    /// Resolves a slot, unless it has a result already (a late result of a cancelled operation is
+    /// ignored).
+    mutating func resolve(_ id: Int, _ result: Result<Payload, DurableError>) -> Wakeups {
+        guard var slot = self.slots[id], slot.result == nil else { return Wakeups() }
+        var wakeups = Wakeups()
+        slot.result = result
+        wakeups.waiters = slot.waiters.map { ($0, result) }
+        slot.waiters = []
+        for raceID in slot.races {
+            if let race = self.races.removeValue(forKey: raceID) {
+                wakeups.races.append((race.continuation, id))
+            }
+        }
+        slot.races = []
+        self.slots[id] = slot
+        return wakeups
+    }
+
+    // MARK: Delivering inputs
+
+    /// Applies an input message to the pending operations.
+    mutating func deliver(_ kind: HistoryEvent.Kind) -> Wakeups {
+        switch kind {
+        case .activityCompleted(let id, let result), .subOrchestrationCompleted(let id, let result):
+            return self.resolve(id, .success(result))
+        case .activityFailed(let id, let failure):
+            let name = self.slots[id].flatMap { if case .activity(let name) = $0.kind { name } else { nil } }
+            let error = DurableError(
+                .activityFailed,
+                "activity '\(name ?? "?")' (operation \(id)) failed: \(failure)",
+                instanceID: self.instanceID,
+                name: name,
+                failure: failure
+            )
+            return self.resolve(id, .failure(error))
+        case .subOrchestrationFailed(let id, let failure):
+            var name: String?
+            var childID: String?
+            if case .subOrchestration(let n, let c) = self.slots[id]?.kind { (name, childID) = (n, c) }
+            let code: DurableError.Code = failure.code == DurableError.Code.cancelled.description ? .cancelled : .subOrchestrationFailed
+            let error = DurableError(
+                code,
+                "sub-orchestration '\(name ?? "?")' (instance \(childID ?? "?"), operation \(id)) failed: \(failure)",
+                instanceID: childID,
+                name: name,
+                failure: failure
+            )
+            return self.resolve(id, .failure(error))
+        case .timerFired(let id):
+            guard case .timer(let fireAt) = self.slots[id]?.kind else { return Wakeups() }
+            return self.resolve(id, Result { () throws(DurableError) in try Payload(encoding: fireAt) })
+        case .eventRaised(let name, let input):
+            if var waiters = self.eventWaiters[name], !waiters.isEmpty {
+                let id = waiters.removeFirst()
+                self.eventWaiters[name] = waiters
+                return self.resolve(id, .success(input))
+            }
+            self.bufferedEvents.append((name, input))
+            return Wakeups()
+        case .executionStarted, .cancelRequested:
+            // Handled by the execution: they start and end the code rather than resolve operations.
+            return Wakeups()
+        default:
+            return Wakeups()
+        }
+    }
+
+    /// Every continuation still waiting, failed with `error`: used to unwind an execution that is
+    /// unloaded while suspended.
+    mutating func failAllWaiters(_ error: DurableError) -> Wakeups {
+        var wakeups = Wakeups()
+        for id in self.slots.keys.sorted() {
+            wakeups.append(self.resolve(id, .failure(error)))
+        }
+        for (_, race) in self.races {
+            wakeups.races.append((race.continuation, race.slots.first ?? 0))
+        }
+        self.races = [:]
+        return wakeups
+    }
+}

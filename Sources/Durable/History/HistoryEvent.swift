@@ -1,0 +1,187 @@
+public import Foundation
+
+/// One entry of an orchestration execution's history.
+///
+/// The history is the source of truth of an execution: the messages it consumed (inputs) and the
+/// decisions its code made (outputs), in the order they happened. Replaying the inputs through the
+/// code must give the same outputs again.
+public struct HistoryEvent: Sendable, Hashable, Codable {
+    /// The format of events this release writes. Decoding accepts every earlier format.
+    public static let schemaVersion = 1
+
+    /// The position in the execution's history, from 0.
+    public var sequenceNumber: Int
+    /// When the event was recorded (the turn's time, from the provider's clock).
+    public var timestamp: Date
+    public var kind: Kind
+
+    public init(sequenceNumber: Int, timestamp: Date, kind: Kind) {
+        self.sequenceNumber = sequenceNumber
+        self.timestamp = timestamp
+        self.kind = kind
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case v, seq, ts, kind
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let version = try container.decodeIfPresent(Int.self, forKey: .v) ?? 1
+        guard version <= Self.schemaVersion else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .v,
+                in: container,
+                debugDescription: "history event format \(version) is newer than this release understands (\(Self.schemaVersion))"
+            )
+        }
+        self.sequenceNumber = try container.decode(Int.self, forKey: .seq)
+        self.timestamp = try container.decode(Date.self, forKey: .ts)
+        self.kind = try container.decode(Kind.self, forKey: .kind)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Self.schemaVersion, forKey: .v)
+        try container.encode(self.sequenceNumber, forKey: .seq)
+        try container.encode(self.timestamp, forKey: .ts)
+        try container.encode(self.kind, forKey: .kind)
+    }
+}
+
+extension HistoryEvent {
+    /// What happened.
+    public enum Kind: Sendable, Hashable, Codable {
+        // Inputs: messages an execution consumes.
+
+        /// The execution began. Always the first event.
+        case executionStarted(ExecutionStarted)
+        /// A turn began; its timestamp is the orchestration's `now` for that turn.
+        case turnStarted
+        case activityCompleted(operationID: Int, result: Payload)
+        case activityFailed(operationID: Int, failure: FailureDetails)
+        case timerFired(operationID: Int)
+        case eventRaised(name: String, input: Payload)
+        case subOrchestrationCompleted(operationID: Int, result: Payload)
+        case subOrchestrationFailed(operationID: Int, failure: FailureDetails)
+        case cancelRequested(reason: String)
+
+        // Outputs: decisions the orchestration code made.
+
+        case activityScheduled(operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?)
+        case timerCreated(operationID: Int, fireAt: Date)
+        case subOrchestrationScheduled(operationID: Int, name: String, version: String?, instanceID: String, input: Payload)
+        /// A pending operation was given up (the loser of a race): its activity or child is asked to
+        /// cancel, its timer dropped, and a late result is ignored.
+        case operationCancelled(operationID: Int)
+        case executionCompleted(output: Payload)
+        case executionFailed(failure: FailureDetails)
+        case executionCancelled(reason: String)
+        case continuedAsNew(input: Payload, version: String?)
+    }
+
+    /// The first event of every execution.
+    public struct ExecutionStarted: Sendable, Hashable, Codable {
+        public var name: String
+        public var version: String
+        public var input: Payload
+        public var executionID: String
+        /// The instance that started this one as a sub-orchestration.
+        public var parent: ParentReference?
+
+        public init(name: String, version: String, input: Payload, executionID: String, parent: ParentReference? = nil) {
+            self.name = name
+            self.version = version
+            self.input = input
+            self.executionID = executionID
+            self.parent = parent
+        }
+    }
+
+    /// Where a sub-orchestration reports its result.
+    public struct ParentReference: Sendable, Hashable, Codable {
+        public var instanceID: String
+        public var executionID: String
+        public var operationID: Int
+
+        public init(instanceID: String, executionID: String, operationID: Int) {
+            self.instanceID = instanceID
+            self.executionID = executionID
+            self.operationID = operationID
+        }
+    }
+}
+
+extension HistoryEvent.Kind {
+    /// Whether the event is a decision of the orchestration code (checked on replay) rather than a
+    /// message it consumed.
+    public var isOutput: Bool {
+        switch self {
+        case .executionStarted, .turnStarted, .activityCompleted, .activityFailed, .timerFired, .eventRaised,
+            .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested:
+            return false
+        case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled,
+            .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew:
+            return true
+        }
+    }
+
+    /// Whether the event ends the execution.
+    public var isTerminal: Bool {
+        switch self {
+        case .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew: return true
+        default: return false
+        }
+    }
+
+    /// The operation a result or decision belongs to.
+    public var operationID: Int? {
+        switch self {
+        case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),
+            .subOrchestrationCompleted(let id, _), .subOrchestrationFailed(let id, _),
+            .activityScheduled(let id, _, _, _, _), .timerCreated(let id, _),
+            .subOrchestrationScheduled(let id, _, _, _, _), .operationCancelled(let id):
+            return id
+        default:
+            return nil
+        }
+    }
+
+    /// A short name of the event's kind, for logs, errors and storage.
+    public var name: String {
+        switch self {
+        case .executionStarted: "executionStarted"
+        case .turnStarted: "turnStarted"
+        case .activityCompleted: "activityCompleted"
+        case .activityFailed: "activityFailed"
+        case .timerFired: "timerFired"
+        case .eventRaised: "eventRaised"
+        case .subOrchestrationCompleted: "subOrchestrationCompleted"
+        case .subOrchestrationFailed: "subOrchestrationFailed"
+        case .cancelRequested: "cancelRequested"
+        case .activityScheduled: "activityScheduled"
+        case .timerCreated: "timerCreated"
+        case .subOrchestrationScheduled: "subOrchestrationScheduled"
+        case .operationCancelled: "operationCancelled"
+        case .executionCompleted: "executionCompleted"
+        case .executionFailed: "executionFailed"
+        case .executionCancelled: "executionCancelled"
+        case .continuedAsNew: "continuedAsNew"
+        }
+    }
+
+    /// The event as a reader of a non-determinism error wants it: kind, operation and name.
+    var summary: String {
+        switch self {
+        case .activityScheduled(let id, let name, _, _, _): "activity '\(name)' (operation \(id))"
+        case .timerCreated(let id, _): "timer (operation \(id))"
+        case .subOrchestrationScheduled(let id, let name, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
+        case .operationCancelled(let id): "cancellation of operation \(id)"
+        case .executionCompleted: "completion"
+        case .executionFailed: "failure"
+        case .executionCancelled: "cancellation"
+        case .continuedAsNew: "continue-as-new"
+        default: self.name
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import PostgresNIO
+public enum _PlaceholderP {}

@@ -1,0 +1,190 @@
+import Durable
+import DurableTesting
+import Foundation
+import Testing
+
+@Suite struct ReplayTests {
+    /// Runs FanOutGroup to completion, delivering each turn's results in a scrambled but fixed order.
+    static func runFanOut(_ name: String, input: Int, registry: Registry) throws -> EngineHarness {
+        var harness = EngineHarness(registry: registry)
+        var result = try harness.start(name, input)
+        var pending: [HistoryEvent.Kind] = []
+        while result.outcome == nil {
+            for action in result.actions {
+                switch action {
+                case .scheduleActivity(let request):
+                    let value = try request.input.decode(Int.self) * 2
+                    pending.append(.activityCompleted(operationID: request.operationID, result: json(value)))
+                case .scheduleTimer(let id, _):
+                    pending.append(.timerFired(operationID: id))
+                default:
+                    break
+                }
+            }
+            // Deliver in reverse order, two at a time: a different order from scheduling.
+            pending.reverse()
+            let batch = Array(pending.prefix(2))
+            pending.removeFirst(batch.count)
+            result = try harness.turn(batch)
+        }
+        return harness
+    }
+
+    static let fanOutRegistry: Registry = {
+        var registry = Registry()
+        try! registry.register(FanOutGroup())
+        try! registry.register(FanOutAsyncLet())
+        try! registry.register(Double_())
+        return registry
+    }()
+
+    @Test(arguments: [("FanOutGroup", 12), ("FanOutAsyncLet", 5)])
+    func fanOutGivesTheSameEventOrderOver100Runs(name: String, input: Int) throws {
+        let reference = try Self.runFanOut(name, input: input, registry: Self.fanOutRegistry)
+        #expect(reference.decisions.contains { if case .executionCompleted = $0 { true } else { false } })
+        for _ in 0..<100 {
+            let again = try Self.runFanOut(name, input: input, registry: Self.fanOutRegistry)
+            #expect(again.history == reference.history)
+            let replay = try reference.replay()
+            #expect(replay.newEvents.isEmpty)
+            #expect(replay.actions.isEmpty)
+        }
+    }
+
+    @Test func replayOfARecordedHistoryGivesTheSameDecisions() throws {
+        var harness = try EngineHarness { try $0.register(Sequence3()) }
+        var decisionsPerTurn: [[HistoryEvent.Kind]] = []
+        var result = try harness.start("Sequence3", "r")
+        var histories: [[HistoryEvent]] = [harness.history]
+        decisionsPerTurn.append(result.newEvents.map(\.kind).filter(\.isOutput))
+        for id in 1...3 {
+            result = try harness.turn(.activityCompleted(operationID: id, result: json("\(id)")))
+            histories.append(harness.history)
+            decisionsPerTurn.append(result.newEvents.map(\.kind).filter(\.isOutput))
+        }
+        // Replaying each prefix of the history and delivering that turn's message decides the same.
+        let engine = harness.engine
+        for id in 1...3 {
+            let again = try engine.runTurn(
+                instanceID: harness.instanceID,
+                history: histories[id - 1],
+                messages: [.activityCompleted(operationID: id, result: json("\(id)"))],
+                now: harness.clock
+            )
+            #expect(again.newEvents.map(\.kind).filter(\.isOutput) == decisionsPerTurn[id])
+        }
+    }
+
+    @Test func historyEventsRoundTripThroughJSON() throws {
+        let harness = try Self.runFanOut("FanOutAsyncLet", input: 2, registry: Self.fanOutRegistry)
+        let data = try JSONEncoder().encode(harness.history)
+        let decoded = try JSONDecoder().decode([HistoryEvent].self, from: data)
+        #expect(decoded == harness.history)
+    }
+
+    @Test func historyWrittenWithoutAFormatVersionStillDecodes() throws {
+        let text = #"{"seq":0,"ts":1700000000000,"kind":{"timerFired":{"operationID":3}}}"#
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        let event = try decoder.decode(HistoryEvent.self, from: Data(text.utf8))
+        #expect(event.kind == .timerFired(operationID: 3))
+        let newer = #"{"v":99,"seq":0,"ts":1700000000000,"kind":{"timerFired":{"operationID":3}}}"#
+        #expect(throws: DecodingError.self) { try decoder.decode(HistoryEvent.self, from: Data(newer.utf8)) }
+    }
+}
+
+@Suite struct DivergenceTests {
+    struct V1: Orchestration {
+        static let name = "Flow"
+        func run(_ input: String, context: OrchestrationContext) async throws -> String {
+            let a = try await context.activity(Greet.self, input)
+            try await context.sleep(for: .seconds(1))
+            return a
+        }
+    }
+
+    /// Records a history with V1: activity, timer, completion.
+    func recordedHistory() throws -> [HistoryEvent] {
+        var harness = try EngineHarness { try $0.register(V1()) }
+        try harness.start("Flow", "x")
+        try harness.turn(.activityCompleted(operationID: 1, result: json("hi")))
+        try harness.turn(.timerFired(operationID: 2))
+        return harness.history
+    }
+
+    func replay<O: Orchestration>(_ orchestration: O) throws -> DurableError {
+        var registry = Registry()
+        try registry.register(orchestration)
+        let engine = OrchestrationEngine(registry: registry)
+        let history = try self.recordedHistory()
+        do {
+            _ = try engine.runTurn(instanceID: "diverged", history: history, messages: [], now: Date())
+        } catch {
+            return error
+        }
+        Issue.record("replay did not diverge")
+        return DurableError(.invalidInput, "none")
+    }
+
+    @Test func anotherActivityNameIsDetected() throws {
+        struct Renamed: Orchestration {
+            static let name = "Flow"
+            func run(_ input: String, context: OrchestrationContext) async throws -> String {
+                try await context.activity(Double_.self, 1).description
+            }
+        }
+        let error = try self.replay(Renamed())
+        #expect(error.code == .nonDeterminism)
+        #expect(error.instanceID == "diverged")
+        #expect(error.sequenceNumber == 1)
+        #expect(error.message.contains("the history has activity 'Greet' (operation 1) but the code made activity 'Double' (operation 1)"))
+    }
+
+    @Test func anotherKindIsDetected() throws {
+        struct TimerFirst: Orchestration {
+            static let name = "Flow"
+            func run(_ input: String, context: OrchestrationContext) async throws -> String {
+                try await context.sleep(for: .seconds(1))
+                return input
+            }
+        }
+        let error = try self.replay(TimerFirst())
+        #expect(error.code == .nonDeterminism)
+        #expect(error.sequenceNumber == 1)
+        #expect(error.message.contains("the history has activity 'Greet' (operation 1) but the code made timer (operation 1)"))
+    }
+
+    @Test func aCallTheHistoryLacksIsDetected() throws {
+        struct Extra: Orchestration {
+            static let name = "Flow"
+            func run(_ input: String, context: OrchestrationContext) async throws -> String {
+                let a = context.scheduleActivity(Greet.self, input)
+                let b = context.scheduleActivity(Greet.self, input + "!")
+                return try await a.value + b.value
+            }
+        }
+        let error = try self.replay(Extra())
+        #expect(error.code == .nonDeterminism)
+        #expect(error.sequenceNumber == 2)
+        #expect(error.message.contains("the code made activity 'Greet' (operation 2), a call the history lacks"))
+    }
+
+    @Test func aRecordedCallTheCodeNoLongerMakesIsDetected() throws {
+        struct Shorter: Orchestration {
+            static let name = "Flow"
+            func run(_ input: String, context: OrchestrationContext) async throws -> String {
+                try await context.activity(Greet.self, input)
+            }
+        }
+        let error = try self.replay(Shorter())
+        #expect(error.code == .nonDeterminism)
+        #expect(error.message.contains("timer (operation 2)"))
+        #expect(error.sequenceNumber == 3)
+    }
+
+    @Test func replayTesterAcceptsAnUnchangedOrchestration() throws {
+        var registry = Registry()
+        try registry.register(V1())
+        try ReplayTester(registry: registry).check(history: try self.recordedHistory(), instanceID: "same")
+    }
+}
