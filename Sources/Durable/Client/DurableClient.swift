@@ -1,0 +1,118 @@
+public import Foundation
+
+/// Starts, signals, inspects and awaits orchestration instances. It needs only a provider, not the
+/// orchestration code, so any process (a web server, the CLI) can use it.
+public struct DurableClient: Sendable {
+    public let provider: any DurableProvider
+
+    public init(provider: any DurableProvider) {
+        self.provider = provider
+    }
+
+    /// Starts an instance of a typed orchestration and returns its id.
+    ///
+    /// Starting an id that exists with the same name and input is idempotent (returns the id, starts
+    /// nothing); with another name or input it throws `instanceAlreadyExists`. Without an id, a
+    /// random UUID is used, never a timestamp.
+    @discardableResult
+    public func start<O: Orchestration>(
+        _ type: O.Type,
+        input: O.Input,
+        instanceID: String? = nil,
+        version: String? = nil
+    ) async throws -> String {
+        try await self.start(name: O.name, input: try Payload(encoding: input), instanceID: instanceID, version: version)
+    }
+
+    /// Starts an instance by name with a JSON input.
+    @discardableResult
+    public func start(name: String, input: Payload, instanceID: String? = nil, version: String? = nil) async throws -> String {
+        let id = instanceID ?? UUID().uuidString.lowercased()
+        _ = try await self.provider.createInstance(StartRequest(instanceID: id, name: name, version: version, input: input))
+        return id
+    }
+
+    /// Raises an external event. An event raised before the orchestration waits for it is kept until
+    /// a wait consumes it.
+    public func raiseEvent<T: Encodable>(instanceID: String, name: String, _ data: T) async throws {
+        try await self.provider.sendMessage(instanceID: instanceID, .eventRaised(name: name, input: try Payload(encoding: data)))
+    }
+
+    /// Cancels an instance: it ends as `cancelled`, its pending activities and its children are
+    /// cancelled. Cancelling a finished instance does nothing.
+    public func cancel(instanceID: String, reason: String) async throws {
+        try await self.provider.sendMessage(instanceID: instanceID, .cancelRequested(reason: reason))
+    }
+
+    /// The instance's status, output or failure and custom status.
+    public func status(instanceID: String) async throws -> InstanceInfo {
+        guard let info = try await self.provider.instance(id: instanceID) else {
+            throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
+        }
+        return info
+    }
+
+    /// Waits until the instance finishes; throws `timedOut` after `timeout`. Woken by the provider's
+    /// completion notifications, with a long re-check in case one is missed.
+    public func waitForCompletion(instanceID: String, timeout: Duration) async throws -> InstanceInfo {
+        let deadline = ContinuousClock.now + timeout
+        let wake = WakeSignal()
+        // Subscribed before the first read, so a completion between the read and the wait wakes us.
+        let listener = Task {
+            for await _ in self.provider.notifications(.completions) { wake.signal() }
+        }
+        defer { listener.cancel() }
+        while true {
+            let info = try await self.status(instanceID: instanceID)
+            if info.status.isTerminal { return info }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else {
+                throw DurableError(
+                    .timedOut,
+                    "instance '\(instanceID)' did not finish within \(timeout) (status \(info.status.rawValue))",
+                    instanceID: instanceID,
+                    name: info.name
+                )
+            }
+            try Task.checkCancellation()
+            await wake.wait(timeout: min(remaining, .seconds(5)))
+        }
+    }
+
+    /// Waits for a typed orchestration's output; throws `orchestrationFailed` (with the failure) or
+    /// `cancelled` when it did not complete.
+    public func result<O: Orchestration>(of type: O.Type, instanceID: String, timeout: Duration) async throws -> O.Output {
+        let info = try await self.waitForCompletion(instanceID: instanceID, timeout: timeout)
+        switch info.status {
+        case .completed:
+            return try (info.output ?? .null).decode(O.Output.self)
+        case .cancelled:
+            throw DurableError(.cancelled, "instance '\(instanceID)' was cancelled", instanceID: instanceID, name: info.name, failure: info.failure)
+        default:
+            throw DurableError(
+                .orchestrationFailed,
+                "instance '\(instanceID)' failed: \(info.failure.map { "\($0)" } ?? "unknown error")",
+                instanceID: instanceID,
+                name: info.name,
+                version: info.version,
+                failure: info.failure
+            )
+        }
+    }
+
+    /// A page of instances.
+    public func list(_ query: InstanceQuery = .init()) async throws -> InstancePage {
+        try await self.provider.listInstances(query)
+    }
+
+    /// The current execution's history.
+    public func history(instanceID: String) async throws -> [HistoryEvent] {
+        try await self.provider.history(instanceID: instanceID)
+    }
+
+    /// Deletes finished instances; returns how many.
+    @discardableResult
+    public func purge(_ query: PurgeQuery) async throws -> Int {
+        try await self.provider.purgeInstances(query)
+    }
+}

@@ -1,0 +1,226 @@
+public import Foundation
+
+/// The storage contract of Durable. `PostgresProvider` and ``InMemoryProvider`` implement it with the
+/// same semantics, and `ProviderConformance` (in DurableTesting) checks any implementation.
+///
+/// The rules every implementation guarantees (docs/provider-contract.md has the long form):
+/// - **Leases with fencing.** A claim sets an owner, a new epoch (monotonic per instance or task)
+///   and an expiry. Every write made for that claim is conditional on the epoch still being current;
+///   a stale holder's write throws `leaseLost` and changes nothing.
+/// - **Provider time only.** Lease expiry, timers and visibility use the provider's clock.
+/// - **Atomic turns.** ``commitTurn(_:_:)`` applies the whole ``TurnResult`` or nothing.
+/// - **Expired leases are claimable** by any owner.
+public protocol DurableProvider: Sendable {
+    // MARK: Client
+
+    /// Creates an instance and enqueues its `executionStarted` message. Starting an existing id with
+    /// the same name and input returns `.alreadyExists` (idempotent); with anything else it throws
+    /// `instanceAlreadyExists`.
+    func createInstance(_ request: StartRequest) async throws -> StartResult
+
+    /// Enqueues a message for an instance's current execution: an event or a cancellation. Throws
+    /// `instanceNotFound` for an unknown instance and `invalidInput` for an event to a finished one;
+    /// cancelling a finished instance does nothing.
+    func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws
+
+    // MARK: Orchestration work
+
+    /// Claims up to `limit` instances that have visible messages and no live lease.
+    func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem>
+
+    /// Applies a turn atomically, fenced by the lease, and releases the lease.
+    func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws
+
+    /// Releases the lease without consuming messages; they become visible again after `delay`.
+    func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws
+
+    /// Extends the lease by the provider's lease duration.
+    func renewOrchestration(_ lease: Lease) async throws
+
+    // MARK: Activity work
+
+    /// Claims up to `limit` visible activity tasks with no live lease.
+    func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem>
+
+    /// Records an activity's final outcome: deletes the task and enqueues the result for the
+    /// instance, in one step, fenced by the lease.
+    func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws
+
+    /// Releases the task; it becomes visible again after `delay`. A `.retry` counts an attempt.
+    func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws
+
+    /// Extends the lease; returns whether cancellation of the activity was requested.
+    func renewActivity(_ lease: Lease) async throws -> Bool
+
+    // MARK: Reads and management
+
+    func instance(id: String) async throws -> InstanceInfo?
+    /// The history of the instance's current execution.
+    func history(instanceID: String) async throws -> [HistoryEvent]
+    func listInstances(_ query: InstanceQuery) async throws -> InstancePage
+    /// Deletes finished instances (and their history) matching the query; returns how many.
+    func purgeInstances(_ query: PurgeQuery) async throws -> Int
+    func queueDepths() async throws -> QueueDepths
+
+    // MARK: Waking
+
+    /// Hints that work may have become visible on a queue (or that an instance finished). A hint is
+    /// never the source of truth: consumers re-read the tables.
+    func notifications(_ channel: NotificationChannel) -> AsyncStream<Void>
+}
+
+/// What a claim asks for.
+public struct ClaimRequest: Sendable, Hashable {
+    /// Identifies the claiming runtime (node id) in leases.
+    public var owner: String
+    public var limit: Int
+    /// Orchestration names (with versions) this node can run; `nil` claims anything.
+    public var capabilities: Capabilities?
+
+    public init(owner: String, limit: Int, capabilities: Capabilities? = nil) {
+        self.owner = owner
+        self.limit = limit
+        self.capabilities = capabilities
+    }
+}
+
+/// What a node can run, for capability-aware claims.
+public struct Capabilities: Sendable, Hashable, Codable {
+    /// Orchestration name to versions.
+    public var orchestrations: [String: [String]]
+    public var activities: [String]
+
+    public init(orchestrations: [String: [String]], activities: [String]) {
+        self.orchestrations = orchestrations
+        self.activities = activities
+    }
+
+    public init(_ registry: Registry) {
+        self.init(
+            orchestrations: Dictionary(uniqueKeysWithValues: registry.orchestrationVersions.map { ($0.name, $0.versions) }),
+            activities: registry.activityNames
+        )
+    }
+}
+
+/// The result of a claim.
+public struct ClaimResult<Item: Sendable>: Sendable {
+    public var items: [Item]
+    /// How long until the next item that is not visible yet becomes visible (a timer, a backoff, a
+    /// lease that expires), by the provider's clock; `nil` when nothing is waiting.
+    public var nextVisibleIn: Duration?
+
+    public init(items: [Item], nextVisibleIn: Duration?) {
+        self.items = items
+        self.nextVisibleIn = nextVisibleIn
+    }
+}
+
+/// A claim: the fencing token of every write made for it.
+public struct Lease: Sendable, Hashable, CustomStringConvertible {
+    /// The instance id (orchestrations) or task id (activities).
+    public var id: String
+    public var owner: String
+    public var epoch: Int64
+
+    public init(id: String, owner: String, epoch: Int64) {
+        self.id = id
+        self.owner = owner
+        self.epoch = epoch
+    }
+
+    public var description: String { "\(self.id)@\(self.epoch)" }
+}
+
+/// Why work is handed back.
+public enum AbandonReason: String, Sendable, Hashable {
+    /// The node is shutting down or the work was interrupted: no attempt is counted.
+    case interrupted
+    /// An activity attempt failed and is retried per its policy: counts an attempt.
+    case retry
+    /// This node has no handler for the work.
+    case missingHandler
+}
+
+/// A claimed orchestration turn.
+public struct OrchestrationWorkItem: Sendable {
+    public var lease: Lease
+    /// The instance as stored when claimed.
+    public var instance: InstanceInfo
+    /// The current execution's history.
+    public var history: [HistoryEvent]
+    /// The visible messages for the current execution, oldest first.
+    public var messages: [InboxMessage]
+    /// The provider's time at the claim: the turn's `now`.
+    public var claimedAt: Date
+    /// How many times this instance has been claimed since its last committed turn (1 for a first
+    /// delivery): grows when turns crash or lose their lease.
+    public var deliveryCount: Int
+
+    public init(lease: Lease, instance: InstanceInfo, history: [HistoryEvent], messages: [InboxMessage], claimedAt: Date, deliveryCount: Int) {
+        self.lease = lease
+        self.instance = instance
+        self.history = history
+        self.messages = messages
+        self.claimedAt = claimedAt
+        self.deliveryCount = deliveryCount
+    }
+}
+
+/// A message waiting in an instance's inbox.
+public struct InboxMessage: Sendable, Hashable {
+    public var id: Int64
+    public var kind: HistoryEvent.Kind
+
+    public init(id: Int64, kind: HistoryEvent.Kind) {
+        self.id = id
+        self.kind = kind
+    }
+}
+
+/// What a turn commits.
+public struct TurnCommit: Sendable {
+    /// The inbox messages the turn consumed.
+    public var consumedMessageIDs: [Int64]
+    public var result: TurnResult
+
+    public init(consumedMessageIDs: [Int64], result: TurnResult) {
+        self.consumedMessageIDs = consumedMessageIDs
+        self.result = result
+    }
+}
+
+/// A claimed activity task.
+public struct ActivityWorkItem: Sendable {
+    public var lease: Lease
+    public var instanceID: String
+    public var executionID: String
+    public var request: ActivityRequest
+    /// 1 for the first attempt; counts retries (not interrupted deliveries).
+    public var attempt: Int
+    /// How many times the task has been claimed in all.
+    public var deliveryCount: Int
+
+    public init(lease: Lease, instanceID: String, executionID: String, request: ActivityRequest, attempt: Int, deliveryCount: Int) {
+        self.lease = lease
+        self.instanceID = instanceID
+        self.executionID = executionID
+        self.request = request
+        self.attempt = attempt
+        self.deliveryCount = deliveryCount
+    }
+}
+
+/// An activity's final outcome.
+public enum ActivityOutcome: Sendable, Hashable {
+    case completed(Payload)
+    case failed(FailureDetails)
+}
+
+/// What wakes dispatchers and waiters.
+public enum NotificationChannel: String, Sendable, Hashable, CaseIterable {
+    case orchestrations
+    case activities
+    /// An instance reached a terminal status.
+    case completions
+}

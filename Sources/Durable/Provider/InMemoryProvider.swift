@@ -1,0 +1,557 @@
+public import Foundation
+import Synchronization
+
+/// A provider that keeps everything in memory, with the same semantics as the PostgreSQL provider:
+/// leases with epochs, provider-clock visibility, atomic turns. It serves fast tests and an embedded
+/// single-process mode; nothing survives the process.
+public final class InMemoryProvider: DurableProvider {
+    /// How long a claim is held before it may be taken over.
+    public let leaseDuration: Duration
+    /// The largest payload accepted, in bytes.
+    public let maxPayloadBytes: Int
+
+    private let clock: @Sendable () -> Date
+    private let state = Mutex(State())
+    private let subscribers = Mutex<[NotificationChannel: [UUID: AsyncStream<Void>.Continuation]]>([:])
+
+    /// - Parameter clock: the provider's clock; tests pass a controllable one.
+    public init(
+        leaseDuration: Duration = .seconds(30),
+        maxPayloadBytes: Int = 2 << 20,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.leaseDuration = leaseDuration
+        self.maxPayloadBytes = maxPayloadBytes
+        self.clock = clock
+    }
+
+    struct LeaseState {
+        var owner: String
+        var expiresAt: Date
+    }
+
+    struct Instance {
+        var info: InstanceInfo
+        var history: [HistoryEvent] = []
+        var epoch: Int64 = 0
+        var lease: LeaseState?
+        var deliveries = 0
+    }
+
+    struct Message {
+        var id: Int64
+        var executionID: String?
+        var kind: HistoryEvent.Kind
+        var visibleAt: Date
+    }
+
+    struct ActivityTask {
+        var id: String
+        var instanceID: String
+        var executionID: String
+        var request: ActivityRequest
+        var attempt = 1
+        var deliveries = 0
+        var epoch: Int64 = 0
+        var visibleAt: Date
+        var lease: LeaseState?
+        var cancelRequested = false
+        var sequence: Int64
+    }
+
+    struct State {
+        var instances: [String: Instance] = [:]
+        var inbox: [String: [Message]] = [:]
+        var tasks: [String: ActivityTask] = [:]
+        var nextID: Int64 = 1
+
+        mutating func newID() -> Int64 {
+            defer { self.nextID += 1 }
+            return self.nextID
+        }
+
+        mutating func enqueue(_ instanceID: String, executionID: String?, _ kind: HistoryEvent.Kind, visibleAt: Date) {
+            let message = Message(id: self.newID(), executionID: executionID, kind: kind, visibleAt: visibleAt)
+            self.inbox[instanceID, default: []].append(message)
+        }
+    }
+
+    private func now() -> Date {
+        self.clock().roundedToMilliseconds
+    }
+
+    private func expiry(from now: Date) -> Date {
+        now.addingTimeInterval(self.leaseDuration.seconds)
+    }
+
+    // MARK: Client
+
+    public func createInstance(_ request: StartRequest) async throws -> StartResult {
+        try ProviderValidation.instanceID(request.instanceID)
+        try ProviderValidation.name(request.name)
+        try ProviderValidation.payload(request.input, limit: self.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
+        let now = self.now()
+        let result = try self.state.withLock { state throws(DurableError) -> StartResult in
+            if let existing = state.instances[request.instanceID] {
+                guard existing.info.name == request.name, existing.info.input == request.input else {
+                    throw DurableError(
+                        .instanceAlreadyExists,
+                        "instance '\(request.instanceID)' exists already (\(existing.info.name), status \(existing.info.status.rawValue)) with another name or input",
+                        instanceID: request.instanceID,
+                        name: existing.info.name
+                    )
+                }
+                return .alreadyExists
+            }
+            let executionID = UUID().uuidString.lowercased()
+            let info = InstanceInfo(
+                id: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
+                status: .pending, input: request.input, createdAt: now, updatedAt: now
+            )
+            state.instances[request.instanceID] = Instance(info: info)
+            let start = HistoryEvent.ExecutionStarted(name: request.name, version: request.version ?? "", input: request.input, executionID: executionID)
+            state.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
+            return .created
+        }
+        if result == .created { self.notify(.orchestrations) }
+        return result
+    }
+
+    public func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws {
+        try ProviderValidation.instanceID(instanceID)
+        if case .eventRaised(let name, let input) = message {
+            try ProviderValidation.name(name)
+            try ProviderValidation.payload(input, limit: self.maxPayloadBytes, what: "the event data", instanceID: instanceID)
+        }
+        let now = self.now()
+        let sent = try self.state.withLock { state throws(DurableError) -> Bool in
+            guard let instance = state.instances[instanceID] else {
+                throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
+            }
+            if instance.info.status.isTerminal {
+                if case .cancelRequested = message { return false }
+                throw DurableError(
+                    .invalidInput,
+                    "instance '\(instanceID)' is \(instance.info.status.rawValue) and takes no more messages",
+                    instanceID: instanceID
+                )
+            }
+            state.enqueue(instanceID, executionID: nil, message, visibleAt: now)
+            return true
+        }
+        if sent { self.notify(.orchestrations) }
+    }
+
+    // MARK: Orchestrations
+
+    public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
+        let now = self.now()
+        return self.state.withLock { state in
+            var candidates: [(firstMessage: Int64, id: String)] = []
+            var nextVisible: Date?
+            func consider(_ date: Date) { nextVisible = min(nextVisible ?? date, date) }
+
+            for (id, messages) in state.inbox where !messages.isEmpty {
+                guard let instance = state.instances[id], !instance.info.status.isTerminal else {
+                    state.inbox[id] = nil
+                    continue
+                }
+                let current = messages.filter { $0.executionID == nil || $0.executionID == instance.info.executionID }
+                state.inbox[id] = current
+                guard let first = current.filter({ $0.visibleAt <= now }).map(\.id).min() else {
+                    if let date = current.map(\.visibleAt).min() { consider(date) }
+                    continue
+                }
+                if let lease = instance.lease, lease.expiresAt > now {
+                    consider(lease.expiresAt)
+                    continue
+                }
+                if let capabilities = request.capabilities, !capabilities.canRun(name: instance.info.name, version: instance.info.version) {
+                    continue
+                }
+                candidates.append((first, id))
+            }
+            candidates.sort { $0.firstMessage < $1.firstMessage }
+
+            var items: [OrchestrationWorkItem] = []
+            for (_, id) in candidates.prefix(max(0, request.limit)) {
+                guard var instance = state.instances[id] else { continue }
+                instance.epoch += 1
+                instance.deliveries += 1
+                instance.lease = LeaseState(owner: request.owner, expiresAt: self.expiry(from: now))
+                state.instances[id] = instance
+                let messages = (state.inbox[id] ?? []).filter { $0.visibleAt <= now }.map { InboxMessage(id: $0.id, kind: $0.kind) }
+                items.append(
+                    OrchestrationWorkItem(
+                        lease: Lease(id: id, owner: request.owner, epoch: instance.epoch),
+                        instance: instance.info,
+                        history: instance.history,
+                        messages: messages,
+                        claimedAt: now,
+                        deliveryCount: instance.deliveries
+                    )
+                )
+            }
+            return ClaimResult(items: items, nextVisibleIn: nextVisible.map { .milliseconds(max(0, Int64($0.timeIntervalSince(now) * 1000))) })
+        }
+    }
+
+    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws {
+        try ProviderValidation.turn(commit.result, limit: self.maxPayloadBytes, instanceID: lease.id)
+        let now = self.now()
+        let wake = try self.state.withLock { state throws(DurableError) -> Set<NotificationChannel> in
+            var instance = try Self.fenced(state.instances[lease.id], lease)
+            // Validate everything before changing anything: the commit is all or nothing.
+            if let first = commit.result.newEvents.first, first.sequenceNumber != instance.history.count {
+                throw DurableError(
+                    .invalidInput,
+                    "turn events start at sequence \(first.sequenceNumber) but the history has \(instance.history.count) events",
+                    instanceID: lease.id
+                )
+            }
+            var wake: Set<NotificationChannel> = []
+            let id = lease.id
+            let executionID = instance.info.executionID
+            let consumed = Set(commit.consumedMessageIDs)
+            state.inbox[id]?.removeAll { consumed.contains($0.id) }
+            instance.history += commit.result.newEvents
+            for event in commit.result.newEvents {
+                if case .executionStarted(let start) = event.kind { instance.info.version = start.version }
+            }
+
+            for action in commit.result.actions {
+                switch action {
+                case .scheduleActivity(let request):
+                    let taskID = "\(id)|\(executionID)|\(request.operationID)"
+                    state.tasks[taskID] = ActivityTask(
+                        id: taskID, instanceID: id, executionID: executionID, request: request, visibleAt: now, sequence: state.newID()
+                    )
+                    wake.insert(.activities)
+                case .scheduleTimer(let operationID, let fireAt):
+                    state.enqueue(id, executionID: executionID, .timerFired(operationID: operationID), visibleAt: fireAt)
+                case .cancelTimer(let operationID):
+                    state.inbox[id]?.removeAll { $0.kind == .timerFired(operationID: operationID) && $0.executionID == executionID }
+                case .cancelActivity(let operationID):
+                    let taskID = "\(id)|\(executionID)|\(operationID)"
+                    if let task = state.tasks[taskID] {
+                        if let lease = task.lease, lease.expiresAt > now {
+                            state.tasks[taskID]?.cancelRequested = true
+                        } else {
+                            state.tasks[taskID] = nil
+                        }
+                    }
+                case .startSubOrchestration(let childID, var start):
+                    if let child = state.instances[childID] {
+                        if child.info.parent?.instanceID != id || child.info.input != start.input {
+                            let failure = FailureDetails(
+                                type: String(reflecting: DurableError.self),
+                                message: "instance '\(childID)' exists already",
+                                code: DurableError.Code.instanceAlreadyExists.description
+                            )
+                            state.enqueue(id, executionID: executionID, .subOrchestrationFailed(operationID: start.parent?.operationID ?? 0, failure: failure), visibleAt: now)
+                        }
+                    } else {
+                        start.executionID = UUID().uuidString.lowercased()
+                        let info = InstanceInfo(
+                            id: childID, name: start.name, version: start.version, executionID: start.executionID, status: .pending,
+                            input: start.input, parent: start.parent, createdAt: now, updatedAt: now
+                        )
+                        state.instances[childID] = Instance(info: info)
+                        state.enqueue(childID, executionID: start.executionID, .executionStarted(start), visibleAt: now)
+                    }
+                    wake.insert(.orchestrations)
+                case .cancelSubOrchestration(let childID, let reason):
+                    if let child = state.instances[childID], !child.info.status.isTerminal {
+                        state.enqueue(childID, executionID: nil, .cancelRequested(reason: reason), visibleAt: now)
+                        wake.insert(.orchestrations)
+                    }
+                case .notifyParent(let parent, let message):
+                    if let target = state.instances[parent.instanceID], !target.info.status.isTerminal,
+                        target.info.executionID == parent.executionID
+                    {
+                        state.enqueue(parent.instanceID, executionID: parent.executionID, message, visibleAt: now)
+                        wake.insert(.orchestrations)
+                    }
+                }
+            }
+
+            instance.info.customStatus = commit.result.customStatus
+            instance.info.updatedAt = now
+            instance.lease = nil
+            instance.deliveries = 0
+            switch commit.result.outcome {
+            case nil:
+                instance.info.status = .running
+            case .completed(let output):
+                instance.info.status = .completed
+                instance.info.output = output
+            case .failed(let failure):
+                instance.info.status = .failed
+                instance.info.failure = failure
+            case .cancelled(let reason):
+                instance.info.status = .cancelled
+                instance.info.failure = FailureDetails(type: String(reflecting: DurableError.self), message: "cancelled: \(reason)", code: DurableError.Code.cancelled.description)
+            case .continuedAsNew(let next, let carryOver):
+                instance.info.status = .running
+                instance.info.executionID = next.executionID
+                instance.info.version = next.version
+                instance.info.input = next.input
+                instance.history = []
+                state.inbox[id]?.removeAll { $0.executionID == executionID }
+                state.enqueue(id, executionID: next.executionID, .executionStarted(next), visibleAt: now)
+                for message in carryOver {
+                    state.enqueue(id, executionID: nil, message, visibleAt: now)
+                }
+                wake.insert(.orchestrations)
+            }
+            if instance.info.status.isTerminal {
+                instance.info.completedAt = now
+                state.inbox[id] = nil
+                wake.insert(.completions)
+            } else if state.inbox[id]?.contains(where: { $0.visibleAt <= now }) == true {
+                wake.insert(.orchestrations)
+            }
+            state.instances[id] = instance
+            return wake
+        }
+        for channel in wake { self.notify(channel) }
+    }
+
+    public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
+        let now = self.now()
+        let visibleAt = now.addingTimeInterval(delay.seconds)
+        try self.state.withLock { state throws(DurableError) in
+            var instance = try Self.fenced(state.instances[lease.id], lease)
+            instance.lease = nil
+            if reason == .interrupted { instance.deliveries = max(0, instance.deliveries - 1) }
+            state.instances[lease.id] = instance
+            if let messages = state.inbox[lease.id] {
+                state.inbox[lease.id] = messages.map { message in
+                    var message = message
+                    if message.visibleAt <= now { message.visibleAt = visibleAt }
+                    return message
+                }
+            }
+        }
+        if delay <= .zero { self.notify(.orchestrations) }
+    }
+
+    public func renewOrchestration(_ lease: Lease) async throws {
+        let now = self.now()
+        try self.state.withLock { state throws(DurableError) in
+            var instance = try Self.fenced(state.instances[lease.id], lease)
+            instance.lease?.expiresAt = self.expiry(from: now)
+            state.instances[lease.id] = instance
+        }
+    }
+
+    private static func fenced(_ instance: Instance?, _ lease: Lease) throws(DurableError) -> Instance {
+        guard let instance, instance.epoch == lease.epoch, instance.lease?.owner == lease.owner else {
+            throw DurableError(
+                .leaseLost,
+                "the lease \(lease) of '\(lease.owner)' is no longer current (epoch now \(instance?.epoch ?? 0))",
+                instanceID: lease.id
+            )
+        }
+        return instance
+    }
+
+    // MARK: Activities
+
+    public func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem> {
+        let now = self.now()
+        return self.state.withLock { state in
+            var nextVisible: Date?
+            var ready: [ActivityTask] = []
+            for task in state.tasks.values {
+                if let lease = task.lease, lease.expiresAt > now {
+                    nextVisible = min(nextVisible ?? lease.expiresAt, lease.expiresAt)
+                    continue
+                }
+                if task.cancelRequested {
+                    state.tasks[task.id] = nil
+                    continue
+                }
+                guard task.visibleAt <= now else {
+                    nextVisible = min(nextVisible ?? task.visibleAt, task.visibleAt)
+                    continue
+                }
+                if let capabilities = request.capabilities, !capabilities.activities.contains(task.request.name) {
+                    continue
+                }
+                ready.append(task)
+            }
+            ready.sort { ($0.visibleAt, $0.sequence) < ($1.visibleAt, $1.sequence) }
+            var items: [ActivityWorkItem] = []
+            for var task in ready.prefix(max(0, request.limit)) {
+                task.epoch += 1
+                task.deliveries += 1
+                task.lease = LeaseState(owner: request.owner, expiresAt: self.expiry(from: now))
+                state.tasks[task.id] = task
+                items.append(
+                    ActivityWorkItem(
+                        lease: Lease(id: task.id, owner: request.owner, epoch: task.epoch),
+                        instanceID: task.instanceID,
+                        executionID: task.executionID,
+                        request: task.request,
+                        attempt: task.attempt,
+                        deliveryCount: task.deliveries
+                    )
+                )
+            }
+            return ClaimResult(items: items, nextVisibleIn: nextVisible.map { .milliseconds(max(0, Int64($0.timeIntervalSince(now) * 1000))) })
+        }
+    }
+
+    public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws {
+        if case .completed(let output) = outcome {
+            try ProviderValidation.payload(output, limit: self.maxPayloadBytes, what: "the activity output", instanceID: lease.id)
+        }
+        let now = self.now()
+        let delivered = try self.state.withLock { state throws(DurableError) -> Bool in
+            let task = try Self.fenced(state.tasks[lease.id], lease)
+            state.tasks[lease.id] = nil
+            guard let instance = state.instances[task.instanceID], !instance.info.status.isTerminal,
+                instance.info.executionID == task.executionID
+            else { return false }
+            let message: HistoryEvent.Kind =
+                switch outcome {
+                case .completed(let output): .activityCompleted(operationID: task.request.operationID, result: output)
+                case .failed(let failure): .activityFailed(operationID: task.request.operationID, failure: failure)
+                }
+            state.enqueue(task.instanceID, executionID: task.executionID, message, visibleAt: now)
+            return true
+        }
+        if delivered { self.notify(.orchestrations) }
+    }
+
+    public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
+        let now = self.now()
+        try self.state.withLock { state throws(DurableError) in
+            var task = try Self.fenced(state.tasks[lease.id], lease)
+            task.lease = nil
+            task.visibleAt = now.addingTimeInterval(delay.seconds)
+            switch reason {
+            case .retry: task.attempt += 1
+            case .interrupted: task.deliveries = max(0, task.deliveries - 1)
+            case .missingHandler: break
+            }
+            state.tasks[lease.id] = task
+        }
+        if delay <= .zero { self.notify(.activities) }
+    }
+
+    public func renewActivity(_ lease: Lease) async throws -> Bool {
+        let now = self.now()
+        return try self.state.withLock { state throws(DurableError) -> Bool in
+            var task = try Self.fenced(state.tasks[lease.id], lease)
+            task.lease?.expiresAt = self.expiry(from: now)
+            state.tasks[lease.id] = task
+            return task.cancelRequested
+        }
+    }
+
+    private static func fenced(_ task: ActivityTask?, _ lease: Lease) throws(DurableError) -> ActivityTask {
+        guard let task, task.epoch == lease.epoch, task.lease?.owner == lease.owner else {
+            throw DurableError(
+                .leaseLost,
+                "the activity lease \(lease) of '\(lease.owner)' is no longer current (epoch now \(task?.epoch ?? 0))",
+                instanceID: task?.instanceID
+            )
+        }
+        return task
+    }
+
+    // MARK: Reads
+
+    public func instance(id: String) async throws -> InstanceInfo? {
+        self.state.withLock { $0.instances[id]?.info }
+    }
+
+    public func history(instanceID: String) async throws -> [HistoryEvent] {
+        try self.state.withLock { state throws(DurableError) in
+            guard let instance = state.instances[instanceID] else {
+                throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
+            }
+            return instance.history
+        }
+    }
+
+    public func listInstances(_ query: InstanceQuery) async throws -> InstancePage {
+        guard query.limit > 0, query.limit <= 10_000 else {
+            throw DurableError(.invalidInput, "a page holds 1 to 10,000 instances, not \(query.limit)")
+        }
+        return self.state.withLock { state in
+            let matching = state.instances.values
+                .map(\.info)
+                .filter { info in
+                    (query.statuses?.contains(info.status) ?? true) && (query.name.map { $0 == info.name } ?? true)
+                        && (query.cursor.map { info.id > $0 } ?? true)
+                }
+                .sorted { $0.id < $1.id }
+            let page = Array(matching.prefix(query.limit))
+            return InstancePage(instances: page, nextCursor: matching.count > query.limit ? page.last?.id : nil)
+        }
+    }
+
+    public func purgeInstances(_ query: PurgeQuery) async throws -> Int {
+        self.state.withLock { state in
+            let ids = state.instances.values.filter { instance in
+                let info = instance.info
+                return info.status.isTerminal && query.statuses.contains(info.status)
+                    && (query.instanceIDs.map { $0.contains(info.id) } ?? true)
+                    && (query.completedBefore.map { (info.completedAt ?? .distantFuture) < $0 } ?? true)
+            }.map(\.info.id)
+            for id in ids {
+                state.instances[id] = nil
+                state.inbox[id] = nil
+            }
+            let purged = Set(ids)
+            state.tasks = state.tasks.filter { !purged.contains($0.value.instanceID) }
+            return ids.count
+        }
+    }
+
+    public func queueDepths() async throws -> QueueDepths {
+        let now = self.now()
+        return self.state.withLock { state in
+            let messages = state.inbox.values.joined()
+            let tasks = state.tasks.values
+            let running = tasks.filter { ($0.lease?.expiresAt ?? .distantPast) > now }.count
+            let delayed = tasks.filter { $0.visibleAt > now && $0.lease == nil }.count
+            return QueueDepths(
+                readyMessages: messages.filter { $0.visibleAt <= now }.count,
+                delayedMessages: messages.filter { $0.visibleAt > now }.count,
+                readyActivities: tasks.count - running - delayed,
+                delayedActivities: delayed,
+                runningActivities: running
+            )
+        }
+    }
+
+    // MARK: Notifications
+
+    public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        self.subscribers.withLock { $0[channel, default: [:]][id] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            self?.subscribers.withLock { _ = $0[channel]?.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    private func notify(_ channel: NotificationChannel) {
+        let continuations = self.subscribers.withLock { Array(($0[channel] ?? [:]).values) }
+        for continuation in continuations { continuation.yield() }
+    }
+}
+
+extension Capabilities {
+    /// Whether a node with these capabilities can run an instance. An empty version (not resolved
+    /// yet) runs on any node that has the name.
+    public func canRun(name: String, version: String) -> Bool {
+        guard let versions = self.orchestrations[name] else { return false }
+        return version.isEmpty || versions.contains(version)
+    }
+}

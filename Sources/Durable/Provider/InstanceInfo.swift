@@ -1,0 +1,146 @@
+public import Foundation
+
+/// The status of an orchestration instance.
+public enum InstanceStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Created; its first turn has not run yet.
+    case pending
+    /// Started and not finished.
+    case running
+    case completed
+    case failed
+    case cancelled
+
+    /// Whether the instance has finished for good.
+    public var isTerminal: Bool {
+        switch self {
+        case .completed, .failed, .cancelled: true
+        case .pending, .running: false
+        }
+    }
+}
+
+/// An instance as a provider stores it.
+public struct InstanceInfo: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    /// The version the current execution runs; empty until the first turn resolved it.
+    public var version: String
+    public var executionID: String
+    public var status: InstanceStatus
+    public var input: Payload
+    public var output: Payload?
+    public var failure: FailureDetails?
+    public var customStatus: Payload?
+    public var parent: HistoryEvent.ParentReference?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var completedAt: Date?
+
+    public init(
+        id: String, name: String, version: String, executionID: String, status: InstanceStatus, input: Payload,
+        output: Payload? = nil, failure: FailureDetails? = nil, customStatus: Payload? = nil,
+        parent: HistoryEvent.ParentReference? = nil, createdAt: Date, updatedAt: Date, completedAt: Date? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.version = version
+        self.executionID = executionID
+        self.status = status
+        self.input = input
+        self.output = output
+        self.failure = failure
+        self.customStatus = customStatus
+        self.parent = parent
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.completedAt = completedAt
+    }
+}
+
+/// A request to start an instance.
+public struct StartRequest: Sendable, Hashable {
+    public var instanceID: String
+    public var name: String
+    /// The version to run; `nil` runs the newest version registered on the node that runs the first
+    /// turn (or the version pinned there).
+    public var version: String?
+    public var input: Payload
+
+    public init(instanceID: String, name: String, version: String? = nil, input: Payload) {
+        self.instanceID = instanceID
+        self.name = name
+        self.version = version
+        self.input = input
+    }
+}
+
+/// What a start did.
+public enum StartResult: Sendable, Hashable {
+    case created
+    /// An instance with the same id, name and input existed already; nothing changed.
+    case alreadyExists
+}
+
+/// A filter and page of ``DurableProvider/listInstances(_:)``.
+public struct InstanceQuery: Sendable, Hashable {
+    public var statuses: Set<InstanceStatus>?
+    public var name: String?
+    public var limit: Int
+    /// The `nextCursor` of the previous page.
+    public var cursor: String?
+
+    public init(statuses: Set<InstanceStatus>? = nil, name: String? = nil, limit: Int = 100, cursor: String? = nil) {
+        self.statuses = statuses
+        self.name = name
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+/// One page of instances, ordered by id.
+public struct InstancePage: Sendable, Hashable {
+    public var instances: [InstanceInfo]
+    /// Pass as ``InstanceQuery/cursor`` for the next page; `nil` on the last page.
+    public var nextCursor: String?
+
+    public init(instances: [InstanceInfo], nextCursor: String?) {
+        self.instances = instances
+        self.nextCursor = nextCursor
+    }
+}
+
+/// Which finished instances to purge.
+public struct PurgeQuery: Sendable, Hashable {
+    public var instanceIDs: [String]?
+    /// Only terminal statuses are purged, whatever this says.
+    public var statuses: Set<InstanceStatus>
+    public var completedBefore: Date?
+
+    public init(instanceIDs: [String]? = nil, statuses: Set<InstanceStatus> = [.completed, .failed, .cancelled], completedBefore: Date? = nil) {
+        self.instanceIDs = instanceIDs
+        self.statuses = statuses
+        self.completedBefore = completedBefore
+    }
+}
+
+/// How much work is waiting.
+public struct QueueDepths: Sendable, Hashable, Codable {
+    /// Inbox messages visible now.
+    public var readyMessages: Int
+    /// Inbox messages not visible yet (timers, backoff).
+    public var delayedMessages: Int
+    /// Activity tasks visible now and not leased.
+    public var readyActivities: Int
+    /// Activity tasks not visible yet (retry backoff).
+    public var delayedActivities: Int
+    /// Activity tasks leased by a node.
+    public var runningActivities: Int
+
+    public init(readyMessages: Int, delayedMessages: Int, readyActivities: Int, delayedActivities: Int, runningActivities: Int) {
+        self.readyMessages = readyMessages
+        self.delayedMessages = delayedMessages
+        self.readyActivities = readyActivities
+        self.delayedActivities = delayedActivities
+        self.runningActivities = runningActivities
+    }
+}

@@ -1,0 +1,84 @@
+/// Input checks every provider applies, so that bad input gets the same typed error everywhere.
+public enum ProviderValidation {
+    /// Instance ids: 1 to 200 characters, no control characters.
+    public static func instanceID(_ id: String) throws(DurableError) {
+        guard !id.isEmpty, id.count <= 200, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DurableError(.invalidInput, "an instance id must be 1 to 200 characters without control characters", instanceID: id)
+        }
+    }
+
+    /// Orchestration and activity names: 1 to 200 characters.
+    public static func name(_ name: String) throws(DurableError) {
+        guard !name.isEmpty, name.count <= 200 else {
+            throw DurableError(.invalidInput, "a name must be 1 to 200 characters", name: name)
+        }
+    }
+
+    /// Payloads: at most `limit` bytes of valid JSON text.
+    public static func payload(_ payload: Payload, limit: Int, what: String, instanceID: String? = nil) throws(DurableError) {
+        guard payload.byteCount <= limit else {
+            throw DurableError(
+                .payloadTooLarge,
+                "\(what) is \(payload.byteCount) bytes, over the limit of \(limit) bytes",
+                instanceID: instanceID
+            )
+        }
+        guard payload.isValidJSON else {
+            throw DurableError(.invalidInput, "\(what) is not valid JSON: \(payload.abbreviated)", instanceID: instanceID)
+        }
+    }
+
+    /// Every payload a turn writes.
+    public static func turn(_ result: TurnResult, limit: Int, instanceID: String) throws(DurableError) {
+        for event in result.newEvents {
+            for payload in event.kind.payloads {
+                try Self.payload(payload, limit: limit, what: "a payload of \(event.kind.name)", instanceID: instanceID)
+            }
+        }
+    }
+}
+
+extension Payload {
+    var isValidJSON: Bool {
+        (try? self.decode(JSONValidator.self)) != nil
+    }
+}
+
+/// Decodes any JSON value, to check that a payload parses.
+private struct JSONValidator: Decodable {
+    init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            while !array.isAtEnd { _ = try array.decode(JSONValidator.self) }
+        } else if let object = try? decoder.container(keyedBy: AnyKey.self) {
+            for key in object.allKeys { _ = try object.decode(JSONValidator.self, forKey: key) }
+        } else {
+            let single = try decoder.singleValueContainer()
+            if single.decodeNil() { return }
+            if (try? single.decode(Bool.self)) != nil { return }
+            if (try? single.decode(Double.self)) != nil { return }
+            _ = try single.decode(String.self)
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int?
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+extension HistoryEvent.Kind {
+    /// The user payloads the event carries.
+    var payloads: [Payload] {
+        switch self {
+        case .executionStarted(let start): [start.input]
+        case .activityCompleted(_, let result), .subOrchestrationCompleted(_, let result): [result]
+        case .eventRaised(_, let input): [input]
+        case .activityScheduled(_, _, let input, _, _), .subOrchestrationScheduled(_, _, _, _, let input): [input]
+        case .executionCompleted(let output): [output]
+        case .continuedAsNew(let input, _): [input]
+        default: []
+        }
+    }
+}

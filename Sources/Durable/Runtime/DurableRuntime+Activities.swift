@@ -1,0 +1,97 @@
+import Logging
+
+extension DurableRuntime {
+    func runActivityDispatcher() async {
+        let request = ClaimRequest(owner: self.configuration.nodeID, limit: 0, capabilities: self.capabilities)
+        await self.dispatch(
+            .activities,
+            wake: self.activityWake,
+            concurrency: self.configuration.activityConcurrency,
+            claim: { limit in
+                var request = request
+                request.limit = limit
+                return try await self.provider.claimActivities(request)
+            },
+            process: { item in await self.processActivity(item) }
+        )
+    }
+
+    func processActivity(_ item: ActivityWorkItem) async {
+        let request = item.request
+        var logger = self.logger
+        logger[metadataKey: "durable.instance"] = .string(item.instanceID)
+        logger[metadataKey: "durable.activity"] = .string(request.name)
+        logger[metadataKey: "durable.operation"] = "\(request.operationID)"
+        logger[metadataKey: "durable.attempt"] = "\(item.attempt)"
+
+        guard let handler = self.registry.activity(name: request.name) else {
+            let delay = self.missingHandlerDelay(deliveryCount: item.deliveryCount)
+            logger.warning(
+                "no handler for this activity; handing it back",
+                metadata: ["durable.registry": .string(self.registry.summary), "durable.retryIn": .string("\(delay)")]
+            )
+            await self.attempt(logger) { try await self.provider.abandonActivity(item.lease, delay: delay, reason: .missingHandler) }
+            return
+        }
+
+        let context = ActivityContext(
+            instanceID: item.instanceID,
+            name: request.name,
+            operationID: request.operationID,
+            attempt: item.attempt,
+            logger: logger
+        )
+        let lease = item.lease
+        let result = await withLeaseRenewal(
+            every: self.configuration.leaseRenewalInterval,
+            renew: { try await self.provider.renewActivity(lease) },
+            onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
+        ) {
+            try await withTimeout(
+                request.timeout,
+                error: DurableError(
+                    .timedOut,
+                    "activity '\(request.name)' attempt \(item.attempt) ran past its timeout of \(request.timeout.map { "\($0)" } ?? "-")",
+                    instanceID: item.instanceID,
+                    name: request.name
+                )
+            ) {
+                try await handler(request.input, context)
+            }
+        }
+
+        switch result {
+        case .success(let output):
+            await self.attempt(logger) { try await self.provider.completeActivity(lease, .completed(output)) }
+        case .failure(WorkInterruption.leaseLost):
+            logger.warning("activity result discarded: lease lost to another owner")
+        case .failure(WorkInterruption.cancelRequested):
+            logger.info("activity cancelled by its orchestration")
+            let failure = FailureDetails(DurableError(.cancelled, "cancelled by its orchestration", instanceID: item.instanceID, name: request.name))
+            await self.attempt(logger) { try await self.provider.completeActivity(lease, .failed(failure)) }
+        case .failure(let error) where self.stopping && (error is CancellationError || Task.isCancelled):
+            logger.info("activity interrupted by shutdown; handing it back")
+            await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: .zero, reason: .interrupted) }
+        case .failure(let error):
+            let failure = FailureDetails(error)
+            if let delay = request.retry.delay(afterAttempt: item.attempt, failure: failure) {
+                logger.info("activity attempt failed; retrying", metadata: ["error": "\(failure)", "durable.retryIn": "\(delay)"])
+                await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: delay, reason: .retry) }
+            } else {
+                logger.info("activity failed", metadata: ["error": "\(failure)"])
+                await self.attempt(logger) { try await self.provider.completeActivity(lease, .failed(failure)) }
+            }
+        }
+    }
+
+    /// Runs a provider write whose failure leaves the work to lease expiry: logged, not thrown.
+    private func attempt(_ logger: Logger, _ write: () async throws -> Void) async {
+        do {
+            try await write()
+        } catch let error as DurableError where error.code == .leaseLost {
+            logger.warning("write rejected: lease lost to another owner")
+        } catch {
+            logger.error("provider write failed; the work becomes visible again when its lease expires", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,182 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Runs orchestrations and activities from a provider: an orchestration dispatcher and an activity
+/// dispatcher, each with bounded concurrency, sleeping until a notification, the next due time or
+/// a long safety poll.
+///
+/// Run it in a ServiceLifecycle `ServiceGroup`; on graceful shutdown it stops claiming, lets
+/// in-flight work finish within ``Configuration/shutdownGracePeriod`` and hands back (releases the
+/// leases of) what did not finish, so another node continues at once.
+public final class DurableRuntime: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Identifies this node in leases and logs.
+        public var nodeID: String
+        /// Turns processed at once.
+        public var orchestrationConcurrency: Int
+        /// Activities run at once.
+        public var activityConcurrency: Int
+        /// How often held leases are renewed; keep it well under the provider's lease duration.
+        public var leaseRenewalInterval: Duration
+        /// The longest a dispatcher sleeps without a notification or a known due time.
+        public var safetyPollInterval: Duration
+        /// How long in-flight work may run on after a graceful shutdown began.
+        public var shutdownGracePeriod: Duration
+        /// Backoff for work this node has no handler for: the first delay...
+        public var missingHandlerBackoffBase: Duration
+        /// ...doubling up to this cap.
+        public var missingHandlerBackoffCap: Duration
+        /// Claim only orchestrations and activities this node has handlers for.
+        public var capabilityAwareClaims: Bool
+
+        public init(
+            nodeID: String = "node-\(UUID().uuidString.prefix(8).lowercased())",
+            orchestrationConcurrency: Int = 16,
+            activityConcurrency: Int = 32,
+            leaseRenewalInterval: Duration = .seconds(10),
+            safetyPollInterval: Duration = .seconds(30),
+            shutdownGracePeriod: Duration = .seconds(10),
+            missingHandlerBackoffBase: Duration = .seconds(1),
+            missingHandlerBackoffCap: Duration = .seconds(60),
+            capabilityAwareClaims: Bool = true
+        ) {
+            self.nodeID = nodeID
+            self.orchestrationConcurrency = max(1, orchestrationConcurrency)
+            self.activityConcurrency = max(1, activityConcurrency)
+            self.leaseRenewalInterval = leaseRenewalInterval
+            self.safetyPollInterval = safetyPollInterval
+            self.shutdownGracePeriod = shutdownGracePeriod
+            self.missingHandlerBackoffBase = missingHandlerBackoffBase
+            self.missingHandlerBackoffCap = missingHandlerBackoffCap
+            self.capabilityAwareClaims = capabilityAwareClaims
+        }
+    }
+
+    public let provider: any DurableProvider
+    public let registry: Registry
+    public let configuration: Configuration
+    let engine: OrchestrationEngine
+    let logger: Logger
+    let isStopping = Atomic(false)
+    let orchestrationWake = WakeSignal()
+    let activityWake = WakeSignal()
+
+    public init(provider: any DurableProvider, registry: Registry, configuration: Configuration = .init(), logger: Logger) {
+        self.provider = provider
+        self.registry = registry
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "durable.node"] = .string(configuration.nodeID)
+        self.logger = logger
+        self.engine = OrchestrationEngine(registry: registry, logger: logger)
+    }
+
+    /// Runs until a graceful shutdown (or cancellation) and the hand-back of unfinished work.
+    public func run() async throws {
+        self.logger.info("runtime starting", metadata: ["durable.registry": .string(self.registry.summary)])
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.runOrchestrationDispatcher() }
+                group.addTask { await self.runActivityDispatcher() }
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+        self.logger.info("runtime stopped")
+    }
+
+    /// Stops claiming new work; in-flight work gets the grace period. `run()` returns when done.
+    public func beginShutdown() {
+        guard !self.isStopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        self.logger.info("runtime shutting down", metadata: ["durable.grace": .string("\(self.configuration.shutdownGracePeriod)")])
+        self.orchestrationWake.signal()
+        self.activityWake.signal()
+    }
+
+    var stopping: Bool {
+        self.isStopping.load(ordering: .acquiring) || Task.isCancelled
+    }
+
+    var capabilities: Capabilities? {
+        self.configuration.capabilityAwareClaims ? Capabilities(self.registry) : nil
+    }
+
+    /// The delay before work this node lacks a handler for is offered again.
+    func missingHandlerDelay(deliveryCount: Int) -> Duration {
+        RetryPolicy(
+            maxAttempts: .max,
+            initialInterval: self.configuration.missingHandlerBackoffBase,
+            backoffCoefficient: 2,
+            maximumInterval: self.configuration.missingHandlerBackoffCap
+        ).backoff(afterAttempt: deliveryCount)
+    }
+
+    /// The claim loop shared by both dispatchers.
+    func dispatch<Item: Sendable>(
+        _ channel: NotificationChannel,
+        wake: WakeSignal,
+        concurrency: Int,
+        claim: @escaping @Sendable (Int) async throws -> ClaimResult<Item>,
+        process: @escaping @Sendable (Item) async -> Void
+    ) async {
+        let listener = Task {
+            for await _ in self.provider.notifications(channel) { wake.signal() }
+        }
+        defer { listener.cancel() }
+        let inFlight = Gauge()
+        var failures = 0
+        await withTaskGroup(of: Void.self) { group in
+            while !self.stopping {
+                let free = concurrency - inFlight.value
+                var sleep = self.configuration.safetyPollInterval
+                if free > 0 {
+                    do {
+                        let result = try await claim(free)
+                        failures = 0
+                        for item in result.items {
+                            inFlight.add(1)
+                            group.addTask {
+                                await process(item)
+                                inFlight.add(-1)
+                                wake.signal()
+                            }
+                        }
+                        if result.items.count == free { continue }
+                        if let next = result.nextVisibleIn { sleep = min(sleep, next) }
+                    } catch {
+                        failures += 1
+                        sleep = RetryPolicy(maxAttempts: .max, initialInterval: .milliseconds(100), maximumInterval: .seconds(10))
+                            .backoff(afterAttempt: failures)
+                        self.logger.warning(
+                            "claim failed; retrying",
+                            metadata: ["durable.queue": .string(channel.rawValue), "error": .string("\(error)"), "durable.retryIn": .string("\(sleep)")]
+                        )
+                    }
+                }
+                await wake.wait(timeout: sleep)
+            }
+            // Shutting down: let in-flight work finish within the grace period, then interrupt it.
+            let deadline = ContinuousClock.now + self.configuration.shutdownGracePeriod
+            while inFlight.value > 0, ContinuousClock.now < deadline {
+                await wake.wait(timeout: deadline - ContinuousClock.now)
+            }
+            if inFlight.value > 0 {
+                self.logger.info("interrupting unfinished work", metadata: ["durable.queue": .string(channel.rawValue), "durable.count": "\(inFlight.value)"])
+                group.cancelAll()
+            }
+        }
+    }
+}
+
+/// A shared count (work in flight) that escaping closures can hold.
+final class Gauge: Sendable {
+    private let atomic = Atomic(0)
+
+    var value: Int { self.atomic.load(ordering: .acquiring) }
+
+    func add(_ delta: Int) {
+        self.atomic.add(delta, ordering: .acquiringAndReleasing)
+    }
+}

@@ -1,0 +1,87 @@
+/// Why work stopped before its code finished.
+enum WorkInterruption: Error, Sendable {
+    /// Another owner took the lease over.
+    case leaseLost(DurableError)
+    /// The orchestration asked the activity to stop.
+    case cancelRequested
+}
+
+enum LeaseRenewalEvent<T: Sendable>: Sendable {
+    case finished(Result<T, any Error>)
+    case interrupted(WorkInterruption)
+    case renewalStopped
+}
+
+/// Runs `body` while renewing its lease every `interval`. When renewal reports the lease lost or a
+/// cancellation request, `body` is cancelled and the result is a ``WorkInterruption``.
+func withLeaseRenewal<T: Sendable>(
+    every interval: Duration,
+    renew: @escaping @Sendable () async throws -> Bool,
+    onRenewalError: @escaping @Sendable (any Error) -> Void,
+    _ body: @escaping @Sendable () async throws -> T
+) async -> Result<T, any Error> {
+    typealias Event = LeaseRenewalEvent<T>
+    return await withTaskGroup(of: Event.self) { group in
+        group.addTask {
+            do {
+                return .finished(.success(try await body()))
+            } catch {
+                return .finished(.failure(error))
+            }
+        }
+        group.addTask {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: interval)
+                } catch {
+                    return .renewalStopped
+                }
+                do {
+                    if try await renew() { return .interrupted(.cancelRequested) }
+                } catch let error as DurableError where error.code == .leaseLost {
+                    return .interrupted(.leaseLost(error))
+                } catch {
+                    // A transient failure: the next renewal may succeed before the lease runs out.
+                    onRenewalError(error)
+                }
+            }
+            return .renewalStopped
+        }
+        var interruption: WorkInterruption?
+        while let event = await group.next() {
+            switch event {
+            case .finished(let result):
+                group.cancelAll()
+                if let interruption { return .failure(interruption) }
+                return result
+            case .interrupted(let reason):
+                interruption = reason
+                group.cancelAll()
+            case .renewalStopped:
+                break
+            }
+        }
+        return .failure(CancellationError())
+    }
+}
+
+/// Runs `body`, cancelling it and throwing a `timedOut` error after `timeout`.
+func withTimeout<T: Sendable>(
+    _ timeout: Duration?,
+    error: @autoclosure @escaping @Sendable () -> DurableError,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    guard let timeout else { return try await body() }
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw error()
+        }
+        return value
+    }
+}
