@@ -14,21 +14,12 @@ public struct Payload: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Encodes a value as JSON.
     public init<T: Encodable>(encoding value: T) throws(DurableError) {
-        do {
-            let data = try JSONEncoder.durable.encode(value)
-            self.json = String(decoding: data, as: UTF8.self)
-        } catch {
-            throw DurableError(.serialization, "cannot encode \(T.self) as JSON: \(error)")
-        }
+        self.json = try DurableJSON.encode(value)
     }
 
     /// Decodes the JSON into a value.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws(DurableError) -> T {
-        do {
-            return try JSONDecoder.durable.decode(T.self, from: Data(self.json.utf8))
-        } catch {
-            throw DurableError(.serialization, "cannot decode \(T.self) from \(self.abbreviated): \(error)")
-        }
+        try DurableJSON.decode(T.self, from: self.json)
     }
 
     /// The JSON `null`.

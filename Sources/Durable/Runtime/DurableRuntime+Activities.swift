@@ -84,10 +84,11 @@ extension DurableRuntime {
         }
     }
 
-    /// Runs a provider write whose failure leaves the work to lease expiry: logged, not thrown.
-    private func attempt(_ logger: Logger, _ write: () async throws -> Void) async {
+    /// Runs a provider write whose failure leaves the work to lease expiry: logged, not thrown. It
+    /// runs in a task of its own so that it lands even when shutdown cancelled the work.
+    func attempt(_ logger: Logger, _ write: @escaping @Sendable () async throws -> Void) async {
         do {
-            try await write()
+            try await Task { try await write() }.value
         } catch let error as DurableError where error.code == .leaseLost {
             logger.warning("write rejected: lease lost to another owner")
         } catch {

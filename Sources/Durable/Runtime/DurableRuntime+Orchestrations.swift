@@ -40,7 +40,7 @@ extension DurableRuntime {
             logger.warning("turn discarded: lease lost to another owner")
         case .failure(let error):
             logger.error("turn failed; handing the instance back", metadata: ["error": "\(error)"])
-            try? await self.provider.abandonOrchestration(lease, delay: .seconds(1), reason: .interrupted)
+            await self.attempt(logger) { try await self.provider.abandonOrchestration(lease, delay: .seconds(1), reason: .interrupted) }
         }
     }
 

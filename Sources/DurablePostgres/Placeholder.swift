@@ -1,2 +1,0 @@
-import PostgresNIO
-public enum _PlaceholderP {}

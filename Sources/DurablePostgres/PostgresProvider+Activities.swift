@@ -1,0 +1,136 @@
+public import Durable
+import Foundation
+import Logging
+import PostgresNIO
+
+extension PostgresProvider {
+    public func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem> {
+        let names = request.capabilities?.activities
+        let owner = request.owner
+        return try await self.withRetry("claiming activities") {
+            // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
+            let rows = try await self.client.query(
+                """
+                WITH candidates AS (
+                    SELECT id FROM activity_tasks
+                    WHERE visible_at <= now() AND NOT cancel_requested
+                      AND (\(names)::text[] IS NULL OR name = ANY(\(names)::text[]))
+                    ORDER BY visible_at, seq
+                    LIMIT \(request.limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE activity_tasks t
+                SET lock_owner = \(request.owner), lock_epoch = t.lock_epoch + 1, deliveries = t.deliveries + 1,
+                    locked_until = now() + make_interval(secs => \(self.leaseSeconds)),
+                    visible_at = now() + make_interval(secs => \(self.leaseSeconds))
+                FROM candidates c WHERE t.id = c.id
+                RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch
+                """,
+                logger: self.logger
+            )
+            var items: [ActivityWorkItem] = []
+            for try await (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch) in rows.decode((String, String, String, String, Int, Int, Int64).self) {
+                items.append(
+                    ActivityWorkItem(
+                        lease: Lease(id: id, owner: owner, epoch: epoch),
+                        instanceID: instanceID,
+                        executionID: executionID,
+                        request: try DurableJSON.decode(ActivityRequest.self, from: requestJSON),
+                        attempt: attempt,
+                        deliveryCount: deliveries
+                    )
+                )
+            }
+            guard items.isEmpty else { return ClaimResult(items: items, nextVisibleIn: nil) }
+            // Cancelled tasks whose lease ran out are garbage: the orchestration moved on.
+            try await self.client.query(
+                "DELETE FROM activity_tasks WHERE cancel_requested AND visible_at <= now()",
+                logger: self.logger
+            )
+            let next = try await self.client.query(
+                "SELECT EXTRACT(EPOCH FROM (min(visible_at) - now()))::float8 FROM activity_tasks WHERE visible_at > now()",
+                logger: self.logger
+            )
+            for try await seconds in next.decode(Double?.self) {
+                return ClaimResult(items: [], nextVisibleIn: seconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
+            }
+            return ClaimResult(items: [], nextVisibleIn: nil)
+        }
+    }
+
+    public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws {
+        if case .completed(let output) = outcome {
+            try ProviderValidation.payload(output, limit: self.configuration.maxPayloadBytes, what: "the activity output", instanceID: lease.id)
+        }
+        try await self.transaction("completing activity \(lease)") { connection in
+            let done = try await connection.query(
+                """
+                DELETE FROM activity_tasks
+                WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                RETURNING instance_id, execution_id, operation_id
+                """,
+                logger: self.logger
+            )
+            var task: (String, String, Int)?
+            for try await row in done.decode((String, String, Int).self) { task = row }
+            guard let (instanceID, executionID, operationID) = task else { throw Self.leaseLost(lease, what: "activity") }
+            let message: HistoryEvent.Kind =
+                switch outcome {
+                case .completed(let output): .activityCompleted(operationID: operationID, result: output)
+                case .failed(let failure): .activityFailed(operationID: operationID, failure: failure)
+                }
+            try await connection.query(
+                """
+                WITH queued AS (
+                    INSERT INTO messages (instance_id, execution_id, kind)
+                    SELECT id, execution_id, \(try DurableJSON.encode(message)) FROM instances
+                    WHERE id = \(instanceID) AND execution_id = \(executionID) AND status IN ('pending', 'running')
+                    RETURNING 1
+                )
+                SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued
+                """,
+                logger: self.logger
+            )
+        }
+    }
+
+    public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
+        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        let retry = reason == .retry ? 1 : 0
+        let release = reason == .interrupted ? 1 : 0
+        try await self.withRetry("abandoning activity \(lease)") {
+            let rows = try await self.client.query(
+                """
+                WITH released AS (
+                    UPDATE activity_tasks SET lock_owner = NULL, locked_until = NULL,
+                        visible_at = now() + make_interval(secs => \(seconds)),
+                        attempt = attempt + \(retry), deliveries = greatest(0, deliveries - \(release))
+                    WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                    RETURNING 1
+                )
+                SELECT (SELECT count(*) FROM released)::int8,
+                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'a') FROM released WHERE \(seconds) <= 0) n)::int8
+                """,
+                logger: self.logger
+            )
+            for try await (released, _) in rows.decode((Int64, Int64).self) where released == 1 { return }
+            throw Self.leaseLost(lease, what: "activity")
+        }
+    }
+
+    public func renewActivity(_ lease: Lease) async throws -> Bool {
+        try await self.withRetry("renewing activity \(lease)") {
+            let rows = try await self.client.query(
+                """
+                UPDATE activity_tasks
+                SET locked_until = now() + make_interval(secs => \(self.leaseSeconds)), visible_at = now() + make_interval(secs => \(self.leaseSeconds))
+                WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                RETURNING cancel_requested
+                """,
+                logger: self.logger
+            )
+            for try await cancelRequested in rows.decode(Bool.self) { return cancelRequested }
+            throw Self.leaseLost(lease, what: "activity")
+        }
+    }
+}

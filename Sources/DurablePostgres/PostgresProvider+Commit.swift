@@ -1,0 +1,232 @@
+public import Durable
+import Foundation
+import Logging
+import PostgresNIO
+
+extension PostgresProvider {
+    /// A message to insert: its target, the execution it is for (`nil`: the current one), its kind and
+    /// when it becomes visible (`nil`: now).
+    struct OutgoingMessage {
+        var instanceID: String
+        var executionID: String?
+        var kind: HistoryEvent.Kind
+        var visibleAt: Date?
+        var timerOperation: Int?
+    }
+
+    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws {
+        try ProviderValidation.turn(commit.result, limit: self.configuration.maxPayloadBytes, instanceID: lease.id)
+        let result = commit.result
+        // Encode everything before the transaction: no failure can leave it half done.
+        let events = try result.newEvents.map { event throws(DurableError) in (event.sequenceNumber, try DurableJSON.encode(event)) }
+        let customStatus = result.customStatus?.json
+        let channel = self.configuration.channel
+        let woke = try await self.transaction("committing a turn of \(lease)") { connection -> String in
+            let fence = try await connection.query(
+                """
+                SELECT execution_id, (SELECT count(*) FROM history h WHERE h.instance_id = i.id AND h.execution_id = i.execution_id)::int8
+                FROM instances i
+                WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                FOR UPDATE
+                """,
+                logger: self.logger
+            )
+            var current: (executionID: String, historyCount: Int64)?
+            for try await row in fence.decode((String, Int64).self) { current = row }
+            guard let (executionID, historyCount) = current else { throw Self.leaseLost(lease, what: "orchestration") }
+            if let first = events.first, first.0 != Int(historyCount) {
+                throw DurableError(
+                    .invalidInput,
+                    "turn events start at sequence \(first.0) but the history has \(historyCount) events",
+                    instanceID: lease.id
+                )
+            }
+
+            var wake: Set<Character> = []
+            var outgoing: [OutgoingMessage] = []
+            if case .continuedAsNew = result.outcome {
+                // The old execution's history goes; nothing of it is kept.
+                try await connection.query("DELETE FROM history WHERE instance_id = \(lease.id)", logger: self.logger)
+            } else if !events.isEmpty {
+                try await connection.query(
+                    """
+                    INSERT INTO history (instance_id, execution_id, seq, event)
+                    SELECT \(lease.id), \(executionID), s, e FROM unnest(\(events.map(\.0))::int[], \(events.map(\.1))::text[]) AS t(s, e)
+                    """,
+                    logger: self.logger
+                )
+            }
+            if !commit.consumedMessageIDs.isEmpty {
+                try await connection.query("DELETE FROM messages WHERE id = ANY(\(commit.consumedMessageIDs))", logger: self.logger)
+            }
+
+            var activities: [ActivityRequest] = []
+            for action in result.actions {
+                switch action {
+                case .scheduleActivity(let request):
+                    activities.append(request)
+                case .scheduleTimer(let operationID, let fireAt):
+                    outgoing.append(OutgoingMessage(instanceID: lease.id, executionID: executionID, kind: .timerFired(operationID: operationID), visibleAt: fireAt, timerOperation: operationID))
+                case .cancelTimer(let operationID):
+                    try await connection.query(
+                        "DELETE FROM messages WHERE instance_id = \(lease.id) AND execution_id = \(executionID) AND timer_operation = \(operationID)",
+                        logger: self.logger
+                    )
+                case .cancelActivity(let operationID):
+                    let taskID = Self.taskID(lease.id, executionID, operationID)
+                    try await connection.query(
+                        """
+                        WITH idle AS (
+                            DELETE FROM activity_tasks WHERE id = \(taskID) AND (locked_until IS NULL OR locked_until <= now()) RETURNING id
+                        )
+                        UPDATE activity_tasks SET cancel_requested = true WHERE id = \(taskID) AND id NOT IN (SELECT id FROM idle)
+                        """,
+                        logger: self.logger
+                    )
+                case .startSubOrchestration(let childID, var start):
+                    start.executionID = UUID().uuidString.lowercased()
+                    let created = try await connection.query(
+                        """
+                        INSERT INTO instances (id, name, version, execution_id, status, input, parent_instance, parent_execution, parent_operation)
+                        VALUES (\(childID), \(start.name), \(start.version), \(start.executionID), 'pending', \(start.input.json),
+                                \(start.parent?.instanceID), \(start.parent?.executionID), \(start.parent?.operationID))
+                        ON CONFLICT (id) DO NOTHING
+                        RETURNING id
+                        """,
+                        logger: self.logger
+                    )
+                    if try await created.collect().count == 1 {
+                        outgoing.append(OutgoingMessage(instanceID: childID, executionID: start.executionID, kind: .executionStarted(start)))
+                    } else {
+                        let existing = try await connection.query("SELECT parent_instance, input FROM instances WHERE id = \(childID)", logger: self.logger)
+                        var same = false
+                        for try await (parent, input) in existing.decode((String?, String).self) {
+                            same = parent == lease.id && input == start.input.json
+                        }
+                        if !same {
+                            let failure = FailureDetails(
+                                type: String(reflecting: DurableError.self),
+                                message: "instance '\(childID)' exists already",
+                                code: DurableError.Code.instanceAlreadyExists.description
+                            )
+                            outgoing.append(
+                                OutgoingMessage(
+                                    instanceID: lease.id,
+                                    executionID: executionID,
+                                    kind: .subOrchestrationFailed(operationID: start.parent?.operationID ?? 0, failure: failure)
+                                )
+                            )
+                        }
+                    }
+                case .cancelSubOrchestration(let childID, let reason):
+                    outgoing.append(OutgoingMessage(instanceID: childID, executionID: nil, kind: .cancelRequested(reason: reason)))
+                case .notifyParent(let parent, let message):
+                    outgoing.append(OutgoingMessage(instanceID: parent.instanceID, executionID: parent.executionID, kind: message))
+                }
+            }
+            if !activities.isEmpty {
+                let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }
+                try await connection.query(
+                    """
+                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, request)
+                    SELECT \(lease.id) || '|' || \(executionID) || '|' || op, \(lease.id), \(executionID), op, n, r
+                    FROM unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[], \(requests)::text[]) AS t(op, n, r)
+                    ON CONFLICT (id) DO NOTHING
+                    """,
+                    logger: self.logger
+                )
+                wake.insert("a")
+            }
+
+            var status = "running"
+            var output: String?
+            var failure: String?
+            var next: HistoryEvent.ExecutionStarted?
+            switch result.outcome {
+            case nil:
+                break
+            case .completed(let value):
+                status = "completed"
+                output = value.json
+            case .failed(let details):
+                status = "failed"
+                failure = try DurableJSON.encode(details)
+            case .cancelled(let reason):
+                status = "cancelled"
+                failure = try DurableJSON.encode(
+                    FailureDetails(type: String(reflecting: DurableError.self), message: "cancelled: \(reason)", code: DurableError.Code.cancelled.description)
+                )
+            case .continuedAsNew(let start, let carryOver):
+                next = start
+                try await connection.query(
+                    "DELETE FROM messages WHERE instance_id = \(lease.id) AND execution_id = \(executionID)",
+                    logger: self.logger
+                )
+                outgoing.removeAll { $0.instanceID == lease.id && $0.executionID == executionID }
+                outgoing.append(OutgoingMessage(instanceID: lease.id, executionID: start.executionID, kind: .executionStarted(start)))
+                outgoing += carryOver.map { OutgoingMessage(instanceID: lease.id, executionID: nil, kind: $0) }
+            }
+            let terminal = output != nil || failure != nil
+            if terminal {
+                try await connection.query("DELETE FROM messages WHERE instance_id = \(lease.id)", logger: self.logger)
+                outgoing.removeAll { $0.instanceID == lease.id }
+                wake.insert("c")
+            }
+
+            if !outgoing.isEmpty {
+                let now = outgoing.contains { $0.visibleAt == nil }
+                let kinds = try outgoing.map { message throws(DurableError) in try DurableJSON.encode(message.kind) }
+                // Arrays of optionals are sent with sentinels: "" for no execution, 0 for now, -1 for no timer.
+                let inserted = try await connection.query(
+                    """
+                    INSERT INTO messages (instance_id, execution_id, kind, visible_at, timer_operation)
+                    SELECT t.i, NULLIF(t.x, ''), t.k, CASE WHEN t.v = 0 THEN now() ELSE to_timestamp(t.v) END, NULLIF(t.o, -1)
+                    FROM unnest(\(outgoing.map(\.instanceID))::text[], \(outgoing.map { $0.executionID ?? "" })::text[], \(kinds)::text[],
+                                \(outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 })::float8[], \(outgoing.map { $0.timerOperation ?? -1 })::int[])
+                         AS t(i, x, k, v, o)
+                    JOIN instances target ON target.id = t.i
+                    WHERE (target.id = \(lease.id) OR target.status IN ('pending', 'running'))
+                      AND (t.x = '' OR t.x = target.execution_id OR target.id = \(lease.id))
+                    RETURNING 1
+                    """,
+                    logger: self.logger
+                )
+                if now, try await inserted.collect().count > 0 { wake.insert("o") }
+            }
+
+            let updated = try await connection.query(
+                """
+                UPDATE instances SET
+                    status = \(status),
+                    version = coalesce(\(next?.version ?? Self.startedVersion(result)), version),
+                    execution_id = coalesce(\(next?.executionID), execution_id),
+                    input = coalesce(\(next?.input.json), input),
+                    output = \(output), failure = \(failure), custom_status = \(customStatus),
+                    completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
+                    updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0
+                WHERE id = \(lease.id)
+                RETURNING EXISTS (SELECT 1 FROM messages m WHERE m.instance_id = \(lease.id) AND m.visible_at <= now())
+                """,
+                logger: self.logger
+            )
+            for try await pending in updated.decode(Bool.self) where pending { wake.insert("o") }
+            if !wake.isEmpty {
+                try await connection.query("SELECT pg_notify(\(channel), \(String(wake.sorted())))", logger: self.logger)
+            }
+            return String(wake.sorted())
+        }
+        self.logger.trace("turn committed", metadata: ["durable.instance": .string(lease.id), "durable.notified": .string(woke)])
+    }
+
+    static func taskID(_ instanceID: String, _ executionID: String, _ operationID: Int) -> String {
+        "\(instanceID)|\(executionID)|\(operationID)"
+    }
+
+    /// The version the first turn resolved, recorded in its `executionStarted` event.
+    static func startedVersion(_ result: TurnResult) -> String? {
+        for event in result.newEvents {
+            if case .executionStarted(let start) = event.kind { return start.version }
+        }
+        return nil
+    }
+}

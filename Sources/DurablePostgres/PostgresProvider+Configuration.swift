@@ -1,0 +1,105 @@
+public import Durable
+import Foundation
+public import NIOSSL
+public import PostgresNIO
+
+extension PostgresProvider {
+    /// Where the database is and how the provider uses it.
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String?
+        public var database: String
+        /// `sslmode` of the URL: `disable` (default), `prefer` or `require`.
+        public var tlsMode: String
+        public var connectTimeout: Duration
+        /// The schema that holds Durable's tables; several apps or test runs can share a database.
+        public var schema: String
+        /// How long a claim holds an instance or activity task before another node may take it.
+        public var leaseDuration: Duration
+        /// The largest payload accepted, in bytes.
+        public var maxPayloadBytes: Int
+        /// Connections in the pool (the LISTEN connection comes on top).
+        public var maxConnections: Int
+
+        /// - Throws: `invalidInput` for a malformed URL or schema name.
+        public init(
+            url: String,
+            schema: String = "durable",
+            leaseDuration: Duration = .seconds(30),
+            maxPayloadBytes: Int = 2 << 20,
+            maxConnections: Int = 10,
+            connectTimeout: Duration = .seconds(10)
+        ) throws(DurableError) {
+            (self.host, self.port, self.username, self.password, self.database, self.tlsMode) = try Self.parse(url: url)
+            self.connectTimeout = connectTimeout
+            guard schema.range(of: "^[a-z_][a-z0-9_]{0,39}$", options: .regularExpression) != nil else {
+                throw DurableError(.invalidInput, "the schema name '\(schema)' must be 1 to 40 characters of a-z, 0-9 and _, not starting with a digit")
+            }
+            self.schema = schema
+            self.leaseDuration = leaseDuration
+            self.maxPayloadBytes = maxPayloadBytes
+            self.maxConnections = max(2, maxConnections)
+        }
+
+        /// The notification channel of this schema.
+        var channel: String { "durable_\(self.schema)" }
+
+        /// Parses `postgres://user:password@host:port/database?sslmode=...`.
+        static func parse(url text: String) throws(DurableError) -> (String, Int, String, String?, String, String) {
+            let hidden = text.replacingOccurrences(of: #":[^:@/]*@"#, with: ":***@", options: .regularExpression)
+            guard let url = URLComponents(string: text), let scheme = url.scheme, ["postgres", "postgresql"].contains(scheme) else {
+                throw DurableError(.invalidInput, "'\(hidden)' is not a database URL; expected postgres://user:password@host:port/database")
+            }
+            guard let host = url.host, !host.isEmpty else {
+                throw DurableError(.invalidInput, "the database URL '\(hidden)' names no host")
+            }
+            guard let user = url.user, !user.isEmpty else {
+                throw DurableError(.invalidInput, "the database URL '\(hidden)' names no user")
+            }
+            let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+            let mode = url.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+            guard ["disable", "prefer", "allow", "require", "verify-ca", "verify-full"].contains(mode) else {
+                throw DurableError(.invalidInput, "unknown sslmode '\(mode)' in '\(hidden)'")
+            }
+            return (host, url.port ?? 5432, user, url.password?.removingPercentEncoding, database.isEmpty ? user : database, mode)
+        }
+    }
+}
+
+extension PostgresProvider.Configuration {
+    var clientTLS: PostgresClient.Configuration.TLS {
+        switch self.tlsMode {
+        case "disable": .disable
+        case "prefer", "allow": .prefer(.makeClientConfiguration())
+        default: .require(.makeClientConfiguration())
+        }
+    }
+
+    var connectionTLS: PostgresConnection.Configuration.TLS {
+        get throws {
+            switch self.tlsMode {
+            case "disable": .disable
+            case "prefer", "allow": .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        }
+    }
+
+    /// A configuration for a single connection (the LISTEN connection, the migrations runner).
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: self.host,
+            port: self.port,
+            username: self.username,
+            password: self.password,
+            database: self.database,
+            tls: try self.connectionTLS
+        )
+        let (seconds, attoseconds) = self.connectTimeout.components
+        configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        configuration.options.additionalStartupParameters = [("search_path", self.schema)]
+        return configuration
+    }
+}

@@ -1,0 +1,258 @@
+public import Durable
+import Foundation
+import Logging
+import PostgresNIO
+
+extension PostgresProvider {
+    // MARK: Client
+
+    public func createInstance(_ request: StartRequest) async throws -> StartResult {
+        try ProviderValidation.instanceID(request.instanceID)
+        try ProviderValidation.name(request.name)
+        try ProviderValidation.payload(request.input, limit: self.configuration.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
+        let executionID = UUID().uuidString.lowercased()
+        let version = request.version ?? ""
+        let start = try DurableJSON.encode(
+            HistoryEvent.Kind.executionStarted(.init(name: request.name, version: version, input: request.input, executionID: executionID))
+        )
+        return try await self.withRetry("starting instance '\(request.instanceID)'") {
+            let rows = try await self.client.query(
+                """
+                WITH created AS (
+                    INSERT INTO instances (id, name, version, execution_id, status, input)
+                    VALUES (\(request.instanceID), \(request.name), \(version), \(executionID), 'pending', \(request.input.json))
+                    ON CONFLICT (id) DO NOTHING
+                    RETURNING id
+                ), queued AS (
+                    INSERT INTO messages (instance_id, execution_id, kind)
+                    SELECT id, \(executionID), \(start) FROM created
+                    RETURNING 1
+                )
+                SELECT (SELECT count(*) FROM queued)::int8, (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued) n)::int8
+                """,
+                logger: self.logger
+            )
+            for try await (created, _) in rows.decode((Int64, Int64).self) where created > 0 {
+                return .created
+            }
+            let existing = try await self.client.query("SELECT name, input, status FROM instances WHERE id = \(request.instanceID)", logger: self.logger)
+            for try await (name, input, status) in existing.decode((String, String, String).self) {
+                guard name == request.name, input == request.input.json else {
+                    throw DurableError(
+                        .instanceAlreadyExists,
+                        "instance '\(request.instanceID)' exists already (\(name), status \(status)) with another name or input",
+                        instanceID: request.instanceID,
+                        name: name
+                    )
+                }
+                return .alreadyExists
+            }
+            throw DurableError(.storage, "instance '\(request.instanceID)' was neither created nor found", instanceID: request.instanceID)
+        }
+    }
+
+    public func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws {
+        try ProviderValidation.instanceID(instanceID)
+        if case .eventRaised(let name, let input) = message {
+            try ProviderValidation.name(name)
+            try ProviderValidation.payload(input, limit: self.configuration.maxPayloadBytes, what: "the event data", instanceID: instanceID)
+        }
+        let kind = try DurableJSON.encode(message)
+        let status: String? = try await self.withRetry("sending a message to '\(instanceID)'") {
+            let rows = try await self.client.query(
+                """
+                WITH target AS (
+                    SELECT id, status FROM instances WHERE id = \(instanceID)
+                ), queued AS (
+                    INSERT INTO messages (instance_id, kind)
+                    SELECT id, \(kind) FROM target WHERE status IN ('pending', 'running')
+                    RETURNING 1
+                )
+                SELECT (SELECT status FROM target), (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued) n)::int8
+                """,
+                logger: self.logger
+            )
+            for try await (status, _) in rows.decode((String?, Int64).self) { return status }
+            return nil
+        }
+        guard let status else {
+            throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
+        }
+        if status != "pending" && status != "running" {
+            if case .cancelRequested = message { return }
+            throw DurableError(.invalidInput, "instance '\(instanceID)' is \(status) and takes no more messages", instanceID: instanceID)
+        }
+    }
+
+    // MARK: Claims
+
+    public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
+        let names = request.capabilities.map { Array($0.orchestrations.keys) }
+        let pairs = request.capabilities.map { capabilities in
+            capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
+        }
+        return try await self.withRetry("claiming orchestrations") {
+            let rows = try await self.client.query(
+                """
+                WITH candidates AS (
+                    SELECT i.id FROM instances i
+                    WHERE i.id IN (SELECT m.instance_id FROM messages m WHERE m.visible_at <= now())
+                      AND i.status IN ('pending', 'running')
+                      AND (i.locked_until IS NULL OR i.locked_until <= now())
+                      AND (\(names)::text[] IS NULL
+                           OR (i.version = '' AND i.name = ANY(\(names)::text[]))
+                           OR i.name || chr(31) || i.version = ANY(\(pairs)::text[]))
+                    ORDER BY i.updated_at
+                    LIMIT \(request.limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE instances i
+                SET lock_owner = \(request.owner), lock_epoch = i.lock_epoch + 1,
+                    locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
+                FROM candidates c WHERE i.id = c.id
+                RETURNING \(unescaped: Self.instanceColumns("i")), i.lock_epoch, i.deliveries, now()
+                """,
+                logger: self.logger
+            )
+            var claimed: [(info: InstanceInfo, epoch: Int64, deliveries: Int, at: Date)] = []
+            for try await row in rows {
+                let cells = row.makeRandomAccess()
+                let info = try Self.instanceInfo(cells)
+                claimed.append((info, try cells["lock_epoch"].decode(Int64.self), try cells["deliveries"].decode(Int.self), try cells["now"].decode(Date.self)))
+            }
+            if claimed.isEmpty {
+                return ClaimResult(items: [], nextVisibleIn: try await self.nextVisibleOrchestration())
+            }
+            let ids = claimed.map(\.info.id)
+            let claimedAt = claimed[0].at
+            var histories: [String: [HistoryEvent]] = [:]
+            let historyRows = try await self.client.query(
+                """
+                SELECT h.instance_id, h.event FROM history h JOIN instances i ON i.id = h.instance_id AND i.execution_id = h.execution_id
+                WHERE h.instance_id = ANY(\(ids)) ORDER BY h.instance_id, h.seq
+                """,
+                logger: self.logger
+            )
+            for try await (id, event) in historyRows.decode((String, String).self) {
+                histories[id, default: []].append(try DurableJSON.decode(HistoryEvent.self, from: event))
+            }
+            var inboxes: [String: [InboxMessage]] = [:]
+            let messageRows = try await self.client.query(
+                """
+                SELECT m.id, m.instance_id, m.kind FROM messages m JOIN instances i ON i.id = m.instance_id
+                WHERE m.instance_id = ANY(\(ids)) AND m.visible_at <= \(claimedAt)
+                  AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)
+                ORDER BY m.id
+                """,
+                logger: self.logger
+            )
+            for try await (id, instanceID, kind) in messageRows.decode((Int64, String, String).self) {
+                inboxes[instanceID, default: []].append(InboxMessage(id: id, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: kind)))
+            }
+            let items = claimed.map { claim in
+                OrchestrationWorkItem(
+                    lease: Lease(id: claim.info.id, owner: request.owner, epoch: claim.epoch),
+                    instance: claim.info,
+                    history: histories[claim.info.id] ?? [],
+                    messages: inboxes[claim.info.id] ?? [],
+                    claimedAt: claim.at,
+                    deliveryCount: claim.deliveries
+                )
+            }
+            return ClaimResult(items: items, nextVisibleIn: nil)
+        }
+    }
+
+    private func nextVisibleOrchestration() async throws -> Duration? {
+        let rows = try await self.client.query(
+            """
+            SELECT EXTRACT(EPOCH FROM (LEAST(
+                (SELECT min(visible_at) FROM messages WHERE visible_at > now()),
+                (SELECT min(locked_until) FROM instances WHERE locked_until > now())
+            ) - now()))::float8
+            """,
+            logger: self.logger
+        )
+        for try await seconds in rows.decode(Double?.self) {
+            return seconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
+        }
+        return nil
+    }
+
+    // MARK: Leases
+
+    public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
+        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        let release = reason == .interrupted ? 1 : 0
+        try await self.transaction("abandoning \(lease)") { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE instances SET lock_owner = NULL, locked_until = NULL, deliveries = greatest(0, deliveries - \(release))
+                WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                RETURNING id
+                """,
+                logger: self.logger
+            )
+            guard try await rows.collect().count == 1 else { throw Self.leaseLost(lease, what: "orchestration") }
+            try await connection.query(
+                """
+                UPDATE messages SET visible_at = now() + make_interval(secs => \(seconds))
+                WHERE instance_id = \(lease.id) AND visible_at <= now()
+                """,
+                logger: self.logger
+            )
+            if seconds <= 0 {
+                try await connection.query("SELECT pg_notify(\(self.configuration.channel), 'o')", logger: self.logger)
+            }
+        }
+    }
+
+    public func renewOrchestration(_ lease: Lease) async throws {
+        try await self.withRetry("renewing \(lease)") {
+            let rows = try await self.client.query(
+                """
+                UPDATE instances SET locked_until = now() + make_interval(secs => \(self.leaseSeconds))
+                WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                RETURNING id
+                """,
+                logger: self.logger
+            )
+            guard try await rows.collect().count == 1 else { throw Self.leaseLost(lease, what: "orchestration") }
+        }
+    }
+
+    // MARK: Rows
+
+    static func instanceColumns(_ alias: String) -> String {
+        [
+            "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at",
+        ].map { "\(alias).\($0)" }.joined(separator: ", ")
+    }
+
+    static func instanceInfo(_ cells: PostgresRandomAccessRow) throws -> InstanceInfo {
+        var parent: HistoryEvent.ParentReference?
+        if let instance = try cells["parent_instance"].decode(String?.self),
+            let execution = try cells["parent_execution"].decode(String?.self),
+            let operation = try cells["parent_operation"].decode(Int?.self)
+        {
+            parent = .init(instanceID: instance, executionID: execution, operationID: operation)
+        }
+        let status = try cells["status"].decode(String.self)
+        return InstanceInfo(
+            id: try cells["id"].decode(String.self),
+            name: try cells["name"].decode(String.self),
+            version: try cells["version"].decode(String.self),
+            executionID: try cells["execution_id"].decode(String.self),
+            status: InstanceStatus(rawValue: status) ?? .running,
+            input: Payload(json: try cells["input"].decode(String.self)),
+            output: try cells["output"].decode(String?.self).map(Payload.init(json:)),
+            failure: try cells["failure"].decode(String?.self).map { try DurableJSON.decode(FailureDetails.self, from: $0) },
+            customStatus: try cells["custom_status"].decode(String?.self).map(Payload.init(json:)),
+            parent: parent,
+            createdAt: try cells["created_at"].decode(Date.self),
+            updatedAt: try cells["updated_at"].decode(Date.self),
+            completedAt: try cells["completed_at"].decode(Date?.self)
+        )
+    }
+}

@@ -1,0 +1,117 @@
+public import Durable
+import Foundation
+import Logging
+import PostgresNIO
+
+extension PostgresProvider {
+    public func instance(id: String) async throws -> InstanceInfo? {
+        try await self.withRetry("reading instance '\(id)'") {
+            let rows = try await self.client.query(
+                "SELECT \(unescaped: Self.instanceColumns("i")) FROM instances i WHERE i.id = \(id)",
+                logger: self.logger
+            )
+            for try await row in rows { return try Self.instanceInfo(row.makeRandomAccess()) }
+            return nil
+        }
+    }
+
+    public func history(instanceID: String) async throws -> [HistoryEvent] {
+        try await self.withRetry("reading the history of '\(instanceID)'") {
+            let rows = try await self.client.query(
+                """
+                SELECT i.id IS NOT NULL, h.event FROM (SELECT \(instanceID)::text AS id) wanted
+                LEFT JOIN instances i ON i.id = wanted.id
+                LEFT JOIN history h ON h.instance_id = i.id AND h.execution_id = i.execution_id
+                ORDER BY h.seq
+                """,
+                logger: self.logger
+            )
+            var events: [HistoryEvent] = []
+            var found = false
+            for try await (exists, event) in rows.decode((Bool, String?).self) {
+                found = exists
+                if let event { events.append(try DurableJSON.decode(HistoryEvent.self, from: event)) }
+            }
+            guard found else { throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID) }
+            return events
+        }
+    }
+
+    public func listInstances(_ query: InstanceQuery) async throws -> InstancePage {
+        guard query.limit > 0, query.limit <= 10_000 else {
+            throw DurableError(.invalidInput, "a page holds 1 to 10,000 instances, not \(query.limit)")
+        }
+        let statuses = query.statuses.map { $0.map(\.rawValue) }
+        return try await self.withRetry("listing instances") {
+            let rows = try await self.client.query(
+                """
+                SELECT \(unescaped: Self.instanceColumns("i")) FROM instances i
+                WHERE (\(statuses)::text[] IS NULL OR i.status = ANY(\(statuses)::text[]))
+                  AND (\(query.name)::text IS NULL OR i.name = \(query.name))
+                  AND (\(query.cursor)::text IS NULL OR i.id > \(query.cursor))
+                ORDER BY i.id
+                LIMIT \(query.limit + 1)
+                """,
+                logger: self.logger
+            )
+            var instances: [InstanceInfo] = []
+            for try await row in rows { instances.append(try Self.instanceInfo(row.makeRandomAccess())) }
+            let more = instances.count > query.limit
+            if more { instances.removeLast() }
+            return InstancePage(instances: instances, nextCursor: more ? instances.last?.id : nil)
+        }
+    }
+
+    public func purgeInstances(_ query: PurgeQuery) async throws -> Int {
+        let statuses = query.statuses.filter(\.isTerminal).map(\.rawValue)
+        return try await self.withRetry("purging instances") {
+            let rows = try await self.client.query(
+                """
+                WITH gone AS (
+                    DELETE FROM instances
+                    WHERE status = ANY(\(statuses)::text[])
+                      AND (\(query.instanceIDs)::text[] IS NULL OR id = ANY(\(query.instanceIDs)::text[]))
+                      AND (\(query.completedBefore)::timestamptz IS NULL OR completed_at < \(query.completedBefore))
+                    RETURNING id
+                ), h AS (
+                    DELETE FROM history WHERE instance_id IN (SELECT id FROM gone)
+                ), m AS (
+                    DELETE FROM messages WHERE instance_id IN (SELECT id FROM gone)
+                ), t AS (
+                    DELETE FROM activity_tasks WHERE instance_id IN (SELECT id FROM gone)
+                )
+                SELECT count(*)::int8 FROM gone
+                """,
+                logger: self.logger
+            )
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
+        }
+    }
+
+    public func queueDepths() async throws -> QueueDepths {
+        try await self.withRetry("reading queue depths") {
+            let rows = try await self.client.query(
+                """
+                SELECT
+                    (SELECT count(*) FROM messages WHERE visible_at <= now())::int8,
+                    (SELECT count(*) FROM messages WHERE visible_at > now())::int8,
+                    (SELECT count(*) FROM activity_tasks WHERE visible_at <= now() AND NOT cancel_requested)::int8,
+                    (SELECT count(*) FROM activity_tasks WHERE visible_at > now() AND locked_until IS NULL)::int8,
+                    (SELECT count(*) FROM activity_tasks WHERE locked_until > now())::int8
+                """,
+                logger: self.logger
+            )
+            for try await (ready, delayed, readyTasks, delayedTasks, running) in rows.decode((Int64, Int64, Int64, Int64, Int64).self) {
+                return QueueDepths(
+                    readyMessages: Int(ready),
+                    delayedMessages: Int(delayed),
+                    readyActivities: Int(readyTasks),
+                    delayedActivities: Int(delayedTasks),
+                    runningActivities: Int(running)
+                )
+            }
+            throw DurableError(.storage, "reading queue depths returned no row")
+        }
+    }
+}

@@ -1,0 +1,146 @@
+public import Durable
+import Foundation
+public import Logging
+import NIOCore
+public import PostgresNIO
+public import ServiceLifecycle
+import Synchronization
+
+/// The production provider: several runtime processes share one PostgreSQL schema through it.
+///
+/// It is a ServiceLifecycle `Service`: run it (it runs its connection pool and its LISTEN
+/// connection) before the runtimes that use it, and call ``migrate()`` once at startup.
+///
+/// - Claims use `FOR UPDATE SKIP LOCKED` and bump a per-row epoch; every write made for a claim is
+///   conditional on that epoch.
+/// - Every time comes from the database clock (`now()`).
+/// - A transaction that makes work visible now sends one `NOTIFY` on the schema's channel; a
+///   dedicated connection LISTENs, reconnects with backoff and wakes every subscriber after each
+///   (re)connect, because notifications sent while it was down are lost.
+public final class PostgresProvider: DurableProvider, Service {
+    public let configuration: Configuration
+    let client: PostgresClient
+    let logger: Logger
+    let hub = NotificationHub()
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var clientConfiguration = PostgresClient.Configuration(
+            host: configuration.host,
+            port: configuration.port,
+            username: configuration.username,
+            password: configuration.password,
+            database: configuration.database,
+            tls: configuration.clientTLS
+        )
+        clientConfiguration.options.maximumConnections = configuration.maxConnections
+        clientConfiguration.options.connectTimeout = configuration.connectTimeout
+        // Every pooled connection works in the configured schema.
+        clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)]
+        self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    }
+
+    /// Runs the connection pool and the LISTEN connection until cancelled or shut down.
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.client.run() }
+                group.addTask { await self.listen() }
+            }
+        }
+    }
+
+    public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> {
+        self.hub.subscribe(channel)
+    }
+
+    var leaseSeconds: Double {
+        let (seconds, attoseconds) = self.configuration.leaseDuration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    // MARK: Plumbing
+
+    /// Runs `body`, retrying transient failures (serialization failures, deadlocks, dropped
+    /// connections) with bounded backoff; other failures become typed errors.
+    func withRetry<T: Sendable>(_ action: String, _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await body()
+            } catch let error as DurableError {
+                throw error
+            } catch {
+                if attempt < 4, Self.isTransient(error), !Task.isCancelled {
+                    self.logger.debug("transient database error; retrying", metadata: ["durable.action": .string(action), "error": "\(error)"])
+                    try await Task.sleep(for: .milliseconds(25 << attempt))
+                    continue
+                }
+                throw Self.storageError(error, action: action)
+            }
+        }
+    }
+
+    func transaction<T: Sendable>(_ action: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await self.withRetry(action) {
+            try await self.client.withConnection { connection in
+                try await connection.query("BEGIN", logger: self.logger)
+                do {
+                    let value = try await body(connection)
+                    try await connection.query("COMMIT", logger: self.logger)
+                    return value
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                    throw error
+                }
+            }
+        }
+    }
+
+    static func isTransient(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            return ["40001", "40P01", "57P01"].contains(state)
+        default:
+            return false
+        }
+    }
+
+    /// A database error as one clear sentence.
+    static func storageError(_ error: any Error, action: String) -> DurableError {
+        guard let error = error as? PSQLError else {
+            return DurableError(.storage, "\(action) failed: \(error)")
+        }
+        let state = error.serverInfo?[.sqlState] ?? ""
+        let message = error.serverInfo?[.message] ?? "\(error.code)"
+        switch state {
+        case "28P01", "28000":
+            return DurableError(.storage, "\(action) failed: the database refused the login (\(message)); check the user and password in the URL")
+        case "42501":
+            return DurableError(.storage, "\(action) failed: permission denied (\(message)); the user needs CREATE on the database and USAGE on the schema")
+        case "3D000":
+            return DurableError(.storage, "\(action) failed: \(message); create the database or fix its name in the URL")
+        case "42P01":
+            return DurableError(.migration, "\(action) failed: \(message); run the migrations (durable migrate) first")
+        default:
+            break
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection:
+            return DurableError(.storage, "\(action) failed: cannot reach the database (\(error.underlying.map { "\($0)" } ?? "\(error.code)"))")
+        default:
+            return DurableError(.storage, "\(action) failed: \(message)\(state.isEmpty ? "" : " (SQLSTATE \(state))")")
+        }
+    }
+
+    static func leaseLost(_ lease: Lease, what: String) -> DurableError {
+        DurableError(.leaseLost, "the \(what) lease \(lease) of '\(lease.owner)' is no longer current", instanceID: lease.id)
+    }
+}
+

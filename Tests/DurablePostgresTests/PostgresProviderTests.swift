@@ -1,0 +1,17 @@
+import Durable
+import DurablePostgres
+import DurableTesting
+import Testing
+
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
+struct PostgresProviderTests {
+    @Test(arguments: ProviderConformance.checks)
+    func conformance(_ check: ProviderConformance.Check) async throws {
+        try await PostgresTestDatabase.withFactory { try await check.run($0) }
+    }
+
+    @Test(arguments: RuntimeScenarios.scenarios)
+    func endToEnd(_ scenario: RuntimeScenarios.Scenario) async throws {
+        try await PostgresTestDatabase.withFactory { try await scenario.run($0) }
+    }
+}
