@@ -52,7 +52,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DurableTests",
-            dependencies: ["Durable", "DurableTesting"],
+            dependencies: [
+                "Durable", "DurableTesting",
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

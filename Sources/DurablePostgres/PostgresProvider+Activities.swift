@@ -7,14 +7,20 @@ extension PostgresProvider {
     public func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem> {
         let names = request.capabilities?.activities
         let owner = request.owner
+        let stale = request.staleNodeAfter.map(\.seconds)
         return try await self.withRetry("claiming activities") {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
             let rows = try await self.client.query(
                 """
                 WITH candidates AS (
-                    SELECT id FROM activity_tasks
-                    WHERE visible_at <= now() AND NOT cancel_requested
+                    SELECT id FROM activity_tasks t
+                    WHERE NOT cancel_requested
                       AND (\(names)::text[] IS NULL OR name = ANY(\(names)::text[]))
+                      AND (visible_at <= now()
+                           OR (\(stale)::float8 IS NOT NULL AND locked_until > now() AND EXISTS (
+                               SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
+                                 AND (n.incarnation <> split_part(t.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
+                                      OR n.heartbeat_at <= now() - make_interval(secs => \(stale))))))
                     ORDER BY visible_at, seq
                     LIMIT \(request.limit)
                     FOR UPDATE SKIP LOCKED

@@ -91,6 +91,7 @@ extension PostgresProvider {
         let pairs = request.capabilities.map { capabilities in
             capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
         }
+        let stale = request.staleNodeAfter.map(\.seconds)
         return try await self.withRetry("claiming orchestrations") {
             let rows = try await self.client.query(
                 """
@@ -98,7 +99,11 @@ extension PostgresProvider {
                     SELECT i.id FROM instances i
                     WHERE i.id IN (SELECT m.instance_id FROM messages m WHERE m.visible_at <= now())
                       AND i.status IN ('pending', 'running')
-                      AND (i.locked_until IS NULL OR i.locked_until <= now())
+                      AND (i.locked_until IS NULL OR i.locked_until <= now()
+                           OR (\(stale)::float8 IS NOT NULL AND EXISTS (
+                               SELECT 1 FROM nodes n WHERE n.id = split_part(i.lock_owner, '#', 1)
+                                 AND (n.incarnation <> split_part(i.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
+                                      OR n.heartbeat_at <= now() - make_interval(secs => \(stale))))))
                       AND (\(names)::text[] IS NULL
                            OR (i.version = '' AND i.name = ANY(\(names)::text[]))
                            OR i.name || chr(31) || i.version = ANY(\(pairs)::text[]))
@@ -184,10 +189,12 @@ extension PostgresProvider {
     public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
         let release = reason == .interrupted ? 1 : 0
+        let waitingFor: String? = if case .missingHandler(let missing) = reason { missing } else { nil }
         try await self.transaction("abandoning \(lease)") { connection in
             let rows = try await connection.query(
                 """
-                UPDATE instances SET lock_owner = NULL, locked_until = NULL, deliveries = greatest(0, deliveries - \(release))
+                UPDATE instances SET lock_owner = NULL, locked_until = NULL, deliveries = greatest(0, deliveries - \(release)),
+                    waiting_for = coalesce(\(waitingFor), waiting_for)
                 WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                 RETURNING id
                 """,
@@ -226,7 +233,7 @@ extension PostgresProvider {
     static func instanceColumns(_ alias: String) -> String {
         [
             "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for",
         ].map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
@@ -252,7 +259,8 @@ extension PostgresProvider {
             parent: parent,
             createdAt: try cells["created_at"].decode(Date.self),
             updatedAt: try cells["updated_at"].decode(Date.self),
-            completedAt: try cells["completed_at"].decode(Date?.self)
+            completedAt: try cells["completed_at"].decode(Date?.self),
+            waitingFor: try cells["waiting_for"].decode(String?.self)
         )
     }
 }

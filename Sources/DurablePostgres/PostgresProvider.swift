@@ -56,8 +56,7 @@ public final class PostgresProvider: DurableProvider, Service {
     }
 
     var leaseSeconds: Double {
-        let (seconds, attoseconds) = self.configuration.leaseDuration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        self.configuration.leaseDuration.seconds
     }
 
     // MARK: Plumbing
@@ -144,3 +143,10 @@ public final class PostgresProvider: DurableProvider, Service {
     }
 }
 
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = self.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -42,6 +42,9 @@ public enum ProviderConformance {
         Check(name: "bad input gets typed errors", body: badInput),
         Check(name: "idempotent start", body: idempotentStart),
         Check(name: "continue-as-new resets the history", body: continueAsNew),
+        Check(name: "leases of a silent node are claimable at once", body: staleNodeTakeover),
+        Check(name: "a restarted node gets its own leases back", body: restartedNode),
+        Check(name: "node registry: leases, deregistration, duplicate ids", body: nodeRegistry),
     ]
 }
 
@@ -238,13 +241,16 @@ private func abandonWithDelay(_ factory: ProviderConformance.Factory) async thro
     let provider = try await factory(.seconds(60))
     try await start(provider, "abandoned")
     let item = try await claimUntil(provider, owner: "a")[0]
-    try await provider.abandonOrchestration(item.lease, delay: .seconds(1), reason: .missingHandler)
+    try await provider.abandonOrchestration(item.lease, delay: .seconds(1), reason: .missingHandler("Conformance 9.9.9"))
+    try require(try await provider.instance(id: "abandoned")?.waitingFor == "Conformance 9.9.9", "the instance shows what it waits for")
     let early = try await provider.claimOrchestrations(ClaimRequest(owner: "b", limit: 10))
     try require(early.items.isEmpty, "abandoned work was visible before its delay")
     try require(early.nextVisibleIn != nil, "nextVisibleIn must name the end of the delay")
     let again = try await claimUntil(provider, owner: "b")[0]
     try require(again.claimedAt.timeIntervalSince(item.claimedAt) >= 0.99, "the delay was not respected")
     try require(again.deliveryCount == 2, "a missing-handler abandon counts as a delivery; got \(again.deliveryCount)")
+    try await commitFirstTurn(provider, again)
+    try require(try await provider.instance(id: "abandoned")?.waitingFor == nil, "a committed turn clears what the instance waited for")
 }
 
 private func messagesDuringTurn(_ factory: ProviderConformance.Factory) async throws {
@@ -410,4 +416,82 @@ private func continueAsNew(_ factory: ProviderConformance.Factory) async throws 
     try require(kinds.contains(.executionStarted(next)), "the new execution's start is delivered")
     try require(kinds.contains(.eventRaised(name: "carried", input: .null)), "carried-over events are delivered")
     try require(kinds.contains(.eventRaised(name: "during", input: .null)), "events sent during the turn are kept")
+}
+
+func node(_ id: String, _ incarnation: String, orchestrations: [String: [String]] = ["Conformance": ["1.0.0"]]) -> NodeRegistration {
+    NodeRegistration(
+        id: id, incarnation: incarnation, host: "test-host", pid: 1, buildVersion: "test",
+        capabilities: Capabilities(orchestrations: orchestrations, activities: ["Work"])
+    )
+}
+
+private func staleNodeTakeover(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let silent = node("silent", "one")
+    let live = node("live", "one")
+    _ = try await provider.registerNode(silent)
+    _ = try await provider.registerNode(live)
+    try await start(provider, "orphan")
+    try await commitFirstTurn(provider, try await claimUntil(provider, owner: silent.leaseOwner)[0], activities: 1)
+    try await provider.sendMessage(instanceID: "orphan", .eventRaised(name: "e", input: .null))
+    let held = try await claimUntil(provider, owner: silent.leaseOwner)[0]
+    let task = try await provider.claimActivities(ClaimRequest(owner: silent.leaseOwner, limit: 10)).items
+    try require(task.count == 1, "the silent node holds one activity")
+
+    let stale = Duration.milliseconds(1500)
+    let early = try await provider.claimOrchestrations(ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale))
+    try require(early.items.isEmpty, "the lease of a node that heartbeats is respected")
+    let beat = try await provider.heartbeat(live, staleAfter: stale)
+    try require(!beat.orphansNow, "no orphan yet")
+    let wait = try beat.nextOrphanIn ?? { throw ConformanceFailure("a heartbeat names when a lease-holding node becomes stale") }()
+    try require(wait <= stale && wait > .zero, "nextOrphanIn is \(wait)")
+
+    // The silent node does not heartbeat again; the lease still has most of its 60 s.
+    let deadline = ContinuousClock.now + .seconds(10)
+    var taken: [OrchestrationWorkItem] = []
+    while taken.isEmpty, ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+        taken = try await provider.claimOrchestrations(ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)).items
+    }
+    try require(taken.count == 1 && taken[0].lease.epoch > held.lease.epoch, "the live node took the orphan over")
+    try require(try await provider.heartbeat(live, staleAfter: stale).orphansNow, "a heartbeat reports the silent node's leases")
+    let tasks = try await provider.claimActivities(ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)).items
+    try require(tasks.count == 1, "the orphaned activity was taken over")
+    try await requireError(.leaseLost, "the silent node's late commit") { try await commitFirstTurn(provider, held) }
+    try await requireError(.leaseLost, "the silent node's late activity result") { try await provider.completeActivity(task[0].lease, .completed(.null)) }
+}
+
+private func restartedNode(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let before = node("worker", "before")
+    _ = try await provider.registerNode(before)
+    try await start(provider, "mine")
+    let held = try await claimUntil(provider, owner: before.leaseOwner)[0]
+    let after = node("worker", "after")
+    let released = try await provider.registerNode(after)
+    try require(released == 1, "registering a new incarnation released \(released) leases, expected 1")
+    let items = try await provider.claimOrchestrations(ClaimRequest(owner: after.leaseOwner, limit: 10))
+    try require(items.items.count == 1, "the restarted node claims its old work at once")
+    try await requireError(.leaseLost, "the old incarnation's commit") { try await commitFirstTurn(provider, held) }
+    try await requireError(.invalidInput, "a heartbeat of the replaced incarnation") { _ = try await provider.heartbeat(before, staleAfter: .seconds(10)) }
+}
+
+private func nodeRegistry(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let a = node("a", "1", orchestrations: ["Conformance": ["1.0.0", "2.0.0"]])
+    let b = node("b", "1")
+    _ = try await provider.registerNode(a)
+    _ = try await provider.registerNode(b)
+    try await start(provider, "held")
+    _ = try await claimUntil(provider, owner: a.leaseOwner)
+    var nodes = try await provider.listNodes(staleAfter: .seconds(30))
+    try require(nodes.map(\.registration.id) == ["a", "b"], "nodes listed by id: \(nodes.map(\.registration.id))")
+    try require(nodes[0].instanceLeases == ["held"] && nodes[1].instanceLeases.isEmpty, "leases per node")
+    try require(nodes[0].registration.capabilities.orchestrations["Conformance"] == ["1.0.0", "2.0.0"], "capabilities round-trip")
+    try require(nodes.allSatisfy(\.isAlive), "both alive")
+    try await provider.deregisterNode(a)
+    nodes = try await provider.listNodes(staleAfter: .seconds(30))
+    try require(nodes[0].stoppedAt != nil && !nodes[0].isAlive && nodes[0].instanceLeases.isEmpty, "a stopped node holds nothing")
+    let items = try await provider.claimOrchestrations(ClaimRequest(owner: b.leaseOwner, limit: 10))
+    try require(items.items.count == 1, "a stopped node's leases are released")
 }

@@ -62,6 +62,23 @@ public protocol DurableProvider: Sendable {
     func purgeInstances(_ query: PurgeQuery) async throws -> Int
     func queueDepths() async throws -> QueueDepths
 
+    // MARK: Nodes
+
+    /// Registers (or re-registers) a node. Leases held by earlier incarnations of the same node id
+    /// are released at once, so a restarted node does not wait for its own old leases. Returns how
+    /// many leases were released.
+    func registerNode(_ node: NodeRegistration) async throws -> Int
+
+    /// Records that the node is alive. Throws `invalidInput` when another process registered the
+    /// same node id since.
+    func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult
+
+    /// Marks the node stopped and releases the leases it still holds.
+    func deregisterNode(_ node: NodeRegistration) async throws
+
+    /// Every registered node, alive or not, with the leases it holds.
+    func listNodes(staleAfter: Duration) async throws -> [NodeInfo]
+
     // MARK: Waking
 
     /// Hints that work may have become visible on a queue (or that an instance finished). A hint is
@@ -76,11 +93,15 @@ public struct ClaimRequest: Sendable, Hashable {
     public var limit: Int
     /// Orchestration names (with versions) this node can run; `nil` claims anything.
     public var capabilities: Capabilities?
+    /// Leases held by a registered node whose heartbeat is older than this (or that stopped, or
+    /// was restarted since) are claimable at once; `nil` waits for every lease to expire.
+    public var staleNodeAfter: Duration?
 
-    public init(owner: String, limit: Int, capabilities: Capabilities? = nil) {
+    public init(owner: String, limit: Int, capabilities: Capabilities? = nil, staleNodeAfter: Duration? = nil) {
         self.owner = owner
         self.limit = limit
         self.capabilities = capabilities
+        self.staleNodeAfter = staleNodeAfter
     }
 }
 
@@ -133,13 +154,14 @@ public struct Lease: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Why work is handed back.
-public enum AbandonReason: String, Sendable, Hashable {
+public enum AbandonReason: Sendable, Hashable {
     /// The node is shutting down or the work was interrupted: no attempt is counted.
     case interrupted
     /// An activity attempt failed and is retried per its policy: counts an attempt.
     case retry
-    /// This node has no handler for the work.
-    case missingHandler
+    /// This node has no handler for the work; the instance shows what it waits for (e.g.
+    /// `Order 2.0.0`).
+    case missingHandler(String)
 }
 
 /// A claimed orchestration turn.

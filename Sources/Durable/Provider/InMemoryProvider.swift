@@ -59,7 +59,15 @@ public final class InMemoryProvider: DurableProvider {
         var sequence: Int64
     }
 
+    struct Node {
+        var registration: NodeRegistration
+        var startedAt: Date
+        var heartbeatAt: Date
+        var stoppedAt: Date?
+    }
+
     struct State {
+        var nodes: [String: Node] = [:]
         var instances: [String: Instance] = [:]
         var inbox: [String: [Message]] = [:]
         var tasks: [String: ActivityTask] = [:]
@@ -68,6 +76,35 @@ public final class InMemoryProvider: DurableProvider {
         mutating func newID() -> Int64 {
             defer { self.nextID += 1 }
             return self.nextID
+        }
+
+        /// Whether a lease held by `owner` may be taken over before it expires: its node restarted,
+        /// stopped or stopped heartbeating.
+        func isOrphaned(_ owner: String, now: Date, staleAfter: Duration?) -> Bool {
+            guard let staleAfter else { return false }
+            let parts = owner.split(separator: "#", maxSplits: 1)
+            guard parts.count == 2, let node = self.nodes[String(parts[0])] else { return false }
+            return node.registration.incarnation != parts[1] || node.stoppedAt != nil
+                || node.heartbeatAt.addingTimeInterval(staleAfter.seconds) <= now
+        }
+
+        /// Releases the leases `matches` selects; returns how many.
+        mutating func releaseLeases(now: Date, where matches: (String) -> Bool) -> Int {
+            var released = 0
+            for (id, instance) in self.instances {
+                if let lease = instance.lease, matches(lease.owner) {
+                    self.instances[id]?.lease = nil
+                    released += 1
+                }
+            }
+            for (id, task) in self.tasks {
+                if let lease = task.lease, matches(lease.owner) {
+                    self.tasks[id]?.lease = nil
+                    self.tasks[id]?.visibleAt = now
+                    released += 1
+                }
+            }
+            return released
         }
 
         mutating func enqueue(_ instanceID: String, executionID: String?, _ kind: HistoryEvent.Kind, visibleAt: Date) {
@@ -162,7 +199,7 @@ public final class InMemoryProvider: DurableProvider {
                     if let date = current.map(\.visibleAt).min() { consider(date) }
                     continue
                 }
-                if let lease = instance.lease, lease.expiresAt > now {
+                if let lease = instance.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
                     consider(lease.expiresAt)
                     continue
                 }
@@ -276,6 +313,7 @@ public final class InMemoryProvider: DurableProvider {
             }
 
             instance.info.customStatus = commit.result.customStatus
+            instance.info.waitingFor = nil
             instance.info.updatedAt = now
             instance.lease = nil
             instance.deliveries = 0
@@ -323,7 +361,11 @@ public final class InMemoryProvider: DurableProvider {
         try self.state.withLock { state throws(DurableError) in
             var instance = try Self.fenced(state.instances[lease.id], lease)
             instance.lease = nil
-            if reason == .interrupted { instance.deliveries = max(0, instance.deliveries - 1) }
+            switch reason {
+            case .interrupted: instance.deliveries = max(0, instance.deliveries - 1)
+            case .missingHandler(let waitingFor): instance.info.waitingFor = waitingFor
+            case .retry: break
+            }
             state.instances[lease.id] = instance
             if let messages = state.inbox[lease.id] {
                 state.inbox[lease.id] = messages.map { message in
@@ -364,7 +406,7 @@ public final class InMemoryProvider: DurableProvider {
             var nextVisible: Date?
             var ready: [ActivityTask] = []
             for task in state.tasks.values {
-                if let lease = task.lease, lease.expiresAt > now {
+                if let lease = task.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
                     nextVisible = min(nextVisible ?? lease.expiresAt, lease.expiresAt)
                     continue
                 }
@@ -526,6 +568,81 @@ public final class InMemoryProvider: DurableProvider {
                 delayedActivities: delayed,
                 runningActivities: running
             )
+        }
+    }
+
+    // MARK: Nodes
+
+    public func registerNode(_ node: NodeRegistration) async throws -> Int {
+        let now = self.now()
+        let released = self.state.withLock { state in
+            state.nodes[node.id] = Node(registration: node, startedAt: now, heartbeatAt: now)
+            let previous = "\(node.id)#"
+            return state.releaseLeases(now: now) { $0.hasPrefix(previous) && $0 != node.leaseOwner }
+        }
+        if released > 0 {
+            self.notify(.orchestrations)
+            self.notify(.activities)
+        }
+        return released
+    }
+
+    public func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult {
+        let now = self.now()
+        return try self.state.withLock { state throws(DurableError) -> HeartbeatResult in
+            guard let current = state.nodes[node.id], current.registration.incarnation == node.incarnation else {
+                throw DurableError(
+                    .invalidInput,
+                    "node id '\(node.id)' was registered by another process (incarnation \(state.nodes[node.id]?.registration.incarnation ?? "none")); give each node its own id"
+                )
+            }
+            state.nodes[node.id]?.heartbeatAt = now
+            let holders = Set(
+                state.instances.values.compactMap { $0.lease.flatMap { $0.expiresAt > now ? $0.owner : nil } }
+                    + state.tasks.values.compactMap { $0.lease.flatMap { $0.expiresAt > now ? $0.owner : nil } }
+            )
+            var result = HeartbeatResult(orphansNow: false, nextOrphanIn: nil)
+            for other in state.nodes.values where other.registration.id != node.id && other.stoppedAt == nil && holders.contains(other.registration.leaseOwner) {
+                let staleAt = other.heartbeatAt.addingTimeInterval(staleAfter.seconds)
+                if staleAt <= now {
+                    result.orphansNow = true
+                } else {
+                    let wait = Duration.milliseconds(Int64(staleAt.timeIntervalSince(now) * 1000))
+                    result.nextOrphanIn = min(result.nextOrphanIn ?? wait, wait)
+                }
+            }
+            return result
+        }
+    }
+
+    public func deregisterNode(_ node: NodeRegistration) async throws {
+        let now = self.now()
+        let released = self.state.withLock { state -> Int in
+            guard state.nodes[node.id]?.registration.incarnation == node.incarnation else { return 0 }
+            state.nodes[node.id]?.stoppedAt = now
+            return state.releaseLeases(now: now) { $0 == node.leaseOwner }
+        }
+        if released > 0 {
+            self.notify(.orchestrations)
+            self.notify(.activities)
+        }
+    }
+
+    public func listNodes(staleAfter: Duration) async throws -> [NodeInfo] {
+        let now = self.now()
+        return self.state.withLock { state in
+            state.nodes.values.sorted { $0.registration.id < $1.registration.id }.map { node in
+                let owner = node.registration.leaseOwner
+                return NodeInfo(
+                    registration: node.registration,
+                    startedAt: node.startedAt,
+                    heartbeatAt: node.heartbeatAt,
+                    stoppedAt: node.stoppedAt,
+                    isAlive: node.stoppedAt == nil && node.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now,
+                    instanceLeases: state.instances.values.filter { $0.lease?.owner == owner && ($0.lease?.expiresAt ?? now) > now }.map(\.info.id).sorted(),
+                    activityLeases: state.tasks.values.filter { $0.lease?.owner == owner && ($0.lease?.expiresAt ?? now) > now }.count
+                )
+            }
         }
     }
 

@@ -35,12 +35,17 @@ public struct InstanceInfo: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
     public var completedAt: Date?
+    /// Set while no node that claimed the instance had its handler: what it waits for, e.g.
+    /// `Order 2.0.0`. Cleared by the next committed turn.
+    public var waitingFor: String?
 
     public init(
         id: String, name: String, version: String, executionID: String, status: InstanceStatus, input: Payload,
         output: Payload? = nil, failure: FailureDetails? = nil, customStatus: Payload? = nil,
-        parent: HistoryEvent.ParentReference? = nil, createdAt: Date, updatedAt: Date, completedAt: Date? = nil
+        parent: HistoryEvent.ParentReference? = nil, createdAt: Date, updatedAt: Date, completedAt: Date? = nil,
+        waitingFor: String? = nil
     ) {
+        self.waitingFor = waitingFor
         self.id = id
         self.name = name
         self.version = version

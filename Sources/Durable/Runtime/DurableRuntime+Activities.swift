@@ -2,7 +2,12 @@ import Logging
 
 extension DurableRuntime {
     func runActivityDispatcher() async {
-        let request = ClaimRequest(owner: self.configuration.nodeID, limit: 0, capabilities: self.capabilities)
+        let request = ClaimRequest(
+            owner: self.registration.leaseOwner,
+            limit: 0,
+            capabilities: self.capabilities,
+            staleNodeAfter: self.configuration.staleNodeAfter
+        )
         await self.dispatch(
             .activities,
             wake: self.activityWake,
@@ -26,11 +31,12 @@ extension DurableRuntime {
 
         guard let handler = self.registry.activity(name: request.name) else {
             let delay = self.missingHandlerDelay(deliveryCount: item.deliveryCount)
+            let waitingFor = "activity \(request.name)"
             logger.warning(
                 "no handler for this activity; handing it back",
                 metadata: ["durable.registry": .string(self.registry.summary), "durable.retryIn": .string("\(delay)")]
             )
-            await self.attempt(logger) { try await self.provider.abandonActivity(item.lease, delay: delay, reason: .missingHandler) }
+            await self.attempt(logger) { try await self.provider.abandonActivity(item.lease, delay: delay, reason: .missingHandler(waitingFor)) }
             return
         }
 

@@ -1,8 +1,14 @@
 import Logging
+import Tracing
 
 extension DurableRuntime {
     func runOrchestrationDispatcher() async {
-        let request = ClaimRequest(owner: self.configuration.nodeID, limit: 0, capabilities: self.capabilities)
+        let request = ClaimRequest(
+            owner: self.registration.leaseOwner,
+            limit: 0,
+            capabilities: self.capabilities,
+            staleNodeAfter: self.configuration.staleNodeAfter
+        )
         await self.dispatch(
             .orchestrations,
             wake: self.orchestrationWake,
@@ -19,7 +25,11 @@ extension DurableRuntime {
     func processTurn(_ item: OrchestrationWorkItem) async {
         var logger = self.logger
         logger[metadataKey: "durable.instance"] = .string(item.lease.id)
+        logger[metadataKey: "durable.execution"] = .string(item.instance.executionID)
         logger[metadataKey: "durable.epoch"] = "\(item.lease.epoch)"
+        if item.deliveryCount > 1 {
+            logger.info("taking over an instance whose previous claim did not commit", metadata: ["durable.delivery": "\(item.deliveryCount)"])
+        }
         let lease = item.lease
         let outcome = await withLeaseRenewal(
             every: self.configuration.leaseRenewalInterval,
@@ -45,26 +55,22 @@ extension DurableRuntime {
     }
 
     private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws {
+        let resumed = self.resume.withLock { $0.attach(item.lease.id) }
+        if resumed {
+            logger.info("resume: attached", metadata: ["durable.history": "\(item.history.count)", "durable.messages": "\(item.messages.count)"])
+        }
         let result: TurnResult
-        do {
-            result = try self.engine.runTurn(
-                instanceID: item.lease.id,
-                history: item.history,
-                messages: item.messages.map(\.kind),
-                now: item.claimedAt
-            )
+        do throws(DurableError) {
+            result = try self.traced(resumed ? "durable.resume.replay" : nil, instance: item.lease.id) { () throws(DurableError) -> TurnResult in
+                try self.engine.runTurn(
+                    instanceID: item.lease.id,
+                    history: item.history,
+                    messages: item.messages.map(\.kind),
+                    now: item.claimedAt
+                )
+            }
         } catch let error where error.code == .orchestrationNotRegistered {
-            let delay = self.missingHandlerDelay(deliveryCount: item.deliveryCount)
-            logger.warning(
-                "no handler for this orchestration; handing it back",
-                metadata: [
-                    "durable.orchestration": .string(item.instance.name),
-                    "durable.version": .string(item.instance.version),
-                    "durable.registry": .string(self.registry.summary),
-                    "durable.retryIn": .string("\(delay)"),
-                ]
-            )
-            try await self.provider.abandonOrchestration(item.lease, delay: delay, reason: .missingHandler)
+            try await self.handBackUnregistered(item, error: error, logger: logger)
             return
         } catch {
             // Divergence or a malformed history: the execution cannot go on; fail it with the reason.
@@ -72,9 +78,50 @@ extension DurableRuntime {
             result = Self.failure(of: item, error)
         }
         try await self.provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result))
-        if let outcome = result.outcome {
-            logger.debug("execution ended", metadata: ["durable.outcome": "\(outcome)"])
+        if resumed {
+            logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
         }
+        if let outcome = result.outcome, case .continuedAsNew = outcome {} else if let outcome = result.outcome {
+            logger.debug("execution ended", metadata: ["durable.outcome": "\(outcome)"])
+            if self.resume.withLock({ $0.complete(item.lease.id) }) {
+                self.traced("durable.resume.complete", instance: item.lease.id) {}
+                logger.info("resume: completed", metadata: ["durable.outcome": "\(outcome)"])
+            }
+        }
+    }
+
+    /// Hands back an instance this node has no handler for, with growing backoff, saying what is
+    /// missing, what this node has and which live nodes have it.
+    private func handBackUnregistered(_ item: OrchestrationWorkItem, error: DurableError, logger: Logger) async throws {
+        let delay = self.missingHandlerDelay(deliveryCount: item.deliveryCount)
+        let name = error.name ?? item.instance.name
+        let version = error.version ?? item.instance.version
+        let waitingFor = version.isEmpty ? name : "\(name) \(version)"
+        let nodes = (try? await self.provider.listNodes(staleAfter: self.configuration.staleNodeAfter)) ?? []
+        let able = nodes.filter { node in
+            node.isAlive && (node.registration.capabilities.orchestrations[name].map { version.isEmpty || $0.contains(version) } ?? false)
+        }
+        logger.warning(
+            "no handler for this orchestration on this node; handing it back",
+            metadata: [
+                "durable.missing": .string(waitingFor),
+                "durable.registry": .string(self.registry.summary),
+                "durable.nodesWithHandler": .string(able.isEmpty ? "none" : able.map(\.registration.id).joined(separator: ", ")),
+                "durable.delivery": "\(item.deliveryCount)",
+                "durable.retryIn": .string("\(delay)"),
+            ]
+        )
+        try await self.provider.abandonOrchestration(item.lease, delay: delay, reason: .missingHandler(waitingFor))
+    }
+
+    /// Runs `body` in a span named `name`, or without one when `name` is nil.
+    func traced<T, E: Error>(_ name: String?, instance: String, _ body: () throws(E) -> T) throws(E) -> T {
+        guard let name else { return try body() }
+        let span = self.tracer.startSpan(name, context: .topLevel, ofKind: .internal)
+        span.attributes["durable.instance"] = instance
+        span.attributes["durable.node"] = self.registration.id
+        defer { span.end() }
+        return try body()
     }
 
     /// The turn that records an engine error as the execution's failure.

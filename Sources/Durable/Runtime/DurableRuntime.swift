@@ -2,6 +2,7 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 import Synchronization
+public import Tracing
 
 /// Runs orchestrations and activities from a provider: an orchestration dispatcher and an activity
 /// dispatcher, each with bounded concurrency, sleeping until a notification, the next due time or
@@ -30,6 +31,15 @@ public final class DurableRuntime: Service, Sendable {
         public var missingHandlerBackoffCap: Duration
         /// Claim only orchestrations and activities this node has handlers for.
         public var capabilityAwareClaims: Bool
+        /// How often the node records that it is alive.
+        public var heartbeatInterval: Duration
+        /// Leases of a node whose heartbeat is older than this are taken over without waiting for
+        /// them to expire. Defaults to two heartbeat intervals.
+        public var staleNodeAfter: Duration
+        /// The release this node runs, shown in the node registry.
+        public var buildVersion: String
+        /// Instances listed per query when resuming in-progress work at startup.
+        public var resumeBatchSize: Int
 
         public init(
             nodeID: String = "node-\(UUID().uuidString.prefix(8).lowercased())",
@@ -40,7 +50,11 @@ public final class DurableRuntime: Service, Sendable {
             shutdownGracePeriod: Duration = .seconds(10),
             missingHandlerBackoffBase: Duration = .seconds(1),
             missingHandlerBackoffCap: Duration = .seconds(60),
-            capabilityAwareClaims: Bool = true
+            capabilityAwareClaims: Bool = true,
+            heartbeatInterval: Duration = .seconds(5),
+            staleNodeAfter: Duration? = nil,
+            buildVersion: String = "dev",
+            resumeBatchSize: Int = 500
         ) {
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
@@ -51,6 +65,10 @@ public final class DurableRuntime: Service, Sendable {
             self.missingHandlerBackoffBase = missingHandlerBackoffBase
             self.missingHandlerBackoffCap = missingHandlerBackoffCap
             self.capabilityAwareClaims = capabilityAwareClaims
+            self.heartbeatInterval = heartbeatInterval
+            self.staleNodeAfter = staleNodeAfter ?? heartbeatInterval * 2
+            self.buildVersion = buildVersion
+            self.resumeBatchSize = max(1, resumeBatchSize)
         }
     }
 
@@ -62,28 +80,67 @@ public final class DurableRuntime: Service, Sendable {
     let isStopping = Atomic(false)
     let orchestrationWake = WakeSignal()
     let activityWake = WakeSignal()
+    let heartbeatWake = WakeSignal()
+    /// This process as the node registry knows it; its lease owner is `<nodeID>#<incarnation>`.
+    public let registration: NodeRegistration
+    let tracer: any Tracer
+    let resume = Mutex(ResumeTracker())
 
-    public init(provider: any DurableProvider, registry: Registry, configuration: Configuration = .init(), logger: Logger) {
+    /// - Parameter tracer: where resume spans go; defaults to the bootstrapped `InstrumentationSystem`.
+    public init(
+        provider: any DurableProvider,
+        registry: Registry,
+        configuration: Configuration = .init(),
+        logger: Logger,
+        tracer: (any Tracer)? = nil
+    ) {
         self.provider = provider
         self.registry = registry
         self.configuration = configuration
+        self.registration = NodeRegistration(
+            id: configuration.nodeID,
+            incarnation: UUID().uuidString.prefix(13).lowercased(),
+            host: ProcessInfo.processInfo.hostName,
+            pid: Int(ProcessInfo.processInfo.processIdentifier),
+            buildVersion: configuration.buildVersion,
+            capabilities: Capabilities(registry)
+        )
         var logger = logger
         logger[metadataKey: "durable.node"] = .string(configuration.nodeID)
         self.logger = logger
+        self.tracer = tracer ?? InstrumentationSystem.tracer
         self.engine = OrchestrationEngine(registry: registry, logger: logger)
     }
 
-    /// Runs until a graceful shutdown (or cancellation) and the hand-back of unfinished work.
+    /// Registers the node, resumes in-progress instances and runs until a graceful shutdown (or
+    /// cancellation) and the hand-back of unfinished work.
+    ///
+    /// - Throws: the provider's error when the node cannot register (database unreachable, schema not
+    ///   migrated).
     public func run() async throws {
-        self.logger.info("runtime starting", metadata: ["durable.registry": .string(self.registry.summary)])
+        let released = try await self.provider.registerNode(self.registration)
+        self.logger.info(
+            "runtime starting",
+            metadata: [
+                "durable.incarnation": .string(self.registration.incarnation),
+                "durable.registry": .string(self.registry.summary),
+                "durable.releasedLeases": "\(released)",
+            ]
+        )
+        let heartbeats = Task { await self.runHeartbeats() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.discoverInProgressInstances(releasedLeases: released) }
                 group.addTask { await self.runOrchestrationDispatcher() }
                 group.addTask { await self.runActivityDispatcher() }
             }
         } onGracefulShutdown: {
             self.beginShutdown()
         }
+        heartbeats.cancel()
+        await heartbeats.value
+        let registration = self.registration
+        await self.attempt(self.logger) { try await self.provider.deregisterNode(registration) }
         self.logger.info("runtime stopped")
     }
 
@@ -93,6 +150,7 @@ public final class DurableRuntime: Service, Sendable {
         self.logger.info("runtime shutting down", metadata: ["durable.grace": .string("\(self.configuration.shutdownGracePeriod)")])
         self.orchestrationWake.signal()
         self.activityWake.signal()
+        self.heartbeatWake.signal()
     }
 
     var stopping: Bool {

@@ -1,0 +1,70 @@
+public import Foundation
+
+/// A runtime process as it registers itself.
+public struct NodeRegistration: Sendable, Hashable {
+    /// Stable across restarts when configured (`DurableRuntime.Configuration.nodeID`).
+    public var id: String
+    /// New at every process start.
+    public var incarnation: String
+    public var host: String
+    public var pid: Int
+    /// The release the node runs, for operators.
+    public var buildVersion: String
+    public var capabilities: Capabilities
+
+    public init(id: String, incarnation: String, host: String, pid: Int, buildVersion: String, capabilities: Capabilities) {
+        self.id = id
+        self.incarnation = incarnation
+        self.host = host
+        self.pid = pid
+        self.buildVersion = buildVersion
+        self.capabilities = capabilities
+    }
+
+    /// The owner this node writes into leases: `<id>#<incarnation>`.
+    public var leaseOwner: String { "\(self.id)#\(self.incarnation)" }
+}
+
+/// A node as the registry knows it.
+public struct NodeInfo: Sendable, Hashable {
+    public var registration: NodeRegistration
+    public var startedAt: Date
+    public var heartbeatAt: Date
+    public var stoppedAt: Date?
+    /// Whether its heartbeat is recent (by the provider's clock) and it has not stopped.
+    public var isAlive: Bool
+    /// The instances it holds live leases on.
+    public var instanceLeases: [String]
+    /// How many activity tasks it holds live leases on.
+    public var activityLeases: Int
+
+    public init(registration: NodeRegistration, startedAt: Date, heartbeatAt: Date, stoppedAt: Date?, isAlive: Bool, instanceLeases: [String], activityLeases: Int) {
+        self.registration = registration
+        self.startedAt = startedAt
+        self.heartbeatAt = heartbeatAt
+        self.stoppedAt = stoppedAt
+        self.isAlive = isAlive
+        self.instanceLeases = instanceLeases
+        self.activityLeases = activityLeases
+    }
+}
+
+/// What a heartbeat learned about other nodes.
+public struct HeartbeatResult: Sendable, Hashable {
+    /// A node that holds leases stopped heartbeating: its work can be taken over now.
+    public var orphansNow: Bool
+    /// How long until the next lease-holding node becomes stale if it does not heartbeat again.
+    public var nextOrphanIn: Duration?
+
+    public init(orphansNow: Bool, nextOrphanIn: Duration?) {
+        self.orphansNow = orphansNow
+        self.nextOrphanIn = nextOrphanIn
+    }
+}
+
+extension Lease {
+    /// The node id part of an owner written as `<id>#<incarnation>`.
+    public var nodeID: Substring {
+        self.owner.split(separator: "#", maxSplits: 1).first ?? Substring(self.owner)
+    }
+}
