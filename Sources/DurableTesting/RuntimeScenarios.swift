@@ -24,6 +24,7 @@ public enum RuntimeScenarios {
         Scenario(name: "an activity that fails twice then succeeds", body: retries),
         Scenario(name: "lease renewal during a long activity", body: leaseRenewal),
         Scenario(name: "graceful shutdown hands work to a new runtime", body: shutdownAndResume),
+        Scenario(name: "a restarted node resumes every in-progress instance", body: restartResume),
     ]
 }
 
@@ -154,6 +155,15 @@ struct Resumable: Orchestration {
         _ = try await context.activity(Block.self, "\(input)")
         try await context.sleep(for: .milliseconds(100))
         return input
+    }
+}
+
+struct TwoSteps: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        _ = try await context.activity(Signal.self, "first-step")
+        // Long enough that no timer fires while the first runtime shuts down.
+        try await context.sleep(for: .seconds(2))
+        return try await context.activity(Add.self, .init(a: input, b: 1))
     }
 }
 
@@ -326,4 +336,34 @@ private func shutdownAndResume(_ factory: ProviderConformance.Factory) async thr
         }
     }
     try require(ContinuousClock.now - started < .seconds(20), "resuming took \(ContinuousClock.now - started)")
+}
+
+private func restartResume(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    let count = 20
+    let registry = try registry { try $0.register(TwoSteps()); try $0.register(Add()); try $0.register(Signal(probe: probe)) }
+    let before = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "worker-1"))
+    var ids: [String] = []
+    for i in 0..<count { ids.append(try await client.start(TwoSteps.self, input: i)) }
+    try require(await probe.wait(for: "first-step", count: count), "the first runtime did not run every first step")
+    try await before.stop()
+    let waiting = try await client.list(InstanceQuery())
+    try require(
+        waiting.instances.filter { $0.status == .running }.count == count,
+        "instances after the shutdown: \(waiting.instances.map { "\($0.status) \($0.failure.map { "\($0)" } ?? "")" })"
+    )
+
+    let after = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "worker-1"))
+    for (i, id) in ids.enumerated() {
+        let output = try await client.result(of: TwoSteps.self, instanceID: id, timeout: .seconds(30))
+        try require(output == i + 1, "instance \(id) returned \(output)")
+    }
+    let progress = after.runtime.resumeProgress
+    try require(progress.discovered == count && progress.attached == count && progress.completed == count, "resume progress \(progress)")
+    let nodes = try await client.nodes()
+    try require(nodes.count == 1 && nodes[0].isAlive && nodes[0].registration.incarnation == after.runtime.registration.incarnation, "one live node, the new incarnation")
+    try require(try await client.registeredHandlers().orchestrations["TwoSteps"] == ["1.0.0"], "the live node's handlers")
+    try await after.stop()
 }

@@ -116,3 +116,28 @@ public struct DurableClient: Sendable {
         try await self.provider.purgeInstances(query)
     }
 }
+
+extension DurableClient {
+    /// The registered nodes, alive or not, with the leases each holds. A node counts as alive while
+    /// its last heartbeat is younger than `staleAfter`.
+    public func nodes(staleAfter: Duration = .seconds(10)) async throws -> [NodeInfo] {
+        try await self.provider.listNodes(staleAfter: staleAfter)
+    }
+
+    /// What the live nodes can run together: orchestration names with every version some live node
+    /// has, and activity names.
+    public func registeredHandlers(staleAfter: Duration = .seconds(10)) async throws -> Capabilities {
+        var orchestrations: [String: Set<String>] = [:]
+        var activities: Set<String> = []
+        for node in try await self.nodes(staleAfter: staleAfter) where node.isAlive {
+            for (name, versions) in node.registration.capabilities.orchestrations {
+                orchestrations[name, default: []].formUnion(versions)
+            }
+            activities.formUnion(node.registration.capabilities.activities)
+        }
+        return Capabilities(
+            orchestrations: orchestrations.mapValues { $0.sorted(by: Registry.versionPrecedes) },
+            activities: activities.sorted()
+        )
+    }
+}

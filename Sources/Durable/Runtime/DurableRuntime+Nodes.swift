@@ -78,9 +78,6 @@ extension DurableRuntime {
                 "durable.releasedLeases": "\(releasedLeases)",
             ]
         )
-        // Wake the dispatchers: released leases and discovered work are ready now.
-        self.orchestrationWake.signal()
-        self.activityWake.signal()
     }
 
     /// How far the resumption of the instances found at startup has come.

@@ -128,9 +128,10 @@ public final class DurableRuntime: Service, Sendable {
             ]
         )
         let heartbeats = Task { await self.runHeartbeats() }
+        // Discovery first, so that every resumed instance logs discover before attach.
+        await self.discoverInProgressInstances(releasedLeases: released)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.discoverInProgressInstances(releasedLeases: released) }
                 group.addTask { await self.runOrchestrationDispatcher() }
                 group.addTask { await self.runActivityDispatcher() }
             }
