@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Durable", targets: ["Durable"]),
         .library(name: "DurableTesting", targets: ["DurableTesting"]),
         .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
+        .executable(name: "DurableExample", targets: ["DurableExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -45,6 +46,16 @@ let package = Package(
                 "Durable",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "DurableExample",
+            dependencies: [
+                "Durable", "DurablePostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -33,7 +33,7 @@ extension PostgresProvider {
             guard applied.keys.max() == latest else {
                 throw DurableError(
                     .migration,
-                    "schema '\(self.configuration.schema)' is at version \(applied.keys.max() ?? 0), this release needs \(latest); run the migrations (durable migrate)"
+                    "schema '\(self.configuration.schema)' is at version \(applied.keys.max() ?? 0), this release needs \(latest); apply the migrations first (PostgresProvider.migrate(), or a worker started with --migrate)"
                 )
             }
         }

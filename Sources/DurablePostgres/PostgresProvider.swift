@@ -126,7 +126,7 @@ public final class PostgresProvider: DurableProvider, Service {
         case "3D000":
             return DurableError(.storage, "\(action) failed: \(message); create the database or fix its name in the URL")
         case "42P01":
-            return DurableError(.migration, "\(action) failed: \(message); run the migrations (durable migrate) first")
+            return DurableError(.migration, "\(action) failed: \(message); apply the migrations first (PostgresProvider.migrate(), or a worker started with --migrate)")
         default:
             break
         }

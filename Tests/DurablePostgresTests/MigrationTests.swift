@@ -77,7 +77,7 @@ struct MigrationTests {
     @Test func anUnmigratedSchemaIsReported() async throws {
         let error = try await #require(throws: DurableError.self) { try await self.provider(schema: PostgresTestDatabase.newSchema()).checkSchema() }
         #expect(error.code == .migration)
-        #expect(error.message.contains("durable migrate"))
+        #expect(error.message.contains("apply the migrations first"))
     }
 
     @Test func anUnreachableServerFailsFastWithAClearError() async throws {

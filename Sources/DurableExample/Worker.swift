@@ -1,0 +1,87 @@
+import ArgumentParser
+import Durable
+import DurablePostgres
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A worker node: runs the shop's orchestrations and activities against PostgreSQL until SIGTERM or
+/// SIGINT, then shuts down gracefully.
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a worker node against PostgreSQL.")
+
+    @Option(help: "The database URL (or DURABLE_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "The schema holding Durable's tables.")
+    var schema = "durable"
+
+    @Option(help: "This node's id; keep it stable across restarts so the node reclaims its own work at once.")
+    var nodeID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+
+    @Option(help: "Turns processed at once.")
+    var orchestrationConcurrency = 16
+
+    @Option(help: "Activities run at once.")
+    var activityConcurrency = 32
+
+    @Option(help: "Heartbeat interval in milliseconds.")
+    var heartbeatMilliseconds = 5_000
+
+    @Option(help: "Lease duration in milliseconds.")
+    var leaseMilliseconds = 30_000
+
+    @Option(help: "How long each activity pretends to work, in milliseconds.")
+    var activityDelayMilliseconds = 50
+
+    @Flag(help: "Apply pending migrations before starting.")
+    var migrate = false
+
+    func run() async throws {
+        let logger = ExampleLogging.makeLogger(label: "durable.example.worker")
+        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
+            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL")
+        }
+        let provider = PostgresProvider(
+            configuration: try .init(url: url, schema: self.schema, leaseDuration: .milliseconds(self.leaseMilliseconds)),
+            logger: logger
+        )
+        let registry = try Registry.shop(Shop(workDelay: .milliseconds(self.activityDelayMilliseconds)))
+        let runtime = DurableRuntime(
+            provider: provider,
+            registry: registry,
+            configuration: .init(
+                nodeID: self.nodeID,
+                orchestrationConcurrency: self.orchestrationConcurrency,
+                activityConcurrency: self.activityConcurrency,
+                leaseRenewalInterval: .milliseconds(self.leaseMilliseconds / 3),
+                heartbeatInterval: .milliseconds(self.heartbeatMilliseconds),
+                buildVersion: "example-1"
+            ),
+            logger: logger
+        )
+        // Migrations use a connection of their own: done before anything else starts, so a node
+        // never runs against a schema it cannot use.
+        if self.migrate {
+            try await provider.migrate()
+        } else {
+            try await provider.checkSchema()
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: provider), .init(service: runtime)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+enum ExampleLogging {
+    static func makeLogger(label: String) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return logger
+    }
+}

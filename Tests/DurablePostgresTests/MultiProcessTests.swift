@@ -1,0 +1,141 @@
+import Durable
+import DurablePostgres
+import DurableTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Worker processes of the example executable, sharing one schema.
+final class WorkerFleet: Sendable {
+    let schema: String
+    let url: String
+    let logDirectory: URL
+    private let processes = SynchronizedProcesses()
+
+    init(schema: String) throws {
+        self.schema = schema
+        self.url = PostgresTestDatabase.url!
+        self.logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("durable-fleet-\(schema)")
+        try FileManager.default.createDirectory(at: self.logDirectory, withIntermediateDirectories: true)
+    }
+
+    static var executable: URL {
+        // Tests run from .build/<configuration>/; the example sits beside them.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/DurableExample").standardized
+    }
+
+    /// Starts a worker; returns its pid.
+    @discardableResult
+    func start(nodeID: String, arguments: [String] = []) throws -> Int32 {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["worker", "--database-url", self.url, "--schema", self.schema, "--node-id", nodeID] + arguments
+        let log = self.logDirectory.appendingPathComponent("\(nodeID).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        self.processes.append(process)
+        return process.processIdentifier
+    }
+
+    func kill(_ pid: Int32) {
+        _ = Glibc.kill(pid, SIGKILL)
+    }
+
+    /// Stops every worker still running with SIGTERM and waits for them.
+    func stopAll() {
+        for process in self.processes.all where process.isRunning {
+            process.terminate()
+        }
+        for process in self.processes.all { process.waitUntilExit() }
+    }
+}
+
+/// Foundation's Process is not Sendable; the fleet only touches it under this lock.
+final class SynchronizedProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [Process] = []
+
+    func append(_ process: Process) {
+        self.lock.withLock { self.processes.append(process) }
+    }
+
+    var all: [Process] { self.lock.withLock { self.processes } }
+}
+
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"), .serialized)
+struct MultiProcessTests {
+    @Test func threeWorkersSurviveTheKillOfOne() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
+        let schema = PostgresTestDatabase.newSchema()
+        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
+        let fleet = try WorkerFleet(schema: schema)
+        defer {
+            fleet.stopAll()
+            Task { await PostgresTestDatabase.cleanUp([instance]) }
+        }
+        let heartbeat = 1_000
+        let arguments = ["--heartbeat-milliseconds", "\(heartbeat)", "--activity-delay-milliseconds", "300", "--activity-concurrency", "16"]
+        try fleet.start(nodeID: "node-1", arguments: arguments)
+        let victim = try fleet.start(nodeID: "node-2", arguments: arguments)
+        try fleet.start(nodeID: "node-3", arguments: arguments)
+
+        let client = DurableClient(provider: instance.provider)
+        let count = 300
+        for i in 0..<count {
+            let order = #"{"id":"o\#(i)","customer":"c\#(i)","items":["book"],"totalCents":\#(1000 + i),"coolingOffMilliseconds":500}"#
+            try await client.start(name: "ProcessOrder", input: Payload(json: order), instanceID: "order-\(i)")
+        }
+
+        // Kill node-2 with SIGKILL once it holds leases and a third of the orders are done.
+        let held = "SELECT count(*)::int8 FROM \(schema).activity_tasks WHERE lock_owner LIKE 'node-2#%' AND locked_until > now()"
+        let done = "SELECT count(*)::int8 FROM \(schema).instances WHERE status = 'completed'"
+        let deadline = ContinuousClock.now + .seconds(120)
+        while true {
+            let completed = try await PostgresTestDatabase.query(done)[0].decode(Int64.self)
+            let holding = try await PostgresTestDatabase.query(held)[0].decode(Int64.self)
+            if completed >= count / 3 && holding > 0 { break }
+            try #require(ContinuousClock.now < deadline, "the fleet made no progress")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let leases = try await PostgresTestDatabase.query(
+            "SELECT id, lock_epoch FROM \(schema).activity_tasks WHERE lock_owner LIKE 'node-2#%' AND locked_until > now()"
+        ).map { try $0.decode((String, Int64).self) }
+        fleet.kill(victim)
+        let killedAt = ContinuousClock.now
+
+        // The first takeover: one of its tasks claimed again (a newer epoch) or completed by another node.
+        let ids = leases.map(\.0)
+        var tookOver: Duration?
+        while tookOver == nil {
+            let rows = try await PostgresTestDatabase.query(
+                "SELECT id, lock_epoch, coalesce(lock_owner, '') FROM \(schema).activity_tasks WHERE id = ANY(ARRAY['\(ids.joined(separator: "','"))'])"
+            ).map { try $0.decode((String, Int64, String).self) }
+            let current = Dictionary(uniqueKeysWithValues: rows.map { ($0.0, ($0.1, $0.2)) })
+            if leases.contains(where: { id, epoch in current[id].map { $0.0 > epoch && !$0.1.hasPrefix("node-2#") } ?? true }) {
+                tookOver = ContinuousClock.now - killedAt
+            } else {
+                try #require(ContinuousClock.now - killedAt < .seconds(60), "nobody took node-2's work over")
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        print("kill -> first takeover: \(tookOver!) (heartbeat interval \(heartbeat) ms, lease 30 s)")
+        #expect(tookOver! <= .milliseconds(2 * heartbeat + 500), "takeover took \(tookOver!)")
+
+        for i in 0..<count {
+            let info = try await client.waitForCompletion(instanceID: "order-\(i)", timeout: .seconds(120))
+            #expect(info.status == .completed, "order-\(i) is \(info.status): \(String(describing: info.failure))")
+        }
+        for i in 0..<count {
+            let history = try await client.history(instanceID: "order-\(i)")
+            let completions = history.compactMap { if case .activityCompleted(let op, _) = $0.kind { op } else { nil } }
+            #expect(Set(completions).count == completions.count, "order-\(i) recorded an activity completion twice: \(completions)")
+            #expect(completions.count == 3, "order-\(i) has \(completions.count) completions")
+        }
+    }
+}
