@@ -138,4 +138,57 @@ struct MultiProcessTests {
             #expect(completions.count == 3, "order-\(i) has \(completions.count) completions")
         }
     }
+
+    /// The seed acceptance: orders started, the worker shut down, a new worker started: every
+    /// order resumes to completion, and the new worker logs discover -> attach -> replay -> complete.
+    @Test func aRestartedWorkerResumesEveryInstance() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
+        let schema = PostgresTestDatabase.newSchema()
+        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
+        let first = try WorkerFleet(schema: schema)
+        defer { Task { await PostgresTestDatabase.cleanUp([instance]) } }
+        try first.start(nodeID: "worker")
+        let client = DurableClient(provider: instance.provider)
+        let count = 50
+        for i in 0..<count {
+            // A long cooling-off period keeps every order in progress across the restart.
+            let order = #"{"id":"r\#(i)","customer":"c","items":["pen"],"totalCents":500,"coolingOffMilliseconds":3000}"#
+            try await client.start(name: "ProcessOrder", input: Payload(json: order), instanceID: "resume-\(i)")
+        }
+        for i in 0..<count {
+            _ = try await client.waitForCustomStatus("resume-\(i)", "\"cooling off\"")
+        }
+        first.stopAll()
+        #expect(try await client.list(InstanceQuery(statuses: [.running])).instances.count == count)
+
+        let second = try WorkerFleet(schema: schema)
+        defer { second.stopAll() }
+        try second.start(nodeID: "worker")
+        for i in 0..<count {
+            let info = try await client.waitForCompletion(instanceID: "resume-\(i)", timeout: .seconds(60))
+            #expect(info.status == .completed)
+        }
+        second.stopAll()
+        let log = try String(contentsOf: second.logDirectory.appendingPathComponent("worker.log"), encoding: .utf8)
+        for step in ["resume: discovered", "resume: attached", "resume: replayed", "resume: completed"] {
+            let lines = log.split(separator: "\n").filter { $0.contains(step) }.count
+            #expect(lines == count, "\(lines) '\(step)' lines for \(count) resumed orders")
+        }
+        #expect(log.contains("durable.discovered=\(count)"))
+    }
+}
+
+extension DurableClient {
+    /// Waits until an instance's custom status is `json` (test helper; reads repeatedly).
+    func waitForCustomStatus(_ id: String, _ json: String, timeout: Duration = .seconds(30)) async throws -> InstanceInfo {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let info = try await self.status(instanceID: id)
+            if info.customStatus?.json == json { return info }
+            guard ContinuousClock.now < deadline else {
+                throw DurableError(.timedOut, "instance \(id) has custom status \(info.customStatus?.json ?? "none"), not \(json)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
 }
