@@ -21,7 +21,8 @@ extension PostgresProvider {
                                SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
                                  AND (n.incarnation <> split_part(t.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
                                       OR n.heartbeat_at <= now() - make_interval(secs => \(stale))))))
-                    ORDER BY visible_at, seq
+                    -- Orphans (still leased by a silent node) first: they are the oldest work.
+                    ORDER BY visible_at > now() DESC, visible_at, seq
                     LIMIT \(request.limit)
                     FOR UPDATE SKIP LOCKED
                 )

@@ -423,7 +423,8 @@ public final class InMemoryProvider: DurableProvider {
                 }
                 ready.append(task)
             }
-            ready.sort { ($0.visibleAt, $0.sequence) < ($1.visibleAt, $1.sequence) }
+            // Orphans (still leased by a silent node) first: they are the oldest work.
+            ready.sort { ($0.lease == nil ? 1 : 0, $0.visibleAt, $0.sequence) < ($1.lease == nil ? 1 : 0, $1.visibleAt, $1.sequence) }
             var items: [ActivityWorkItem] = []
             for var task in ready.prefix(max(0, request.limit)) {
                 task.epoch += 1
