@@ -31,12 +31,14 @@ extension PostgresProvider {
                     locked_until = now() + make_interval(secs => \(self.leaseSeconds)),
                     visible_at = now() + make_interval(secs => \(self.leaseSeconds))
                 FROM candidates c WHERE t.id = c.id
-                RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch
+                RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch, t.handler_misses
                 """,
                 logger: self.logger
             )
             var items: [ActivityWorkItem] = []
-            for try await (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch) in rows.decode((String, String, String, String, Int, Int, Int64).self) {
+            for try await (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses)
+                in rows.decode((String, String, String, String, Int, Int, Int64, Int).self)
+            {
                 items.append(
                     ActivityWorkItem(
                         lease: Lease(id: id, owner: owner, epoch: epoch),
@@ -44,7 +46,8 @@ extension PostgresProvider {
                         executionID: executionID,
                         request: try DurableJSON.decode(ActivityRequest.self, from: requestJSON),
                         attempt: attempt,
-                        deliveryCount: deliveries
+                        deliveryCount: deliveries,
+                        handlerMisses: misses
                     )
                 )
             }
@@ -104,14 +107,16 @@ extension PostgresProvider {
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
         let retry = reason == .retry ? 1 : 0
-        let release = reason == .interrupted ? 1 : 0
+        let release = reason == .retry ? 0 : 1
+        let miss: Int = if case .missingHandler = reason { 1 } else { 0 }
         try await self.withRetry("abandoning activity \(lease)") {
             let rows = try await self.client.query(
                 """
                 WITH released AS (
                     UPDATE activity_tasks SET lock_owner = NULL, locked_until = NULL,
                         visible_at = now() + make_interval(secs => \(seconds)),
-                        attempt = attempt + \(retry), deliveries = greatest(0, deliveries - \(release))
+                        attempt = attempt + \(retry), deliveries = greatest(0, deliveries - \(release)),
+                        handler_misses = handler_misses + \(miss)
                     WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                     RETURNING 1
                 )

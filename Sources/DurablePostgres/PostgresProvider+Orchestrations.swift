@@ -92,6 +92,8 @@ extension PostgresProvider {
             capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
         }
         let stale = request.staleNodeAfter.map(\.seconds)
+        let grace = request.claimUnrunnableAfter.map(\.seconds)
+        let liveness = (request.staleNodeAfter ?? .seconds(30)).seconds
         return try await self.withRetry("claiming orchestrations") {
             let rows = try await self.client.query(
                 """
@@ -106,7 +108,17 @@ extension PostgresProvider {
                                       OR n.heartbeat_at <= now() - make_interval(secs => \(stale))))))
                       AND (\(names)::text[] IS NULL
                            OR (i.version = '' AND i.name = ANY(\(names)::text[]))
-                           OR i.name || chr(31) || i.version = ANY(\(pairs)::text[]))
+                           OR i.name || chr(31) || i.version = ANY(\(pairs)::text[])
+                           -- Work no live node can run is claimed after a grace period, to be handed
+                           -- back with backoff and show what it waits for.
+                           OR (\(grace)::float8 IS NOT NULL
+                               AND EXISTS (SELECT 1 FROM messages g WHERE g.instance_id = i.id
+                                           AND g.visible_at <= now() - make_interval(secs => \(grace)))
+                               AND NOT EXISTS (
+                                   SELECT 1 FROM nodes n
+                                   WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => \(liveness))
+                                     AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
+                                               ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
                     ORDER BY i.updated_at
                     LIMIT \(request.limit)
                     FOR UPDATE SKIP LOCKED
@@ -115,15 +127,20 @@ extension PostgresProvider {
                 SET lock_owner = \(request.owner), lock_epoch = i.lock_epoch + 1,
                     locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
                 FROM candidates c WHERE i.id = c.id
-                RETURNING \(unescaped: Self.instanceColumns("i")), i.lock_epoch, i.deliveries, now()
+                RETURNING \(unescaped: Self.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now()
                 """,
                 logger: self.logger
             )
-            var claimed: [(info: InstanceInfo, epoch: Int64, deliveries: Int, at: Date)] = []
+            var claimed: [(info: InstanceInfo, epoch: Int64, deliveries: Int, misses: Int, at: Date)] = []
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let info = try Self.instanceInfo(cells)
-                claimed.append((info, try cells["lock_epoch"].decode(Int64.self), try cells["deliveries"].decode(Int.self), try cells["now"].decode(Date.self)))
+                claimed.append(
+                    (
+                        info, try cells["lock_epoch"].decode(Int64.self), try cells["deliveries"].decode(Int.self),
+                        try cells["handler_misses"].decode(Int.self), try cells["now"].decode(Date.self)
+                    )
+                )
             }
             if claimed.isEmpty {
                 return ClaimResult(items: [], nextVisibleIn: try await self.nextVisibleOrchestration())
@@ -131,6 +148,7 @@ extension PostgresProvider {
             let ids = claimed.map(\.info.id)
             let claimedAt = claimed[0].at
             var histories: [String: [HistoryEvent]] = [:]
+            var loadErrors: [String: DurableError] = [:]
             let historyRows = try await self.client.query(
                 """
                 SELECT h.instance_id, h.event FROM history h JOIN instances i ON i.id = h.instance_id AND i.execution_id = h.execution_id
@@ -139,7 +157,12 @@ extension PostgresProvider {
                 logger: self.logger
             )
             for try await (id, event) in historyRows.decode((String, String).self) {
-                histories[id, default: []].append(try DurableJSON.decode(HistoryEvent.self, from: event))
+                // One unreadable event spoils its own instance only, not the whole claim.
+                do {
+                    histories[id, default: []].append(try DurableJSON.decode(HistoryEvent.self, from: event))
+                } catch {
+                    loadErrors[id] = loadErrors[id] ?? DurableError(.serialization, "the history of '\(id)' cannot be read: \(error)", instanceID: id)
+                }
             }
             var inboxes: [String: [InboxMessage]] = [:]
             let messageRows = try await self.client.query(
@@ -152,16 +175,24 @@ extension PostgresProvider {
                 logger: self.logger
             )
             for try await (id, instanceID, kind) in messageRows.decode((Int64, String, String).self) {
-                inboxes[instanceID, default: []].append(InboxMessage(id: id, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: kind)))
+                do {
+                    inboxes[instanceID, default: []].append(InboxMessage(id: id, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: kind)))
+                } catch {
+                    loadErrors[instanceID] = loadErrors[instanceID]
+                        ?? DurableError(.serialization, "a message of '\(instanceID)' cannot be read: \(error)", instanceID: instanceID)
+                }
             }
             let items = claimed.map { claim in
-                OrchestrationWorkItem(
+                let loadError = loadErrors[claim.info.id]
+                return OrchestrationWorkItem(
                     lease: Lease(id: claim.info.id, owner: request.owner, epoch: claim.epoch),
                     instance: claim.info,
-                    history: histories[claim.info.id] ?? [],
-                    messages: inboxes[claim.info.id] ?? [],
+                    history: loadError == nil ? histories[claim.info.id] ?? [] : [],
+                    messages: loadError == nil ? inboxes[claim.info.id] ?? [] : [],
                     claimedAt: claim.at,
-                    deliveryCount: claim.deliveries
+                    deliveryCount: claim.deliveries,
+                    handlerMisses: claim.misses,
+                    loadError: loadError
                 )
             }
             return ClaimResult(items: items, nextVisibleIn: nil)
@@ -188,13 +219,14 @@ extension PostgresProvider {
 
     public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
-        let release = reason == .interrupted ? 1 : 0
         let waitingFor: String? = if case .missingHandler(let missing) = reason { missing } else { nil }
+        let release = reason == .retry ? 0 : 1
+        let miss = waitingFor == nil ? 0 : 1
         try await self.transaction("abandoning \(lease)") { connection in
             let rows = try await connection.query(
                 """
                 UPDATE instances SET lock_owner = NULL, locked_until = NULL, deliveries = greatest(0, deliveries - \(release)),
-                    waiting_for = coalesce(\(waitingFor), waiting_for)
+                    handler_misses = handler_misses + \(miss), waiting_for = coalesce(\(waitingFor), waiting_for)
                 WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                 RETURNING id
                 """,

@@ -248,7 +248,8 @@ private func abandonWithDelay(_ factory: ProviderConformance.Factory) async thro
     try require(early.nextVisibleIn != nil, "nextVisibleIn must name the end of the delay")
     let again = try await claimUntil(provider, owner: "b")[0]
     try require(again.claimedAt.timeIntervalSince(item.claimedAt) >= 0.99, "the delay was not respected")
-    try require(again.deliveryCount == 2, "a missing-handler abandon counts as a delivery; got \(again.deliveryCount)")
+    try require(again.deliveryCount == 1, "a missing-handler abandon does not count as a delivery; got \(again.deliveryCount)")
+    try require(again.handlerMisses == 1, "a missing-handler abandon counts a handler miss; got \(again.handlerMisses)")
     try await commitFirstTurn(provider, again)
     try require(try await provider.instance(id: "abandoned")?.waitingFor == nil, "a committed turn clears what the instance waited for")
 }

@@ -96,12 +96,19 @@ public struct ClaimRequest: Sendable, Hashable {
     /// Leases held by a registered node whose heartbeat is older than this (or that stopped, or
     /// was restarted since) are claimable at once; `nil` waits for every lease to expire.
     public var staleNodeAfter: Duration?
+    /// With `capabilities`: also claim an instance no live node can run once its oldest ready
+    /// message waited this long, so that it is handed back with backoff and shows what it waits for.
+    public var claimUnrunnableAfter: Duration?
 
-    public init(owner: String, limit: Int, capabilities: Capabilities? = nil, staleNodeAfter: Duration? = nil) {
+    public init(
+        owner: String, limit: Int, capabilities: Capabilities? = nil, staleNodeAfter: Duration? = nil,
+        claimUnrunnableAfter: Duration? = nil
+    ) {
         self.owner = owner
         self.limit = limit
         self.capabilities = capabilities
         self.staleNodeAfter = staleNodeAfter
+        self.claimUnrunnableAfter = claimUnrunnableAfter
     }
 }
 
@@ -155,12 +162,14 @@ public struct Lease: Sendable, Hashable, CustomStringConvertible {
 
 /// Why work is handed back.
 public enum AbandonReason: Sendable, Hashable {
-    /// The node is shutting down or the work was interrupted: no attempt is counted.
+    /// The node is shutting down or the work was interrupted: the delivery does not count.
     case interrupted
-    /// An activity attempt failed and is retried per its policy: counts an attempt.
+    /// The delivery failed: an activity attempt failed and is retried per its policy (counts an
+    /// attempt), or a turn could not be run (its history did not load). The delivery counts towards
+    /// poisoning.
     case retry
-    /// This node has no handler for the work; the instance shows what it waits for (e.g.
-    /// `Order 2.0.0`).
+    /// This node has no handler for the work: the delivery does not count, a handler miss does, and
+    /// the instance shows what it waits for (e.g. `Order 2.0.0`).
     case missingHandler(String)
 }
 
@@ -176,16 +185,27 @@ public struct OrchestrationWorkItem: Sendable {
     /// The provider's time at the claim: the turn's `now`.
     public var claimedAt: Date
     /// How many times this instance has been claimed since its last committed turn (1 for a first
-    /// delivery): grows when turns crash or lose their lease.
+    /// delivery): grows when turns crash, hang or lose their lease. Interrupted deliveries and
+    /// handler misses do not count.
     public var deliveryCount: Int
+    /// How many claims since the last committed turn found no handler on the claiming node.
+    public var handlerMisses: Int
+    /// Set when the provider could not load the history or messages (e.g. written by a newer
+    /// release); `history` and `messages` are then empty.
+    public var loadError: DurableError?
 
-    public init(lease: Lease, instance: InstanceInfo, history: [HistoryEvent], messages: [InboxMessage], claimedAt: Date, deliveryCount: Int) {
+    public init(
+        lease: Lease, instance: InstanceInfo, history: [HistoryEvent], messages: [InboxMessage], claimedAt: Date,
+        deliveryCount: Int, handlerMisses: Int = 0, loadError: DurableError? = nil
+    ) {
         self.lease = lease
         self.instance = instance
         self.history = history
         self.messages = messages
         self.claimedAt = claimedAt
         self.deliveryCount = deliveryCount
+        self.handlerMisses = handlerMisses
+        self.loadError = loadError
     }
 }
 
@@ -220,16 +240,20 @@ public struct ActivityWorkItem: Sendable {
     public var request: ActivityRequest
     /// 1 for the first attempt; counts retries (not interrupted deliveries).
     public var attempt: Int
-    /// How many times the task has been claimed in all.
+    /// How many times the task has been claimed in all, less interrupted deliveries and handler
+    /// misses.
     public var deliveryCount: Int
+    /// How many claims found no handler on the claiming node.
+    public var handlerMisses: Int
 
-    public init(lease: Lease, instanceID: String, executionID: String, request: ActivityRequest, attempt: Int, deliveryCount: Int) {
+    public init(lease: Lease, instanceID: String, executionID: String, request: ActivityRequest, attempt: Int, deliveryCount: Int, handlerMisses: Int = 0) {
         self.lease = lease
         self.instanceID = instanceID
         self.executionID = executionID
         self.request = request
         self.attempt = attempt
         self.deliveryCount = deliveryCount
+        self.handlerMisses = handlerMisses
     }
 }
 

@@ -36,6 +36,7 @@ public final class InMemoryProvider: DurableProvider {
         var epoch: Int64 = 0
         var lease: LeaseState?
         var deliveries = 0
+        var handlerMisses = 0
     }
 
     struct Message {
@@ -57,6 +58,7 @@ public final class InMemoryProvider: DurableProvider {
         var lease: LeaseState?
         var cancelRequested = false
         var sequence: Int64
+        var handlerMisses = 0
     }
 
     struct Node {
@@ -204,7 +206,17 @@ public final class InMemoryProvider: DurableProvider {
                     continue
                 }
                 if let capabilities = request.capabilities, !capabilities.canRun(name: instance.info.name, version: instance.info.version) {
-                    continue
+                    // Work no live node can run is claimed after a grace period, to be handed back
+                    // with backoff and show what it waits for.
+                    guard let grace = request.claimUnrunnableAfter,
+                        let oldest = current.filter({ $0.visibleAt <= now }).map(\.visibleAt).min(),
+                        oldest.addingTimeInterval(grace.seconds) <= now,
+                        !state.nodes.values.contains(where: { node in
+                            node.stoppedAt == nil
+                                && node.heartbeatAt.addingTimeInterval((request.staleNodeAfter ?? .seconds(30)).seconds) > now
+                                && node.registration.capabilities.canRun(name: instance.info.name, version: instance.info.version)
+                        })
+                    else { continue }
                 }
                 candidates.append((first, id))
             }
@@ -225,7 +237,8 @@ public final class InMemoryProvider: DurableProvider {
                         history: instance.history,
                         messages: messages,
                         claimedAt: now,
-                        deliveryCount: instance.deliveries
+                        deliveryCount: instance.deliveries,
+                        handlerMisses: instance.handlerMisses
                     )
                 )
             }
@@ -317,6 +330,7 @@ public final class InMemoryProvider: DurableProvider {
             instance.info.updatedAt = now
             instance.lease = nil
             instance.deliveries = 0
+            instance.handlerMisses = 0
             switch commit.result.outcome {
             case nil:
                 instance.info.status = .running
@@ -362,9 +376,14 @@ public final class InMemoryProvider: DurableProvider {
             var instance = try Self.fenced(state.instances[lease.id], lease)
             instance.lease = nil
             switch reason {
-            case .interrupted: instance.deliveries = max(0, instance.deliveries - 1)
-            case .missingHandler(let waitingFor): instance.info.waitingFor = waitingFor
-            case .retry: break
+            case .interrupted:
+                instance.deliveries = max(0, instance.deliveries - 1)
+            case .missingHandler(let waitingFor):
+                instance.deliveries = max(0, instance.deliveries - 1)
+                instance.handlerMisses += 1
+                instance.info.waitingFor = waitingFor
+            case .retry:
+                break
             }
             state.instances[lease.id] = instance
             if let messages = state.inbox[lease.id] {
@@ -438,7 +457,8 @@ public final class InMemoryProvider: DurableProvider {
                         executionID: task.executionID,
                         request: task.request,
                         attempt: task.attempt,
-                        deliveryCount: task.deliveries
+                        deliveryCount: task.deliveries,
+                        handlerMisses: task.handlerMisses
                     )
                 )
             }
@@ -475,9 +495,13 @@ public final class InMemoryProvider: DurableProvider {
             task.lease = nil
             task.visibleAt = now.addingTimeInterval(delay.seconds)
             switch reason {
-            case .retry: task.attempt += 1
-            case .interrupted: task.deliveries = max(0, task.deliveries - 1)
-            case .missingHandler: break
+            case .retry:
+                task.attempt += 1
+            case .interrupted:
+                task.deliveries = max(0, task.deliveries - 1)
+            case .missingHandler:
+                task.deliveries = max(0, task.deliveries - 1)
+                task.handlerMisses += 1
             }
             state.tasks[lease.id] = task
         }

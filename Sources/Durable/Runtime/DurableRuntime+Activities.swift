@@ -6,7 +6,8 @@ extension DurableRuntime {
             owner: self.registration.leaseOwner,
             limit: 0,
             capabilities: self.capabilities,
-            staleNodeAfter: self.configuration.staleNodeAfter
+            staleNodeAfter: self.configuration.staleNodeAfter,
+            claimUnrunnableAfter: self.configuration.claimUnrunnableAfter
         )
         await self.dispatch(
             .activities,
@@ -29,9 +30,29 @@ extension DurableRuntime {
         logger[metadataKey: "durable.operation"] = "\(request.operationID)"
         logger[metadataKey: "durable.attempt"] = "\(item.attempt)"
 
+        if item.deliveryCount > self.configuration.poisonLimit {
+            let error = DurableError(
+                .poisoned,
+                "activity '\(request.name)' was delivered \(item.deliveryCount) times without an outcome (its node crashed, hung or lost the lease each time); "
+                    + "given up after the limit of \(self.configuration.poisonLimit)",
+                instanceID: item.instanceID,
+                name: request.name
+            )
+            logger.error("poisoned: failing the activity", metadata: ["error": "\(error)"])
+            self.counters.withLock { $0.poisoned += 1 }
+            await self.attempt(logger) { try await self.provider.completeActivity(item.lease, .failed(FailureDetails(error))) }
+            return
+        }
         guard let handler = self.registry.activity(name: request.name) else {
-            let delay = self.missingHandlerDelay(deliveryCount: item.deliveryCount)
+            let misses = item.handlerMisses + 1
+            let delay = self.missingHandlerDelay(misses: misses)
             let waitingFor = "activity \(request.name)"
+            self.countMissingHandler(kind: "activity", name: request.name)
+            if let limit = self.configuration.missingHandlerLimit, misses >= limit {
+                let error = DurableError(.activityNotRegistered, "no node had activity '\(request.name)' after \(misses) claims", instanceID: item.instanceID, name: request.name)
+                await self.attempt(logger) { try await self.provider.completeActivity(item.lease, .failed(FailureDetails(error))) }
+                return
+            }
             logger.warning(
                 "no handler for this activity; handing it back",
                 metadata: ["durable.registry": .string(self.registry.summary), "durable.retryIn": .string("\(delay)")]
@@ -50,6 +71,7 @@ extension DurableRuntime {
         let lease = item.lease
         let result = await withLeaseRenewal(
             every: self.configuration.leaseRenewalInterval,
+            maxDuration: self.configuration.maxActivityDuration,
             renew: { try await self.provider.renewActivity(lease) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
         ) {
@@ -66,7 +88,12 @@ extension DurableRuntime {
             }
         }
 
+        if case .failure(WorkInterruption.hung) = result {} else {
+            self.counters.withLock { $0.activities += 1 }
+        }
         switch result {
+        case .failure(WorkInterruption.hung(let limit)):
+            logger.error("activity ran past \(limit); cancelled, its lease left to expire, the delivery counts towards poisoning")
         case .success(let output):
             await self.attempt(logger) { try await self.provider.completeActivity(lease, .completed(output)) }
         case .failure(WorkInterruption.leaseLost):

@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import Tracing
 
 extension DurableRuntime {
@@ -7,7 +8,8 @@ extension DurableRuntime {
             owner: self.registration.leaseOwner,
             limit: 0,
             capabilities: self.capabilities,
-            staleNodeAfter: self.configuration.staleNodeAfter
+            staleNodeAfter: self.configuration.staleNodeAfter,
+            claimUnrunnableAfter: self.configuration.claimUnrunnableAfter
         )
         await self.dispatch(
             .orchestrations,
@@ -31,8 +33,13 @@ extension DurableRuntime {
             logger.info("taking over an instance whose previous claim did not commit", metadata: ["durable.delivery": "\(item.deliveryCount)"])
         }
         let lease = item.lease
+        if item.deliveryCount > self.configuration.poisonLimit {
+            await self.poison(item, logger: logger)
+            return
+        }
         let outcome = await withLeaseRenewal(
             every: self.configuration.leaseRenewalInterval,
+            maxDuration: self.configuration.maxTurnDuration,
             renew: {
                 try await self.provider.renewOrchestration(lease)
                 return false
@@ -46,6 +53,8 @@ extension DurableRuntime {
             break
         case .failure(WorkInterruption.leaseLost):
             logger.warning("turn discarded: lease lost to another owner")
+        case .failure(WorkInterruption.hung(let limit)):
+            logger.error("turn ran past \(limit); its lease is left to expire and the delivery counts towards poisoning")
         case .failure(let error as DurableError) where error.code == .leaseLost:
             logger.warning("turn discarded: lease lost to another owner")
         case .failure(let error):
@@ -55,6 +64,14 @@ extension DurableRuntime {
     }
 
     private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws {
+        if let loadError = item.loadError {
+            // Perhaps written by a newer release: back off and let another node try; the delivery
+            // counts, so a history nobody can read ends as poisoned.
+            let delay = self.missingHandlerDelay(misses: item.deliveryCount)
+            logger.error("cannot load the instance; handing it back", metadata: ["error": "\(loadError)", "durable.retryIn": "\(delay)"])
+            try await self.provider.abandonOrchestration(item.lease, delay: delay, reason: .retry)
+            return
+        }
         let resumed = self.resume.withLock { $0.attach(item.lease.id) }
         if resumed {
             logger.info("resume: attached", metadata: ["durable.history": "\(item.history.count)", "durable.messages": "\(item.messages.count)"])
@@ -78,6 +95,7 @@ extension DurableRuntime {
             result = Self.failure(of: item, error)
         }
         try await self.provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result))
+        self.counters.withLock { $0.turns += 1 }
         if resumed {
             logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
         }
@@ -93,10 +111,19 @@ extension DurableRuntime {
     /// Hands back an instance this node has no handler for, with growing backoff, saying what is
     /// missing, what this node has and which live nodes have it.
     private func handBackUnregistered(_ item: OrchestrationWorkItem, error: DurableError, logger: Logger) async throws {
-        let delay = self.missingHandlerDelay(deliveryCount: item.deliveryCount)
+        let misses = item.handlerMisses + 1
+        let delay = self.missingHandlerDelay(misses: misses)
         let name = error.name ?? item.instance.name
         let version = error.version ?? item.instance.version
         let waitingFor = version.isEmpty ? name : "\(name) \(version)"
+        self.countMissingHandler(kind: "orchestration", name: name)
+        if let limit = self.configuration.missingHandlerLimit, misses >= limit {
+            logger.error("no handler after \(misses) claims; failing the instance", metadata: ["durable.missing": .string(waitingFor)])
+            var failure = error
+            failure.message += " (given up after \(misses) claims found no handler)"
+            try await self.provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: Self.failure(of: item, failure)))
+            return
+        }
         let nodes = (try? await self.provider.listNodes(staleAfter: self.configuration.staleNodeAfter)) ?? []
         let able = nodes.filter { node in
             node.isAlive && (node.registration.capabilities.orchestrations[name].map { version.isEmpty || $0.contains(version) } ?? false)
@@ -107,11 +134,34 @@ extension DurableRuntime {
                 "durable.missing": .string(waitingFor),
                 "durable.registry": .string(self.registry.summary),
                 "durable.nodesWithHandler": .string(able.isEmpty ? "none" : able.map(\.registration.id).joined(separator: ", ")),
-                "durable.delivery": "\(item.deliveryCount)",
+                "durable.handlerMisses": "\(misses)",
                 "durable.retryIn": .string("\(delay)"),
             ]
         )
         try await self.provider.abandonOrchestration(item.lease, delay: delay, reason: .missingHandler(waitingFor))
+    }
+
+    /// Fails an instance whose turn was delivered more often than the poison limit.
+    private func poison(_ item: OrchestrationWorkItem, logger: Logger) async {
+        let error = DurableError(
+            .poisoned,
+            "a turn of '\(item.instance.name)' was delivered \(item.deliveryCount) times without completing (its node crashed, hung or lost the lease each time); "
+                + "given up after the limit of \(self.configuration.poisonLimit)"
+                + (item.loadError.map { "; last load error: \($0.message)" } ?? ""),
+            instanceID: item.lease.id,
+            name: item.instance.name,
+            version: item.instance.version
+        )
+        logger.error("poisoned: failing the instance", metadata: ["error": "\(error)"])
+        self.counters.withLock { $0.poisoned += 1 }
+        await self.attempt(logger) {
+            try await self.provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: Self.failure(of: item, error)))
+        }
+    }
+
+    func countMissingHandler(kind: String, name: String) {
+        self.counters.withLock { $0.missingHandler += 1 }
+        Counter(label: "durable_missing_handler_total", dimensions: [("kind", kind), ("name", name)]).increment()
     }
 
     /// Runs `body` in a span named `name`, or without one when `name` is nil.

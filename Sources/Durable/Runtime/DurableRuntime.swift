@@ -40,6 +40,21 @@ public final class DurableRuntime: Service, Sendable {
         public var buildVersion: String
         /// Instances listed per query when resuming in-progress work at startup.
         public var resumeBatchSize: Int
+        /// A turn or activity delivered more often than this without completing (its node crashed,
+        /// hung or lost the lease each time) is failed with a `poisoned` error.
+        public var poisonLimit: Int
+        /// Fail work after this many claims found no handler; `nil` (the default) waits for a
+        /// handler forever, with backoff.
+        public var missingHandlerLimit: Int?
+        /// With capability-aware claims: claim work no live node can run after it waited this long,
+        /// so it is handed back with backoff and shows what it waits for; `nil` never claims it.
+        public var claimUnrunnableAfter: Duration?
+        /// The longest a turn may run; past it the turn counts as hung (its lease is left to expire).
+        public var maxTurnDuration: Duration
+        /// The longest an activity attempt may hold its lease; `nil` renews as long as it runs. Past
+        /// it the attempt is cancelled and counts as hung (its lease is left to expire), unlike an
+        /// activity's own `timeout`, which fails the attempt and follows the retry policy.
+        public var maxActivityDuration: Duration?
 
         public init(
             nodeID: String = "node-\(UUID().uuidString.prefix(8).lowercased())",
@@ -54,7 +69,12 @@ public final class DurableRuntime: Service, Sendable {
             heartbeatInterval: Duration = .seconds(5),
             staleNodeAfter: Duration? = nil,
             buildVersion: String = "dev",
-            resumeBatchSize: Int = 500
+            resumeBatchSize: Int = 500,
+            poisonLimit: Int = 10,
+            missingHandlerLimit: Int? = nil,
+            claimUnrunnableAfter: Duration? = .seconds(10),
+            maxTurnDuration: Duration = .seconds(60),
+            maxActivityDuration: Duration? = nil
         ) {
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
@@ -69,6 +89,11 @@ public final class DurableRuntime: Service, Sendable {
             self.staleNodeAfter = staleNodeAfter ?? heartbeatInterval * 2
             self.buildVersion = buildVersion
             self.resumeBatchSize = max(1, resumeBatchSize)
+            self.poisonLimit = max(1, poisonLimit)
+            self.missingHandlerLimit = missingHandlerLimit
+            self.claimUnrunnableAfter = claimUnrunnableAfter
+            self.maxTurnDuration = maxTurnDuration
+            self.maxActivityDuration = maxActivityDuration
         }
     }
 
@@ -85,6 +110,22 @@ public final class DurableRuntime: Service, Sendable {
     public let registration: NodeRegistration
     let tracer: any Tracer
     let resume = Mutex(ResumeTracker())
+    let counters = Mutex(Statistics())
+
+    /// What this runtime did, for tests, benchmarks and operators.
+    public struct Statistics: Sendable, Hashable {
+        /// Turns committed.
+        public var turns = 0
+        /// Activity attempts run to an outcome.
+        public var activities = 0
+        /// Claims handed back because this node has no handler (wasted claims).
+        public var missingHandler = 0
+        /// Work failed as poisoned.
+        public var poisoned = 0
+    }
+
+    /// What this runtime did so far.
+    public var statistics: Statistics { self.counters.withLock { $0 } }
 
     /// - Parameter tracer: where resume spans go; defaults to the bootstrapped `InstrumentationSystem`.
     public init(
@@ -162,8 +203,9 @@ public final class DurableRuntime: Service, Sendable {
         self.configuration.capabilityAwareClaims ? Capabilities(self.registry) : nil
     }
 
-    /// The delay before work this node lacks a handler for is offered again.
-    func missingHandlerDelay(deliveryCount: Int) -> Duration {
+    /// The delay before work this node lacks a handler for is offered again, after `misses`
+    /// handler misses (this one included).
+    func missingHandlerDelay(misses deliveryCount: Int) -> Duration {
         RetryPolicy(
             maxAttempts: .max,
             initialInterval: self.configuration.missingHandlerBackoffBase,

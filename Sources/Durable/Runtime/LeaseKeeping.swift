@@ -4,6 +4,9 @@ enum WorkInterruption: Error, Sendable {
     case leaseLost(DurableError)
     /// The orchestration asked the activity to stop.
     case cancelRequested
+    /// The work ran past its longest allowed duration: it is treated like a crash, its lease left to
+    /// expire so that the delivery counts towards poisoning.
+    case hung(Duration)
 }
 
 enum LeaseRenewalEvent<T: Sendable>: Sendable {
@@ -16,6 +19,7 @@ enum LeaseRenewalEvent<T: Sendable>: Sendable {
 /// cancellation request, `body` is cancelled and the result is a ``WorkInterruption``.
 func withLeaseRenewal<T: Sendable>(
     every interval: Duration,
+    maxDuration: Duration? = nil,
     renew: @escaping @Sendable () async throws -> Bool,
     onRenewalError: @escaping @Sendable (any Error) -> Void,
     _ body: @escaping @Sendable () async throws -> T
@@ -30,11 +34,16 @@ func withLeaseRenewal<T: Sendable>(
             }
         }
         group.addTask {
+            let deadline = maxDuration.map { ContinuousClock.now + $0 }
             while !Task.isCancelled {
+                let sleep = deadline.map { min(interval, $0 - ContinuousClock.now) } ?? interval
                 do {
-                    try await Task.sleep(for: interval)
+                    try await Task.sleep(for: max(.zero, sleep))
                 } catch {
                     return .renewalStopped
+                }
+                if let deadline, let maxDuration, ContinuousClock.now >= deadline {
+                    return .interrupted(.hung(maxDuration))
                 }
                 do {
                     if try await renew() { return .interrupted(.cancelRequested) }
