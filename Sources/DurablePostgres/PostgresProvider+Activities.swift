@@ -121,7 +121,7 @@ extension PostgresProvider {
                     RETURNING 1
                 )
                 SELECT (SELECT count(*) FROM released)::int8,
-                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'a') FROM released WHERE \(seconds) <= 0) n)::int8
+                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'a') FROM released) n)::int8
                 """,
                 logger: self.logger
             )

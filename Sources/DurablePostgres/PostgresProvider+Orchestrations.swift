@@ -240,9 +240,9 @@ extension PostgresProvider {
                 """,
                 logger: self.logger
             )
-            if seconds <= 0 {
-                try await connection.query("SELECT pg_notify(\(self.configuration.channel), 'o')", logger: self.logger)
-            }
+            // Even a delayed hand-back notifies: other dispatchers may be sleeping until the lease
+            // would have expired, later than the delay.
+            try await connection.query("SELECT pg_notify(\(self.configuration.channel), 'o')", logger: self.logger)
         }
     }
 

@@ -394,7 +394,9 @@ public final class InMemoryProvider: DurableProvider {
                 }
             }
         }
-        if delay <= .zero { self.notify(.orchestrations) }
+        // Even a delayed hand-back notifies: other dispatchers may be sleeping until the lease
+        // would have expired, later than the delay.
+        self.notify(.orchestrations)
     }
 
     public func renewOrchestration(_ lease: Lease) async throws {
@@ -505,7 +507,7 @@ public final class InMemoryProvider: DurableProvider {
             }
             state.tasks[lease.id] = task
         }
-        if delay <= .zero { self.notify(.activities) }
+        self.notify(.activities)
     }
 
     public func renewActivity(_ lease: Lease) async throws -> Bool {

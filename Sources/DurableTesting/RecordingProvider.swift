@@ -1,0 +1,78 @@
+public import Durable
+public import Foundation
+import Synchronization
+
+/// Wraps a provider and records the claims and hand-backs made through it, for tests that assert
+/// backoff delays or count wasted claims.
+public final class RecordingProvider: DurableProvider {
+    public struct Abandon: Sendable, Hashable {
+        public var id: String
+        public var delay: Duration
+        public var reason: AbandonReason
+        public var at: ContinuousClock.Instant
+    }
+
+    public let base: any DurableProvider
+    private let records = Mutex<(claims: [(String, ContinuousClock.Instant)], abandons: [Abandon])>(([], []))
+
+    public init(_ base: any DurableProvider) {
+        self.base = base
+    }
+
+    /// Hand-backs of orchestrations and activities, in order.
+    public var abandons: [Abandon] { self.records.withLock { $0.abandons } }
+
+    /// When each instance or task was claimed, in order.
+    public func claims(of id: String) -> [ContinuousClock.Instant] {
+        self.records.withLock { $0.claims.filter { $0.0 == id }.map(\.1) }
+    }
+
+    private func record(claimed ids: [String]) {
+        let now = ContinuousClock.now
+        self.records.withLock { $0.claims += ids.map { ($0, now) } }
+    }
+
+    private func record(_ lease: Lease, _ delay: Duration, _ reason: AbandonReason) {
+        let abandon = Abandon(id: lease.id, delay: delay, reason: reason, at: ContinuousClock.now)
+        self.records.withLock { $0.abandons.append(abandon) }
+    }
+
+    public func createInstance(_ request: StartRequest) async throws -> StartResult { try await self.base.createInstance(request) }
+    public func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws {
+        try await self.base.sendMessage(instanceID: instanceID, message)
+    }
+    public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
+        let result = try await self.base.claimOrchestrations(request)
+        self.record(claimed: result.items.map(\.lease.id))
+        return result
+    }
+    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws { try await self.base.commitTurn(lease, commit) }
+    public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
+        self.record(lease, delay, reason)
+        try await self.base.abandonOrchestration(lease, delay: delay, reason: reason)
+    }
+    public func renewOrchestration(_ lease: Lease) async throws { try await self.base.renewOrchestration(lease) }
+    public func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem> {
+        let result = try await self.base.claimActivities(request)
+        self.record(claimed: result.items.map(\.lease.id))
+        return result
+    }
+    public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws { try await self.base.completeActivity(lease, outcome) }
+    public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
+        self.record(lease, delay, reason)
+        try await self.base.abandonActivity(lease, delay: delay, reason: reason)
+    }
+    public func renewActivity(_ lease: Lease) async throws -> Bool { try await self.base.renewActivity(lease) }
+    public func instance(id: String) async throws -> InstanceInfo? { try await self.base.instance(id: id) }
+    public func history(instanceID: String) async throws -> [HistoryEvent] { try await self.base.history(instanceID: instanceID) }
+    public func listInstances(_ query: InstanceQuery) async throws -> InstancePage { try await self.base.listInstances(query) }
+    public func purgeInstances(_ query: PurgeQuery) async throws -> Int { try await self.base.purgeInstances(query) }
+    public func queueDepths() async throws -> QueueDepths { try await self.base.queueDepths() }
+    public func registerNode(_ node: NodeRegistration) async throws -> Int { try await self.base.registerNode(node) }
+    public func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult {
+        try await self.base.heartbeat(node, staleAfter: staleAfter)
+    }
+    public func deregisterNode(_ node: NodeRegistration) async throws { try await self.base.deregisterNode(node) }
+    public func listNodes(staleAfter: Duration) async throws -> [NodeInfo] { try await self.base.listNodes(staleAfter: staleAfter) }
+    public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> { self.base.notifications(channel) }
+}
