@@ -40,6 +40,8 @@ struct Receipt: Codable, Sendable {
     var paymentID: String
     var reservationID: String
     var trackingNumber: String
+    /// Sent by version 2.0.0 only.
+    var confirmation: String?
 }
 
 /// What the activities need: how long each pretends to work, and which orders must fail.
@@ -103,12 +105,25 @@ struct OrderRejected: Error, CustomStringConvertible {
     var description: String { "order \(self.order) was not approved: \(self.reason)" }
 }
 
+/// Release 2 of the shop mails a confirmation once the order shipped.
+struct SendConfirmation: Activity {
+    var shop: Shop
+    func run(_ order: Order, context: ActivityContext) async throws -> String {
+        try await self.shop.work()
+        return "mail-\(order.id)"
+    }
+}
+
 /// Charge, reserve stock, wait for approval when the order is large, cool off, ship; on any
 /// failure after the charge, release the stock and refund.
 struct ProcessOrder: Orchestration {
     static let version = "1.0.0"
 
     func run(_ order: Order, context: OrchestrationContext) async throws -> Receipt {
+        try await Self.fulfil(order, context: context, confirm: false)
+    }
+
+    static func fulfil(_ order: Order, context: OrchestrationContext, confirm: Bool) async throws -> Receipt {
         let retry = RetryPolicy.exponential(maxAttempts: 3, initial: .milliseconds(200), nonRetryable: [PaymentDeclined.self])
         try context.setCustomStatus("charging")
         let payment = try await context.activity(ChargeCard.self, order, retry: retry)
@@ -125,8 +140,13 @@ struct ProcessOrder: Orchestration {
             try await context.sleep(for: .milliseconds(Int64(order.coolingOffMilliseconds)))
             try context.setCustomStatus("shipping")
             let tracking = try await context.activity(ShipOrder.self, order, retry: retry)
+            var receipt = Receipt(orderID: order.id, paymentID: payment, reservationID: reservation ?? "", trackingNumber: tracking)
+            if confirm {
+                try context.setCustomStatus("confirming")
+                receipt.confirmation = try await context.activity(SendConfirmation.self, order, retry: retry)
+            }
             try context.setCustomStatus("shipped")
-            return Receipt(orderID: order.id, paymentID: payment, reservationID: reservation ?? "", trackingNumber: tracking)
+            return receipt
         } catch {
             // Compensate in reverse order, then fail with the original error.
             try context.setCustomStatus("compensating")
@@ -137,9 +157,27 @@ struct ProcessOrder: Orchestration {
     }
 }
 
+/// Version 2.0.0: the same steps, then a confirmation mail. Executions started on 1.0.0 stay on it.
+struct ProcessOrderV2: Orchestration {
+    static let name = ProcessOrder.name
+    static let version = "2.0.0"
+
+    func run(_ order: Order, context: OrchestrationContext) async throws -> Receipt {
+        try await ProcessOrder.fulfil(order, context: context, confirm: true)
+    }
+}
+
+/// The releases of the shop: what a worker of each release registers.
+enum Release: String, CaseIterable, Sendable {
+    /// ProcessOrder 1.0.0.
+    case v1
+    /// ProcessOrder 1.0.0 and 2.0.0, and the SendConfirmation activity.
+    case v2
+}
+
 extension Registry {
-    /// The example's orchestrations and activities.
-    static func shop(_ shop: Shop) throws -> Registry {
+    /// The example's orchestrations and activities, as `release` has them.
+    static func shop(_ shop: Shop, release: Release = .v2) throws -> Registry {
         var registry = Registry()
         try registry.register(ProcessOrder())
         try registry.register(ChargeCard(shop: shop))
@@ -147,6 +185,10 @@ extension Registry {
         try registry.register(ReserveStock(shop: shop))
         try registry.register(ReleaseStock(shop: shop))
         try registry.register(ShipOrder(shop: shop))
+        if release == .v2 {
+            try registry.register(ProcessOrderV2())
+            try registry.register(SendConfirmation(shop: shop))
+        }
         return registry
     }
 }

@@ -37,6 +37,15 @@ struct Worker: AsyncParsableCommand {
     @Flag(help: "Apply pending migrations before starting.")
     var migrate = false
 
+    @Option(help: "The shop release this node runs: v1 (ProcessOrder 1.0.0) or v2 (1.0.0 and 2.0.0).")
+    var release: Release = .v2
+
+    @Flag(inversion: .prefixedNo, help: "Claim only work this node has handlers for.")
+    var capabilityClaims = true
+
+    @Option(help: "Base of the backoff for work this node has no handler for, in milliseconds.")
+    var missingHandlerBackoffMilliseconds = 1_000
+
     func run() async throws {
         let logger = ExampleLogging.makeLogger(label: "durable.example.worker")
         guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
@@ -46,7 +55,7 @@ struct Worker: AsyncParsableCommand {
             configuration: try .init(url: url, schema: self.schema, leaseDuration: .milliseconds(self.leaseMilliseconds)),
             logger: logger
         )
-        let registry = try Registry.shop(Shop(workDelay: .milliseconds(self.activityDelayMilliseconds)))
+        let registry = try Registry.shop(Shop(workDelay: .milliseconds(self.activityDelayMilliseconds)), release: self.release)
         let runtime = DurableRuntime(
             provider: provider,
             registry: registry,
@@ -55,8 +64,10 @@ struct Worker: AsyncParsableCommand {
                 orchestrationConcurrency: self.orchestrationConcurrency,
                 activityConcurrency: self.activityConcurrency,
                 leaseRenewalInterval: .milliseconds(self.leaseMilliseconds / 3),
+                missingHandlerBackoffBase: .milliseconds(self.missingHandlerBackoffMilliseconds),
+                capabilityAwareClaims: self.capabilityClaims,
                 heartbeatInterval: .milliseconds(self.heartbeatMilliseconds),
-                buildVersion: "example-1"
+                buildVersion: "example-\(self.release.rawValue)"
             ),
             logger: logger
         )
@@ -85,3 +96,5 @@ enum ExampleLogging {
         return logger
     }
 }
+
+extension Release: ExpressibleByArgument {}

@@ -27,13 +27,13 @@ final class WorkerFleet: Sendable {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/DurableExample").standardized
     }
 
-    /// Starts a worker; returns its pid.
+    /// Starts a worker; returns its pid. Its output goes to `<log ?? nodeID>.log`.
     @discardableResult
-    func start(nodeID: String, arguments: [String] = []) throws -> Int32 {
+    func start(nodeID: String, log logName: String? = nil, arguments: [String] = []) throws -> Int32 {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = ["worker", "--database-url", self.url, "--schema", self.schema, "--node-id", nodeID] + arguments
-        let log = self.logDirectory.appendingPathComponent("\(nodeID).log")
+        let log = self.logDirectory.appendingPathComponent("\(logName ?? nodeID).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -45,6 +45,22 @@ final class WorkerFleet: Sendable {
 
     func kill(_ pid: Int32) {
         _ = Glibc.kill(pid, SIGKILL)
+    }
+
+    /// Stops one worker with SIGTERM and waits for it.
+    func stop(_ pid: Int32) {
+        for process in self.processes.all where process.processIdentifier == pid {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    /// How many lines of all the workers' logs contain `text`.
+    func countLogLines(containing text: String) throws -> Int {
+        try FileManager.default.contentsOfDirectory(atPath: self.logDirectory.path).reduce(0) { count, file in
+            let log = try String(contentsOf: self.logDirectory.appendingPathComponent(file), encoding: .utf8)
+            return count + log.split(separator: "\n").filter { $0.contains(text) }.count
+        }
     }
 
     /// Stops every worker still running with SIGTERM and waits for them.
@@ -177,6 +193,70 @@ struct MultiProcessTests {
             #expect(lines == count, "\(lines) '\(step)' lines for \(count) resumed orders")
         }
         #expect(log.contains("durable.discovered=\(count)"))
+    }
+
+    /// A v1 fleet is replaced node by node by v2 nodes while orders keep arriving. Orders started on
+    /// 1.0.0 finish on 1.0.0 code; orders started after the rollout run 2.0.0.
+    @Test(arguments: [true, false])
+    func aRollingDeploymentFromV1ToV2(capabilityClaims: Bool) async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
+        let schema = PostgresTestDatabase.newSchema()
+        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
+        let fleet = try WorkerFleet(schema: schema)
+        defer {
+            fleet.stopAll()
+            Task { await PostgresTestDatabase.cleanUp([instance]) }
+        }
+        let common = [
+            "--heartbeat-milliseconds", "1000", "--activity-delay-milliseconds", "30", "--missing-handler-backoff-milliseconds", "200",
+            capabilityClaims ? "--capability-claims" : "--no-capability-claims",
+        ]
+        let client = DurableClient(provider: instance.provider)
+        var next = 0
+        func submit(_ count: Int) async throws -> [String] {
+            var ids: [String] = []
+            for _ in 0..<count {
+                let order = #"{"id":"o\#(next)","customer":"c","items":["lamp"],"totalCents":900,"coolingOffMilliseconds":1500}"#
+                ids.append(try await client.start(name: "ProcessOrder", input: Payload(json: order), instanceID: "order-\(next)"))
+                next += 1
+            }
+            return ids
+        }
+        func waitStarted(_ ids: [String]) async throws {
+            for id in ids { _ = try await client.waitForCustomStatus(id, "\"cooling off\"") }
+        }
+
+        let a1 = try fleet.start(nodeID: "a", log: "a-v1", arguments: common + ["--release", "v1"])
+        let b1 = try fleet.start(nodeID: "b", log: "b-v1", arguments: common + ["--release", "v1"])
+        let beforeRollout = try await submit(40)
+        try await waitStarted(beforeRollout)
+
+        fleet.stop(a1)
+        try fleet.start(nodeID: "a", log: "a-v2", arguments: common + ["--release", "v2"])
+        let duringRollout = try await submit(30)
+        try await waitStarted(duringRollout)
+        fleet.stop(b1)
+        try fleet.start(nodeID: "b", log: "b-v2", arguments: common + ["--release", "v2"])
+        let afterRollout = try await submit(30)
+
+        for id in beforeRollout + duringRollout + afterRollout {
+            let info = try await client.waitForCompletion(instanceID: id, timeout: .seconds(90))
+            try #require(info.status == .completed, "\(id) is \(info.status): \(String(describing: info.failure))")
+            let confirmed = info.output?.json.contains("\"confirmation\"") ?? false
+            #expect(confirmed == (info.version == "2.0.0"), "\(id) ran \(info.version) but its output is \(info.output?.json ?? "")")
+        }
+        let versions = { (ids: [String]) async throws -> Set<String> in
+            var versions: Set<String> = []
+            for id in ids { versions.insert(try await client.status(instanceID: id).version) }
+            return versions
+        }
+        #expect(try await versions(beforeRollout) == ["1.0.0"])
+        #expect(try await versions(afterRollout) == ["2.0.0"])
+        let wasted = try fleet.countLogLines(containing: "no handler for this")
+        print("rolling deployment, capability-aware claims \(capabilityClaims ? "on" : "off"): \(wasted) wasted claims (claimed, then handed back); during the rollout \(try await versions(duringRollout).sorted())")
+        if capabilityClaims {
+            #expect(wasted == 0)
+        }
     }
 }
 
