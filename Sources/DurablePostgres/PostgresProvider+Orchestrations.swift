@@ -149,6 +149,7 @@ extension PostgresProvider {
             let claimedAt = claimed[0].at
             var histories: [String: [HistoryEvent]] = [:]
             var loadErrors: [String: DurableError] = [:]
+            var lengths: [String: Int] = [:]
             let historyRows = try await self.client.query(
                 """
                 SELECT h.instance_id, h.event FROM history h JOIN instances i ON i.id = h.instance_id AND i.execution_id = h.execution_id
@@ -157,6 +158,7 @@ extension PostgresProvider {
                 logger: self.logger
             )
             for try await (id, event) in historyRows.decode((String, String).self) {
+                lengths[id, default: 0] += 1
                 // One unreadable event spoils its own instance only, not the whole claim.
                 do {
                     histories[id, default: []].append(try DurableJSON.decode(HistoryEvent.self, from: event))
@@ -192,7 +194,8 @@ extension PostgresProvider {
                     claimedAt: claim.at,
                     deliveryCount: claim.deliveries,
                     handlerMisses: claim.misses,
-                    loadError: loadError
+                    loadError: loadError,
+                    historyLength: lengths[claim.info.id] ?? 0
                 )
             }
             return ClaimResult(items: items, nextVisibleIn: nil)

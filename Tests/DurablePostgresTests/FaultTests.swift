@@ -44,4 +44,37 @@ struct FaultTests {
             #expect(try await provider.queueDepths().readyActivities == 0, "A's stale turn scheduled no activity")
         }
     }
+
+    /// A history no node can read (say, written by a newer release) is handed back with backoff,
+    /// counts its deliveries and ends as poisoned instead of looping forever.
+    @Test func aHistoryThatCannotBeReadIsPoisoned() async throws {
+        struct Waits: Orchestration {
+            func run(_ input: Int, context: OrchestrationContext) async throws -> Int { try await context.event("go", as: Int.self) }
+        }
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30))
+            let schema = (provider as! PostgresProvider).configuration.schema
+            let client = DurableClient(provider: provider)
+            var registry = Registry()
+            try registry.register(Waits())
+            var configuration = RuntimeHarness.configuration(node: "b")
+            configuration.poisonLimit = 3
+            configuration.missingHandlerBackoffBase = .milliseconds(50)
+            let runtime = RuntimeHarness(provider: provider, registry: registry, configuration: configuration)
+            let id = try await client.start(Waits.self, input: 0)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await client.status(instanceID: id).status != .running {
+                try #require(ContinuousClock.now < deadline)
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await PostgresTestDatabase.execute("UPDATE \(schema).history SET event = '{\"v\":1,\"broken' WHERE instance_id = '\(id)'")
+            try await client.raiseEvent(instanceID: id, name: "go", 1)
+            let info = try await client.waitForCompletion(instanceID: id, timeout: .seconds(20))
+            #expect(info.status == .failed)
+            #expect(info.failure?.code == DurableError.Code.poisoned.description)
+            #expect(info.failure?.message.contains("cannot be read") == true, "\(String(describing: info.failure))")
+            #expect(runtime.runtime.statistics.poisoned == 1)
+            try await runtime.stop()
+        }
+    }
 }

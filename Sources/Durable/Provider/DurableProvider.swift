@@ -193,11 +193,15 @@ public struct OrchestrationWorkItem: Sendable {
     /// Set when the provider could not load the history or messages (e.g. written by a newer
     /// release); `history` and `messages` are then empty.
     public var loadError: DurableError?
+    /// The number of events in the stored history, also when they could not be loaded: where a
+    /// turn that records a failure appends.
+    public var historyLength: Int
 
     public init(
         lease: Lease, instance: InstanceInfo, history: [HistoryEvent], messages: [InboxMessage], claimedAt: Date,
-        deliveryCount: Int, handlerMisses: Int = 0, loadError: DurableError? = nil
+        deliveryCount: Int, handlerMisses: Int = 0, loadError: DurableError? = nil, historyLength: Int? = nil
     ) {
+        self.historyLength = historyLength ?? history.count
         self.lease = lease
         self.instance = instance
         self.history = history

@@ -181,7 +181,7 @@ extension DurableRuntime {
         if let parent = item.instance.parent {
             actions.append(.notifyParent(parent, .subOrchestrationFailed(operationID: parent.operationID, failure: failure)))
         }
-        let event = HistoryEvent(sequenceNumber: item.history.count, timestamp: item.claimedAt, kind: .executionFailed(failure: failure))
+        let event = HistoryEvent(sequenceNumber: item.historyLength, timestamp: item.claimedAt, kind: .executionFailed(failure: failure))
         return TurnResult(newEvents: [event], actions: actions, outcome: .failed(failure), customStatus: item.instance.customStatus)
     }
 }
