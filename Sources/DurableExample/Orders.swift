@@ -146,6 +146,7 @@ struct ProcessOrder: Orchestration {
                 receipt.confirmation = try await context.activity(SendConfirmation.self, order, retry: retry)
             }
             try context.setCustomStatus("shipped")
+            context.logger.info("order completed", metadata: ["order": .string(order.id)])
             return receipt
         } catch {
             // Compensate in reverse order, then fail with the original error.

@@ -125,5 +125,13 @@ extension Migration {
             ALTER TABLE activity_tasks ADD COLUMN handler_misses integer NOT NULL DEFAULT 0;
             """#
         ),
+        Migration(
+            version: 4,
+            name: "0004_completed_by",
+            sql: #"""
+            -- Durable schema, version 4: which node committed an instance's last turn, for operators.
+            ALTER TABLE instances ADD COLUMN completed_by text;
+            """#
+        ),
     ]
 }

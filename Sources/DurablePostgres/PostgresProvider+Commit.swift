@@ -203,6 +203,7 @@ extension PostgresProvider {
                     input = coalesce(\(next?.input.json), input),
                     output = \(output), failure = \(failure), custom_status = \(customStatus),
                     completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
+                    completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
                     updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL
                 WHERE id = \(lease.id)
                 RETURNING EXISTS (SELECT 1 FROM messages m WHERE m.instance_id = \(lease.id) AND m.visible_at <= now())

@@ -39,6 +39,13 @@ extension PostgresProvider {
         }
     }
 
+    /// Deletes the schema and everything in it. For throwaway schemas (demos, tests) only.
+    public func dropSchema() async throws {
+        try await self.withMigrationConnection { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(self.configuration.schema) CASCADE"), logger: self.logger)
+        }
+    }
+
     private func withMigrationConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         let connection: PostgresConnection
         do {

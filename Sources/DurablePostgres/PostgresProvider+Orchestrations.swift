@@ -268,7 +268,7 @@ extension PostgresProvider {
     static func instanceColumns(_ alias: String) -> String {
         [
             "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by",
         ].map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
@@ -295,7 +295,8 @@ extension PostgresProvider {
             createdAt: try cells["created_at"].decode(Date.self),
             updatedAt: try cells["updated_at"].decode(Date.self),
             completedAt: try cells["completed_at"].decode(Date?.self),
-            waitingFor: try cells["waiting_for"].decode(String?.self)
+            waitingFor: try cells["waiting_for"].decode(String?.self),
+            completedBy: try cells["completed_by"].decode(String?.self)
         )
     }
 }

@@ -22,6 +22,7 @@ public final class PostgresProvider: DurableProvider, Service {
     let client: PostgresClient
     let logger: Logger
     let hub = NotificationHub()
+    let started = StartGate()
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -43,6 +44,7 @@ public final class PostgresProvider: DurableProvider, Service {
 
     /// Runs the connection pool and the LISTEN connection until cancelled or shut down.
     public func run() async throws {
+        self.started.open()
         try await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.client.run() }
@@ -64,6 +66,8 @@ public final class PostgresProvider: DurableProvider, Service {
     /// Runs `body`, retrying transient failures (serialization failures, deadlocks, dropped
     /// connections) with bounded backoff; other failures become typed errors.
     func withRetry<T: Sendable>(_ action: String, _ body: () async throws -> T) async throws -> T {
+        // Queries wait until run() started the pool (they would be queued anyway, with a warning).
+        await self.started.wait()
         var attempt = 0
         while true {
             attempt += 1
@@ -148,5 +152,29 @@ extension Duration {
     var seconds: Double {
         let (seconds, attoseconds) = self.components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// Lets callers wait until something started; once open, waiting costs one lock.
+final class StartGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = self.state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = self.state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
     }
 }

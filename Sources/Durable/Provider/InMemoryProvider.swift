@@ -358,6 +358,7 @@ public final class InMemoryProvider: DurableProvider {
             }
             if instance.info.status.isTerminal {
                 instance.info.completedAt = now
+                instance.info.completedBy = String(lease.nodeID)
                 state.inbox[id] = nil
                 wake.insert(.completions)
             } else if state.inbox[id]?.contains(where: { $0.visibleAt <= now }) == true {

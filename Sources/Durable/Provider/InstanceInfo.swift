@@ -38,14 +38,17 @@ public struct InstanceInfo: Sendable, Hashable {
     /// Set while no node that claimed the instance had its handler: what it waits for, e.g.
     /// `Order 2.0.0`. Cleared by the next committed turn.
     public var waitingFor: String?
+    /// The node that committed the turn that finished the instance.
+    public var completedBy: String?
 
     public init(
         id: String, name: String, version: String, executionID: String, status: InstanceStatus, input: Payload,
         output: Payload? = nil, failure: FailureDetails? = nil, customStatus: Payload? = nil,
         parent: HistoryEvent.ParentReference? = nil, createdAt: Date, updatedAt: Date, completedAt: Date? = nil,
-        waitingFor: String? = nil
+        waitingFor: String? = nil, completedBy: String? = nil
     ) {
         self.waitingFor = waitingFor
+        self.completedBy = completedBy
         self.id = id
         self.name = name
         self.version = version

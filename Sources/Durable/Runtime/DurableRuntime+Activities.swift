@@ -30,6 +30,9 @@ extension DurableRuntime {
         logger[metadataKey: "durable.operation"] = "\(request.operationID)"
         logger[metadataKey: "durable.attempt"] = "\(item.attempt)"
 
+        if item.deliveryCount > 1 {
+            logger.info("taking over an activity whose previous delivery did not finish", metadata: ["durable.delivery": "\(item.deliveryCount)"])
+        }
         if item.deliveryCount > self.configuration.poisonLimit {
             let error = DurableError(
                 .poisoned,
