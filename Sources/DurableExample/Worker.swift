@@ -46,6 +46,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Base of the backoff for work this node has no handler for, in milliseconds.")
     var missingHandlerBackoffMilliseconds = 1_000
 
+    @Option(help: "Cap of that backoff, in milliseconds.")
+    var missingHandlerBackoffCapMilliseconds = 60_000
+
     func run() async throws {
         let logger = ExampleLogging.makeLogger(label: "durable.example.worker")
         guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
@@ -65,6 +68,7 @@ struct Worker: AsyncParsableCommand {
                 activityConcurrency: self.activityConcurrency,
                 leaseRenewalInterval: .milliseconds(self.leaseMilliseconds / 3),
                 missingHandlerBackoffBase: .milliseconds(self.missingHandlerBackoffMilliseconds),
+                missingHandlerBackoffCap: .milliseconds(self.missingHandlerBackoffCapMilliseconds),
                 capabilityAwareClaims: self.capabilityClaims,
                 heartbeatInterval: .milliseconds(self.heartbeatMilliseconds),
                 buildVersion: "example-\(self.release.rawValue)"

@@ -209,7 +209,9 @@ struct MultiProcessTests {
             Task { await PostgresTestDatabase.cleanUp([instance]) }
         }
         let common = [
-            "--heartbeat-milliseconds", "1000", "--activity-delay-milliseconds", "30", "--missing-handler-backoff-milliseconds", "200",
+            "--heartbeat-milliseconds", "1000", "--activity-delay-milliseconds", "30",
+            // With the filter off, old nodes keep claiming new work: a short cap keeps the test short.
+            "--missing-handler-backoff-milliseconds", "200", "--missing-handler-backoff-cap-milliseconds", "1000",
             capabilityClaims ? "--capability-claims" : "--no-capability-claims",
         ]
         let client = DurableClient(provider: instance.provider)
@@ -223,8 +225,15 @@ struct MultiProcessTests {
             }
             return ids
         }
+        /// Waits until each order's first turn ran, which fixed its version.
         func waitStarted(_ ids: [String]) async throws {
-            for id in ids { _ = try await client.waitForCustomStatus(id, "\"cooling off\"") }
+            let deadline = ContinuousClock.now + .seconds(60)
+            for id in ids {
+                while try await client.status(instanceID: id).version.isEmpty {
+                    try #require(ContinuousClock.now < deadline, "\(id) never started")
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
         }
 
         let a1 = try fleet.start(nodeID: "a", log: "a-v1", arguments: common + ["--release", "v1"])
