@@ -5,7 +5,7 @@ struct DurableExample: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "durable-example",
         abstract: "Order processing on Durable: a worker node, and a demo that runs a small fleet.",
-        subcommands: [Worker.self, Demo.self],
+        subcommands: [Worker.self, Migrate.self, Demo.self],
         defaultSubcommand: Worker.self
     )
 }

@@ -13,17 +13,18 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "The database URL (or DURABLE_DATABASE_URL).")
     var databaseURL: String?
 
-    @Option(help: "The schema holding Durable's tables.")
-    var schema = "durable"
+    @Option(help: "The schema holding Durable's tables (or DURABLE_SCHEMA).")
+    var schema = ProcessInfo.processInfo.environment["DURABLE_SCHEMA"] ?? "durable"
 
-    @Option(help: "This node's id; keep it stable across restarts so the node reclaims its own work at once.")
-    var nodeID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+    @Option(help: "This node's id (or DURABLE_NODE_ID; default <host>-<pid>); keep it stable across restarts so the node reclaims its own work at once.")
+    var nodeID = ProcessInfo.processInfo.environment["DURABLE_NODE_ID"]
+        ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
 
-    @Option(help: "Turns processed at once.")
-    var orchestrationConcurrency = 16
+    @Option(help: "Turns processed at once (or DURABLE_ORCHESTRATION_CONCURRENCY).")
+    var orchestrationConcurrency = ProcessInfo.processInfo.environment["DURABLE_ORCHESTRATION_CONCURRENCY"].flatMap(Int.init) ?? 16
 
-    @Option(help: "Activities run at once.")
-    var activityConcurrency = 32
+    @Option(help: "Activities run at once (or DURABLE_ACTIVITY_CONCURRENCY).")
+    var activityConcurrency = ProcessInfo.processInfo.environment["DURABLE_ACTIVITY_CONCURRENCY"].flatMap(Int.init) ?? 32
 
     @Option(help: "Heartbeat interval in milliseconds.")
     var heartbeatMilliseconds = 5_000
@@ -102,3 +103,24 @@ enum ExampleLogging {
 }
 
 extension Release: ExpressibleByArgument {}
+
+/// Applies pending migrations and exits: the one-shot step before a fleet starts.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations and exit.")
+
+    @Option(help: "The database URL (or DURABLE_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "The schema holding Durable's tables (or DURABLE_SCHEMA).")
+    var schema = ProcessInfo.processInfo.environment["DURABLE_SCHEMA"] ?? "durable"
+
+    func run() async throws {
+        let logger = ExampleLogging.makeLogger(label: "durable.example.migrate")
+        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
+            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL")
+        }
+        let provider = PostgresProvider(configuration: try .init(url: url, schema: self.schema), logger: logger)
+        let applied = try await provider.migrate()
+        print(applied.isEmpty ? "schema \(self.schema) is up to date" : "applied migrations \(applied.map(String.init).joined(separator: ", ")) to schema \(self.schema)")
+    }
+}
