@@ -74,6 +74,8 @@ let package = Package(
             dependencies: [
                 "DurablePostgres", "Durable", "DurableTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
