@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "DurableTesting", targets: ["DurableTesting"]),
         .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
         .executable(name: "DurableExample", targets: ["DurableExample"]),
+        .executable(name: "durable", targets: ["durable"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -57,6 +58,16 @@ let package = Package(
                 "Durable", "DurablePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "durable",
+            dependencies: [
+                "Durable", "DurablePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

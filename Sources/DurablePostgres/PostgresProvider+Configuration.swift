@@ -87,8 +87,9 @@ extension PostgresProvider.Configuration {
         }
     }
 
-    /// A configuration for a single connection (the LISTEN connection, the migrations runner).
-    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    /// A configuration for a single connection outside the pool (the LISTEN connection, the
+    /// migrations runner, measurements), working in the configured schema.
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
         var configuration = PostgresConnection.Configuration(
             host: self.host,
             port: self.port,

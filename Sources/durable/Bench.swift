@@ -1,0 +1,318 @@
+import ArgumentParser
+import Durable
+import DurablePostgres
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Measures throughput, latency, wake-up time, idle cost and turn cost against PostgreSQL.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
+        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history. Each runs in a fresh schema after a warm-up; results are medians over --runs."
+    )
+
+    @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
+    var databaseURL: String?
+
+    @Option(help: "Comma-separated workloads.")
+    var workloads = "fanout5,chain10,latency,wake,idle,history"
+
+    @Option(help: "Orchestrations per fanout5/chain10 run.")
+    var n = 500
+
+    @Option(help: "Measured runs per workload (after one warm-up).")
+    var runs = 3
+
+    @Option(help: "In-process runtimes (nodes).")
+    var nodes = 1
+
+    @Option(help: "Turns at once per node.")
+    var orchestrationConcurrency = 64
+
+    @Option(help: "Activities at once per node.")
+    var activityConcurrency = 128
+
+    @Option(help: "Sequential orchestrations per latency/wake run.")
+    var samples = 200
+
+    @Option(help: "Seconds the idle workload watches an idle node.")
+    var idleSeconds = 60
+
+    @Option(help: "Write the JSON results to this file as well.")
+    var jsonPath: String?
+
+    func run() async throws {
+        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
+            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL (scripts/bench starts one)")
+        }
+        var results: [String: [String: Stat]] = [:]
+        let selected = self.workloads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for workload in selected {
+            print("running \(workload)…")
+            switch workload {
+            case "fanout5": results[workload] = try await self.throughput(url: url, orchestration: Fanout5.self, activities: 5)
+            case "chain10": results[workload] = try await self.throughput(url: url, orchestration: Chain10.self, activities: 10)
+            case "latency": results[workload] = try await self.latency(url: url)
+            case "wake": results[workload] = try await self.wake(url: url)
+            case "idle": results[workload] = try await self.idle(url: url)
+            case "history": results[workload] = try self.history()
+            default: throw ValidationError("unknown workload '\(workload)'")
+            }
+        }
+        self.printTable(results)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = String(decoding: try encoder.encode(BenchReport(machine: Self.machine(), settings: self.settings, results: results)), as: UTF8.self)
+        print(json)
+        if let jsonPath = self.jsonPath {
+            try json.write(toFile: jsonPath, atomically: true, encoding: .utf8)
+        }
+    }
+
+    var settings: [String: String] {
+        [
+            "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "samples": "\(self.samples)",
+            "orchestrationConcurrency": "\(self.orchestrationConcurrency)", "activityConcurrency": "\(self.activityConcurrency)",
+        ]
+    }
+
+    static func machine() -> [String: String] {
+        ["cores": "\(ProcessInfo.processInfo.activeProcessorCount)", "memoryGiB": "\(ProcessInfo.processInfo.physicalMemory >> 30)"]
+    }
+
+    // MARK: Workloads
+
+    func throughput<O: Orchestration>(url: String, orchestration: O.Type, activities: Int) async throws -> [String: Stat] where O.Input == Int {
+        var orchestrationsPerSecond: [Double] = []
+        var commits: [Double] = []
+        for run in 0...self.runs {
+            let count = run == 0 ? max(10, self.n / 10) : self.n
+            let environment = try await BenchEnvironment(url: url, bench: self)
+            let client = DurableClient(provider: environment.client)
+            let before = try await environment.commits()
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<16 {
+                    group.addTask {
+                        for i in stride(from: worker, to: count, by: 16) {
+                            try await client.start(O.self, input: i, instanceID: "b\(i)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let polls = try await environment.waitUntilCompleted(count)
+            let elapsed = (ContinuousClock.now - started).secondsValue
+            let after = try await environment.commits()
+            await environment.stop()
+            if run == 0 { continue }
+            orchestrationsPerSecond.append(Double(count) / elapsed)
+            commits.append(Double(after - before - Int64(polls)) / Double(count))
+        }
+        return [
+            "orchestrations/s": Stat(orchestrationsPerSecond),
+            "activities/s": Stat(orchestrationsPerSecond.map { $0 * Double(activities) }),
+            "commits/orchestration": Stat(commits),
+        ]
+    }
+
+    func latency(url: String) async throws -> [String: Stat] {
+        var p50: [Double] = []
+        var p99: [Double] = []
+        for run in 0...self.runs {
+            let environment = try await BenchEnvironment(url: url, bench: self)
+            let client = DurableClient(provider: environment.client)
+            var samples: [Double] = []
+            for i in 0..<(run == 0 ? 20 : self.samples) {
+                let started = ContinuousClock.now
+                let id = try await client.start(Single.self, input: i)
+                _ = try await client.result(of: Single.self, instanceID: id, timeout: .seconds(30))
+                samples.append((ContinuousClock.now - started).secondsValue * 1000)
+            }
+            await environment.stop()
+            if run == 0 { continue }
+            p50.append(percentile(samples, 0.5))
+            p99.append(percentile(samples, 0.99))
+        }
+        return ["p50 ms": Stat(p50), "p99 ms": Stat(p99)]
+    }
+
+    func wake(url: String) async throws -> [String: Stat] {
+        var p50: [Double] = []
+        var p99: [Double] = []
+        for run in 0...self.runs {
+            let environment = try await BenchEnvironment(url: url, bench: self)
+            let client = DurableClient(provider: environment.client)
+            var samples: [Double] = []
+            for i in 0..<(run == 0 ? 20 : self.samples) {
+                // Let the node go idle first: the measure is the wake-up of a sleeping dispatcher.
+                try await Task.sleep(for: .milliseconds(20))
+                let id = try await client.start(WakeProbe.self, input: i)
+                let claimedAt = try await client.result(of: WakeProbe.self, instanceID: id, timeout: .seconds(30))
+                let createdAt = try await client.status(instanceID: id).createdAt
+                samples.append(claimedAt.timeIntervalSince(createdAt) * 1000)
+            }
+            await environment.stop()
+            if run == 0 { continue }
+            p50.append(percentile(samples, 0.5))
+            p99.append(percentile(samples, 0.99))
+        }
+        return ["p50 ms": Stat(p50), "p99 ms": Stat(p99)]
+    }
+
+    func idle(url: String) async throws -> [String: Stat] {
+        var bench = self
+        bench.nodes = 1
+        let environment = try await BenchEnvironment(url: url, bench: bench)
+        try await Task.sleep(for: .seconds(2))
+        let before = try await environment.statementsAndCommits()
+        try await Task.sleep(for: .seconds(self.idleSeconds))
+        let after = try await environment.statementsAndCommits()
+        await environment.stop()
+        let minutes = Double(self.idleSeconds) / 60
+        // The two measuring queries count themselves once each.
+        return [
+            "statements/min": Stat([Double(after.statements - before.statements - 2) / minutes]),
+            "transactions/min": Stat([Double(after.commits - before.commits - 2) / minutes]),
+        ]
+    }
+
+    /// The engine's time for one turn after replaying a history of each size (no database: what a
+    /// node spends on a claimed turn besides I/O).
+    func history() throws -> [String: Stat] {
+        let engine = OrchestrationEngine(registry: try Registry.bench())
+        var results: [String: Stat] = [:]
+        for size in [10, 100, 1_000, 10_000] {
+            let history = try Self.historyOf(events: size, engine: engine)
+            var samples: [Double] = []
+            for _ in 0..<max(3, self.runs) {
+                let started = ContinuousClock.now
+                _ = try engine.runTurn(instanceID: "h", history: history, messages: [.eventRaised(name: "go", input: Payload(json: "1"))], now: Date())
+                samples.append((ContinuousClock.now - started).secondsValue * 1000)
+            }
+            results["turn ms @\(size) events"] = Stat(samples)
+        }
+        return results
+    }
+
+    /// A LongHistory execution driven through the engine until its history holds `events` events.
+    static func historyOf(events: Int, engine: OrchestrationEngine) throws -> [HistoryEvent] {
+        let activities = max(1, (events - 2) / 2)
+        var history: [HistoryEvent] = []
+        var now = Date(timeIntervalSince1970: 1_700_000_000)
+        var messages: [HistoryEvent.Kind] = [
+            .executionStarted(.init(name: LongHistory.name, version: "", input: try Payload(encoding: activities), executionID: "e"))
+        ]
+        while true {
+            let result = try engine.runTurn(instanceID: "h", history: history, messages: messages, now: now)
+            history += result.newEvents
+            now = now.addingTimeInterval(0.001)
+            guard let request = result.actions.compactMap({ if case .scheduleActivity(let r) = $0 { r } else { nil } }).first else { break }
+            messages = [.activityCompleted(operationID: request.operationID, result: request.input)]
+        }
+        return history
+    }
+
+    // MARK: Output
+
+    static let targets: [String: String] = [
+        "fanout5 orchestrations/s": ">= 300", "fanout5 activities/s": ">= 1500", "fanout5 commits/orchestration": "<= 4",
+        "chain10 orchestrations/s": ">= 150", "latency p50 ms": "<= 5", "latency p99 ms": "<= 20", "wake p50 ms": "<= 2",
+        "idle statements/min": "<= 12",
+    ]
+
+    func printTable(_ results: [String: [String: Stat]]) {
+        print("")
+        print("workload  metric                      median       min       max  target")
+        for workload in results.keys.sorted() {
+            for metric in results[workload]!.keys.sorted() {
+                let stat = results[workload]![metric]!
+                let target = Self.targets["\(workload) \(metric)"] ?? ""
+                print(
+                    workload.padding(toLength: 10, withPad: " ", startingAt: 0) + metric.padding(toLength: 26, withPad: " ", startingAt: 0)
+                        + String(format: "%10.2f%10.2f%10.2f  ", stat.median, stat.min, stat.max) + target
+                )
+            }
+        }
+        print("")
+    }
+}
+
+struct BenchReport: Codable {
+    var machine: [String: String]
+    var settings: [String: String]
+    var results: [String: [String: Stat]]
+}
+
+/// A fresh schema with runtimes running on it, for one measured run.
+final class BenchEnvironment {
+    let schema = "bench_\(UUID().uuidString.prefix(8).lowercased())"
+    let client: PostgresProvider
+    private let measuring: PostgresConnection
+    private var providerTasks: [Task<Void, any Error>] = []
+    private var runtimeTasks: [Task<Void, any Error>] = []
+    private var runtimes: [DurableRuntime] = []
+
+    init(url: String, bench: Bench) async throws {
+        let logger = Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }
+        let configuration = try PostgresProvider.Configuration(url: url, schema: self.schema, maxConnections: 8)
+        self.client = PostgresProvider(configuration: configuration, logger: logger)
+        try await self.client.migrate()
+        self.measuring = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(), id: 7, logger: logger)
+        let client = self.client
+        self.providerTasks.append(Task { try await client.run() })
+        let registry = try Registry.bench()
+        for node in 0..<bench.nodes {
+            let provider = PostgresProvider(configuration: try .init(url: url, schema: self.schema, maxConnections: 16), logger: logger)
+            let runtime = DurableRuntime(
+                provider: provider,
+                registry: registry,
+                configuration: .init(
+                    nodeID: "bench-\(node)",
+                    orchestrationConcurrency: bench.orchestrationConcurrency,
+                    activityConcurrency: bench.activityConcurrency
+                ),
+                logger: logger
+            )
+            self.runtimes.append(runtime)
+            self.providerTasks.append(Task { try await provider.run() })
+            self.runtimeTasks.append(Task { try await runtime.run() })
+        }
+    }
+
+    func stop() async {
+        for runtime in self.runtimes { runtime.beginShutdown() }
+        for task in self.runtimeTasks { _ = try? await task.value }
+        _ = try? await self.client.dropSchema()
+        for task in self.providerTasks { task.cancel() }
+        try? await self.measuring.close()
+    }
+
+    /// Waits until `count` instances finished; returns how many polls (transactions) it made.
+    func waitUntilCompleted(_ count: Int) async throws -> Int {
+        var polls = 0
+        while true {
+            polls += 1
+            let done = try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).instances WHERE status IN ('completed', 'failed')")
+            if done >= count { return polls }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func commits() async throws -> Int64 {
+        try await self.scalar("SELECT (xact_commit + xact_rollback)::int8 FROM pg_stat_database WHERE datname = current_database()")
+    }
+
+    func statementsAndCommits() async throws -> (statements: Int64, commits: Int64) {
+        let statements = try await self.scalar(
+            "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return (statements, try await self.commits())
+    }
+
+    private func scalar(_ sql: String) async throws -> Int64 {
+        let rows = try await self.measuring.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }).collect()
+        return try rows[0].decode(Int64.self)
+    }
+}
