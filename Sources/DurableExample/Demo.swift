@@ -166,7 +166,7 @@ final class ProcessFleet: DemoFleet {
                 "--heartbeat-milliseconds", "1000", "--activity-delay-milliseconds", "\(activityDelay)",
             ]
             let log = self.logDirectory.appendingPathComponent("\(node).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
