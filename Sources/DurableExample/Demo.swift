@@ -87,13 +87,13 @@ struct Demo: AsyncParsableCommand {
                 print("[\(Self.format(ContinuousClock.now - started))] \(line)")
                 lastLine = line
             }
-            if !killed, done >= self.orders / 3, let victim = fleet.killable {
+            if !killed, done >= self.orders / 5, let victim = fleet.killable {
                 try fleet.kill(victim)
                 print("[\(Self.format(ContinuousClock.now - started))] killed \(victim) with SIGKILL")
                 killed = true
             }
             if done >= self.orders { break }
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(250))
         }
 
         let counts = try await Self.counts(client)
