@@ -122,81 +122,64 @@ extension PostgresProvider {
                     ORDER BY i.updated_at
                     LIMIT \(request.limit)
                     FOR UPDATE SKIP LOCKED
+                ), claimed AS (
+                    UPDATE instances i
+                    SET lock_owner = \(request.owner), lock_epoch = i.lock_epoch + 1,
+                        locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
+                    FROM candidates c WHERE i.id = c.id
+                    RETURNING i.*
                 )
-                UPDATE instances i
-                SET lock_owner = \(request.owner), lock_epoch = i.lock_epoch + 1,
-                    locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
-                FROM candidates c WHERE i.id = c.id
-                RETURNING \(unescaped: Self.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now()
+                -- One round trip: the claimed rows with their history and visible messages.
+                SELECT \(unescaped: Self.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(),
+                       coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
+                                 WHERE h.instance_id = i.id AND h.execution_id = i.execution_id), '{}') AS history,
+                       coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
+                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
+                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,
+                       coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
+                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
+                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
+                FROM claimed i
                 """,
                 logger: self.logger
             )
-            var claimed: [(info: InstanceInfo, epoch: Int64, deliveries: Int, misses: Int, at: Date)] = []
+            var items: [OrchestrationWorkItem] = []
             for try await row in rows {
                 let cells = row.makeRandomAccess()
                 let info = try Self.instanceInfo(cells)
-                claimed.append(
-                    (
-                        info, try cells["lock_epoch"].decode(Int64.self), try cells["deliveries"].decode(Int.self),
-                        try cells["handler_misses"].decode(Int.self), try cells["now"].decode(Date.self)
+                let stored = try cells["history"].decode([String].self)
+                let messageIDs = try cells["message_ids"].decode([Int64].self)
+                let messageKinds = try cells["message_kinds"].decode([String].self)
+                var history: [HistoryEvent] = []
+                var messages: [InboxMessage] = []
+                var loadError: DurableError?
+                // An unreadable event or message spoils its own instance only, not the whole claim.
+                do {
+                    history = try stored.map { event throws(DurableError) in try DurableJSON.decode(HistoryEvent.self, from: event) }
+                    messages = try zip(messageIDs, messageKinds).map { id, kind throws(DurableError) in
+                        InboxMessage(id: id, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: kind))
+                    }
+                } catch {
+                    loadError = DurableError(.serialization, "the history or messages of '\(info.id)' cannot be read: \(error)", instanceID: info.id)
+                    history = []
+                    messages = []
+                }
+                items.append(
+                    OrchestrationWorkItem(
+                        lease: Lease(id: info.id, owner: request.owner, epoch: try cells["lock_epoch"].decode(Int64.self)),
+                        instance: info,
+                        history: history,
+                        messages: messages,
+                        claimedAt: try cells["now"].decode(Date.self),
+                        deliveryCount: try cells["deliveries"].decode(Int.self),
+                        handlerMisses: try cells["handler_misses"].decode(Int.self),
+                        loadError: loadError,
+                        historyLength: stored.count
                     )
                 )
             }
-            if claimed.isEmpty {
+            if items.isEmpty {
                 return ClaimResult(items: [], nextVisibleIn: try await self.nextVisibleOrchestration())
-            }
-            let ids = claimed.map(\.info.id)
-            let claimedAt = claimed[0].at
-            var histories: [String: [HistoryEvent]] = [:]
-            var loadErrors: [String: DurableError] = [:]
-            var lengths: [String: Int] = [:]
-            let historyRows = try await self.client.query(
-                """
-                SELECT h.instance_id, h.event FROM history h JOIN instances i ON i.id = h.instance_id AND i.execution_id = h.execution_id
-                WHERE h.instance_id = ANY(\(ids)) ORDER BY h.instance_id, h.seq
-                """,
-                logger: self.logger
-            )
-            for try await (id, event) in historyRows.decode((String, String).self) {
-                lengths[id, default: 0] += 1
-                // One unreadable event spoils its own instance only, not the whole claim.
-                do {
-                    histories[id, default: []].append(try DurableJSON.decode(HistoryEvent.self, from: event))
-                } catch {
-                    loadErrors[id] = loadErrors[id] ?? DurableError(.serialization, "the history of '\(id)' cannot be read: \(error)", instanceID: id)
-                }
-            }
-            var inboxes: [String: [InboxMessage]] = [:]
-            let messageRows = try await self.client.query(
-                """
-                SELECT m.id, m.instance_id, m.kind FROM messages m JOIN instances i ON i.id = m.instance_id
-                WHERE m.instance_id = ANY(\(ids)) AND m.visible_at <= \(claimedAt)
-                  AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)
-                ORDER BY m.id
-                """,
-                logger: self.logger
-            )
-            for try await (id, instanceID, kind) in messageRows.decode((Int64, String, String).self) {
-                do {
-                    inboxes[instanceID, default: []].append(InboxMessage(id: id, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: kind)))
-                } catch {
-                    loadErrors[instanceID] = loadErrors[instanceID]
-                        ?? DurableError(.serialization, "a message of '\(instanceID)' cannot be read: \(error)", instanceID: instanceID)
-                }
-            }
-            let items = claimed.map { claim in
-                let loadError = loadErrors[claim.info.id]
-                return OrchestrationWorkItem(
-                    lease: Lease(id: claim.info.id, owner: request.owner, epoch: claim.epoch),
-                    instance: claim.info,
-                    history: loadError == nil ? histories[claim.info.id] ?? [] : [],
-                    messages: loadError == nil ? inboxes[claim.info.id] ?? [] : [],
-                    claimedAt: claim.at,
-                    deliveryCount: claim.deliveries,
-                    handlerMisses: claim.misses,
-                    loadError: loadError,
-                    historyLength: lengths[claim.info.id] ?? 0
-                )
             }
             return ClaimResult(items: items, nextVisibleIn: nil)
         }
