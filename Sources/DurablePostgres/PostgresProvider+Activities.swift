@@ -72,35 +72,36 @@ extension PostgresProvider {
         if case .completed(let output) = outcome {
             try ProviderValidation.payload(output, limit: self.configuration.maxPayloadBytes, what: "the activity output", instanceID: lease.id)
         }
-        try await self.transaction("completing activity \(lease)") { connection in
-            let done = try await connection.query(
+        // The task id is "<instance>|<execution>|<operation>" (Self.taskID): the message can be
+        // written without reading the task first, and the whole completion is one statement.
+        guard let operationID = lease.id.split(separator: "|").last.flatMap({ Int($0) }) else {
+            throw Self.leaseLost(lease, what: "activity")
+        }
+        let message: HistoryEvent.Kind =
+            switch outcome {
+            case .completed(let output): .activityCompleted(operationID: operationID, result: output)
+            case .failed(let failure): .activityFailed(operationID: operationID, failure: failure)
+            }
+        let kind = try DurableJSON.encode(message)
+        try await self.withRetry("completing activity \(lease)") {
+            let rows = try await self.client.query(
                 """
-                DELETE FROM activity_tasks
-                WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
-                RETURNING instance_id, execution_id, operation_id
-                """,
-                logger: self.logger
-            )
-            var task: (String, String, Int)?
-            for try await row in done.decode((String, String, Int).self) { task = row }
-            guard let (instanceID, executionID, operationID) = task else { throw Self.leaseLost(lease, what: "activity") }
-            let message: HistoryEvent.Kind =
-                switch outcome {
-                case .completed(let output): .activityCompleted(operationID: operationID, result: output)
-                case .failed(let failure): .activityFailed(operationID: operationID, failure: failure)
-                }
-            try await connection.query(
-                """
-                WITH queued AS (
+                WITH done AS (
+                    DELETE FROM activity_tasks
+                    WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                    RETURNING instance_id, execution_id
+                ), queued AS (
                     INSERT INTO messages (instance_id, execution_id, kind)
-                    SELECT id, execution_id, \(try DurableJSON.encode(message)) FROM instances
-                    WHERE id = \(instanceID) AND execution_id = \(executionID) AND status IN ('pending', 'running')
+                    SELECT i.id, i.execution_id, \(kind) FROM done d
+                    JOIN instances i ON i.id = d.instance_id AND i.execution_id = d.execution_id AND i.status IN ('pending', 'running')
                     RETURNING 1
                 )
-                SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued
+                SELECT (SELECT count(*) FROM done)::int8,
+                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued) n)::int8
                 """,
                 logger: self.logger
-            )
+            ).collect()
+            guard try rows[0].decode((Int64, Int64).self).0 == 1 else { throw Self.leaseLost(lease, what: "activity") }
         }
     }
 

@@ -14,14 +14,15 @@ extension PostgresProvider {
         var timerOperation: Int?
     }
 
-    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws {
+    @discardableResult
+    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
         try ProviderValidation.turn(commit.result, limit: self.configuration.maxPayloadBytes, instanceID: lease.id)
         let result = commit.result
         // Encode everything before the transaction: no failure can leave it half done.
         let events = try result.newEvents.map { event throws(DurableError) in (event.sequenceNumber, try DurableJSON.encode(event)) }
         let customStatus = result.customStatus?.json
         let channel = self.configuration.channel
-        let woke = try await self.transaction("committing a turn of \(lease)") { connection -> String in
+        let (woke, prefetched) = try await self.transaction("committing a turn of \(lease)") { connection -> (String, [ActivityWorkItem]) in
             let fence = try await connection.query(
                 """
                 SELECT execution_id, (SELECT count(*) FROM history h WHERE h.instance_id = i.id AND h.execution_id = i.execution_id)::int8
@@ -124,18 +125,46 @@ extension PostgresProvider {
                     outgoing.append(OutgoingMessage(instanceID: parent.instanceID, executionID: parent.executionID, kind: message))
                 }
             }
+            var prefetched: [ActivityWorkItem] = []
             if !activities.isEmpty {
                 let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }
-                try await connection.query(
+                // Up to the prefetch limit, tasks this node can run are leased to it right away.
+                var leased: [Bool] = []
+                var budget = commit.prefetch?.limit ?? 0
+                for request in activities {
+                    let take = budget > 0 && (commit.prefetch?.capabilities?.activities.contains(request.name) ?? true)
+                    if take { budget -= 1 }
+                    leased.append(take)
+                }
+                let owner = commit.prefetch?.owner ?? ""
+                let inserted = try await connection.query(
                     """
-                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, request)
-                    SELECT \(lease.id) || '|' || \(executionID) || '|' || op, \(lease.id), \(executionID), op, n, r
-                    FROM unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[], \(requests)::text[]) AS t(op, n, r)
+                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, request,
+                                                lock_owner, lock_epoch, deliveries, locked_until, visible_at)
+                    SELECT \(lease.id) || '|' || \(executionID) || '|' || op, \(lease.id), \(executionID), op, n, r,
+                           CASE WHEN l THEN \(owner) END, CASE WHEN l THEN 1 ELSE 0 END, CASE WHEN l THEN 1 ELSE 0 END,
+                           CASE WHEN l THEN now() + make_interval(secs => \(self.leaseSeconds)) END,
+                           CASE WHEN l THEN now() + make_interval(secs => \(self.leaseSeconds)) ELSE now() END
+                    FROM unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[], \(requests)::text[], \(leased)::bool[])
+                         AS t(op, n, r, l)
                     ON CONFLICT (id) DO NOTHING
+                    RETURNING id, operation_id, lock_owner IS NOT NULL
                     """,
                     logger: self.logger
                 )
-                wake.insert("a")
+                let byOperation = Dictionary(activities.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })
+                for try await (id, operationID, isLeased) in inserted.decode((String, Int, Bool).self) {
+                    guard isLeased, let request = byOperation[operationID] else {
+                        wake.insert("a")
+                        continue
+                    }
+                    prefetched.append(
+                        ActivityWorkItem(
+                            lease: Lease(id: id, owner: owner, epoch: 1), instanceID: lease.id, executionID: executionID,
+                            request: request, attempt: 1, deliveryCount: 1
+                        )
+                    )
+                }
             }
 
             var status = "running"
@@ -214,9 +243,10 @@ extension PostgresProvider {
             if !wake.isEmpty {
                 try await connection.query("SELECT pg_notify(\(channel), \(String(wake.sorted())))", logger: self.logger)
             }
-            return String(wake.sorted())
+            return (String(wake.sorted()), prefetched)
         }
         self.logger.trace("turn committed", metadata: ["durable.instance": .string(lease.id), "durable.notified": .string(woke)])
+        return prefetched
     }
 
     static func taskID(_ instanceID: String, _ executionID: String, _ operationID: Int) -> String {

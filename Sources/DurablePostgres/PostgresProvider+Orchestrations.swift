@@ -87,6 +87,19 @@ extension PostgresProvider {
     // MARK: Claims
 
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
+        try await self.withRetry("claiming orchestrations") {
+            let rows = try await self.client.query(self.claimQuery(request, only: nil), logger: self.logger)
+            let items = try await Self.workItems(rows, owner: request.owner)
+            if items.isEmpty {
+                return ClaimResult(items: [], nextVisibleIn: try await self.nextVisibleOrchestration())
+            }
+            return ClaimResult(items: items, nextVisibleIn: nil)
+        }
+    }
+
+    /// Claims up to `request.limit` ready instances (or only `only`), returning them with their
+    /// history and visible messages: one statement.
+    func claimQuery(_ request: ClaimRequest, only: String?) -> PostgresQuery {
         let names = request.capabilities.map { Array($0.orchestrations.keys) }
         let pairs = request.capabilities.map { capabilities in
             capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
@@ -94,12 +107,12 @@ extension PostgresProvider {
         let stale = request.staleNodeAfter.map(\.seconds)
         let grace = request.claimUnrunnableAfter.map(\.seconds)
         let liveness = (request.staleNodeAfter ?? .seconds(30)).seconds
-        return try await self.withRetry("claiming orchestrations") {
-            let rows = try await self.client.query(
+        return
                 """
                 WITH candidates AS (
                     SELECT i.id FROM instances i
                     WHERE i.id IN (SELECT m.instance_id FROM messages m WHERE m.visible_at <= now())
+                      AND (\(only)::text IS NULL OR i.id = \(only))
                       AND i.status IN ('pending', 'running')
                       AND (i.locked_until IS NULL OR i.locked_until <= now()
                            OR (\(stale)::float8 IS NOT NULL AND EXISTS (
@@ -140,9 +153,10 @@ extension PostgresProvider {
                                  WHERE m.instance_id = i.id AND m.visible_at <= now()
                                    AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
                 FROM claimed i
-                """,
-                logger: self.logger
-            )
+                """
+    }
+
+    static func workItems(_ rows: PostgresRowSequence, owner: String) async throws -> [OrchestrationWorkItem] {
             var items: [OrchestrationWorkItem] = []
             for try await row in rows {
                 let cells = row.makeRandomAccess()
@@ -166,7 +180,7 @@ extension PostgresProvider {
                 }
                 items.append(
                     OrchestrationWorkItem(
-                        lease: Lease(id: info.id, owner: request.owner, epoch: try cells["lock_epoch"].decode(Int64.self)),
+                        lease: Lease(id: info.id, owner: owner, epoch: try cells["lock_epoch"].decode(Int64.self)),
                         instance: info,
                         history: history,
                         messages: messages,
@@ -178,11 +192,7 @@ extension PostgresProvider {
                     )
                 )
             }
-            if items.isEmpty {
-                return ClaimResult(items: [], nextVisibleIn: try await self.nextVisibleOrchestration())
-            }
-            return ClaimResult(items: items, nextVisibleIn: nil)
-        }
+        return items
     }
 
     private func nextVisibleOrchestration() async throws -> Duration? {

@@ -46,7 +46,11 @@ public final class RecordingProvider: DurableProvider {
         self.record(claimed: result.items.map(\.lease.id))
         return result
     }
-    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws { try await self.base.commitTurn(lease, commit) }
+    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
+        let prefetched = try await self.base.commitTurn(lease, commit)
+        self.record(claimed: prefetched.map(\.lease.id))
+        return prefetched
+    }
     public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         self.record(lease, delay, reason)
         try await self.base.abandonOrchestration(lease, delay: delay, reason: reason)

@@ -54,6 +54,7 @@ struct Bench: AsyncParsableCommand {
             case "fanout5": results[workload] = try await self.throughput(url: url, orchestration: Fanout5.self, activities: 5)
             case "chain10": results[workload] = try await self.throughput(url: url, orchestration: Chain10.self, activities: 10)
             case "latency": results[workload] = try await self.latency(url: url)
+            case "latency-memory": results[workload] = try await self.latencyInMemory()
             case "wake": results[workload] = try await self.wake(url: url)
             case "idle": results[workload] = try await self.idle(url: url)
             case "history": results[workload] = try self.history()
@@ -104,6 +105,10 @@ struct Bench: AsyncParsableCommand {
             }
             let polls = try await environment.waitUntilCompleted(count)
             let elapsed = (ContinuousClock.now - started).secondsValue
+            // Backends report their transaction counts when they exit (or within seconds): stop the
+            // nodes first, then read.
+            await environment.stopNodes()
+            try await Task.sleep(for: .milliseconds(500))
             let after = try await environment.commits()
             await environment.stop()
             if run == 0 { continue }
@@ -136,6 +141,26 @@ struct Bench: AsyncParsableCommand {
             p99.append(percentile(samples, 0.99))
         }
         return ["p50 ms": Stat(p50), "p99 ms": Stat(p99)]
+    }
+
+    /// The latency workload on the in-memory provider: what the runtime itself costs, without a
+    /// database.
+    func latencyInMemory() async throws -> [String: Stat] {
+        let provider = InMemoryProvider()
+        let logger = Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }
+        let runtime = DurableRuntime(provider: provider, registry: try Registry.bench(), configuration: .init(nodeID: "memory"), logger: logger)
+        let task = Task { try await runtime.run() }
+        let client = DurableClient(provider: provider)
+        var samples: [Double] = []
+        for i in 0..<(self.samples + 20) {
+            let started = ContinuousClock.now
+            let id = try await client.start(Single.self, input: i)
+            _ = try await client.result(of: Single.self, instanceID: id, timeout: .seconds(30))
+            if i >= 20 { samples.append((ContinuousClock.now - started).secondsValue * 1000) }
+        }
+        runtime.beginShutdown()
+        try await task.value
+        return ["p50 ms": Stat([percentile(samples, 0.5)]), "p99 ms": Stat([percentile(samples, 0.99)])]
     }
 
     func wake(url: String) async throws -> [String: Stat] {
@@ -281,9 +306,15 @@ final class BenchEnvironment {
         }
     }
 
-    func stop() async {
+    /// Stops the runtimes and closes every pooled connection.
+    func stopNodes() async {
         for runtime in self.runtimes { runtime.beginShutdown() }
         for task in self.runtimeTasks { _ = try? await task.value }
+        for task in self.providerTasks.dropFirst() { task.cancel() }
+    }
+
+    func stop() async {
+        await self.stopNodes()
         _ = try? await self.client.dropSchema()
         for task in self.providerTasks { task.cancel() }
         try? await self.measuring.close()

@@ -58,8 +58,9 @@ public struct DurableClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         let wake = WakeSignal()
         // Subscribed before the first read, so a completion between the read and the wait wakes us.
+        let notifications = self.provider.notifications(.completions)
         let listener = Task {
-            for await _ in self.provider.notifications(.completions) { wake.signal() }
+            for await _ in notifications { wake.signal() }
         }
         defer { listener.cancel() }
         while true {

@@ -28,8 +28,11 @@ public protocol DurableProvider: Sendable {
     /// Claims up to `limit` instances that have visible messages and no live lease.
     func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem>
 
-    /// Applies a turn atomically, fenced by the lease, and releases the lease.
-    func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws
+    /// Applies a turn atomically, fenced by the lease, and releases the lease. With
+    /// ``TurnCommit/prefetch``, up to its limit of the activity tasks the turn creates (and the
+    /// owner can run) are leased to its owner in the same step and returned, saving a claim.
+    @discardableResult
+    func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem]
 
     /// Releases the lease without consuming messages; they become visible again after `delay`.
     func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws
@@ -229,10 +232,13 @@ public struct TurnCommit: Sendable {
     /// The inbox messages the turn consumed.
     public var consumedMessageIDs: [Int64]
     public var result: TurnResult
+    /// Lease up to `limit` of the new activity tasks to this claimer in the same step.
+    public var prefetch: ClaimRequest?
 
-    public init(consumedMessageIDs: [Int64], result: TurnResult) {
+    public init(consumedMessageIDs: [Int64], result: TurnResult, prefetch: ClaimRequest? = nil) {
         self.consumedMessageIDs = consumedMessageIDs
         self.result = result
+        self.prefetch = prefetch
     }
 }
 

@@ -246,9 +246,11 @@ public final class InMemoryProvider: DurableProvider {
         }
     }
 
-    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws {
+    @discardableResult
+    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
         try ProviderValidation.turn(commit.result, limit: self.maxPayloadBytes, instanceID: lease.id)
         let now = self.now()
+        var prefetched: [ActivityWorkItem] = []
         let wake = try self.state.withLock { state throws(DurableError) -> Set<NotificationChannel> in
             var instance = try Self.fenced(state.instances[lease.id], lease)
             // Validate everything before changing anything: the commit is all or nothing.
@@ -273,10 +275,25 @@ public final class InMemoryProvider: DurableProvider {
                 switch action {
                 case .scheduleActivity(let request):
                     let taskID = "\(id)|\(executionID)|\(request.operationID)"
-                    state.tasks[taskID] = ActivityTask(
+                    var task = ActivityTask(
                         id: taskID, instanceID: id, executionID: executionID, request: request, visibleAt: now, sequence: state.newID()
                     )
-                    wake.insert(.activities)
+                    if let prefetch = commit.prefetch, prefetched.count < prefetch.limit,
+                        prefetch.capabilities?.activities.contains(request.name) ?? true
+                    {
+                        task.epoch = 1
+                        task.deliveries = 1
+                        task.lease = LeaseState(owner: prefetch.owner, expiresAt: self.expiry(from: now))
+                        prefetched.append(
+                            ActivityWorkItem(
+                                lease: Lease(id: taskID, owner: prefetch.owner, epoch: 1), instanceID: id, executionID: executionID,
+                                request: request, attempt: 1, deliveryCount: 1
+                            )
+                        )
+                    } else {
+                        wake.insert(.activities)
+                    }
+                    state.tasks[taskID] = task
                 case .scheduleTimer(let operationID, let fireAt):
                     state.enqueue(id, executionID: executionID, .timerFired(operationID: operationID), visibleAt: fireAt)
                 case .cancelTimer(let operationID):
@@ -368,6 +385,7 @@ public final class InMemoryProvider: DurableProvider {
             return wake
         }
         for channel in wake { self.notify(channel) }
+        return prefetched
     }
 
     public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {

@@ -2,23 +2,22 @@ import Logging
 
 extension DurableRuntime {
     func runActivityDispatcher() async {
-        let request = ClaimRequest(
-            owner: self.registration.leaseOwner,
-            limit: 0,
-            capabilities: self.capabilities,
-            staleNodeAfter: self.configuration.staleNodeAfter,
-            claimUnrunnableAfter: self.configuration.claimUnrunnableAfter
-        )
+        let request = self.claimRequest
         await self.dispatch(
             .activities,
             wake: self.activityWake,
             concurrency: self.configuration.activityConcurrency,
+            inFlight: self.activitiesInFlight,
+            local: self.localActivities,
             claim: { limit in
                 var request = request
                 request.limit = limit
                 return try await self.provider.claimActivities(request)
             },
-            process: { item in await self.processActivity(item) }
+            process: { item in await self.processActivity(item) },
+            handBack: { item in
+                await self.attempt(self.logger) { try await self.provider.abandonActivity(item.lease, delay: .zero, reason: .interrupted) }
+            }
         )
     }
 
@@ -98,7 +97,7 @@ extension DurableRuntime {
         case .failure(WorkInterruption.hung(let limit)):
             logger.error("activity ran past \(limit); cancelled, its lease left to expire, the delivery counts towards poisoning")
         case .success(let output):
-            await self.attempt(logger) { try await self.provider.completeActivity(lease, .completed(output)) }
+            await self.complete(lease, .completed(output), logger: logger)
         case .failure(WorkInterruption.leaseLost):
             logger.warning("activity result discarded: lease lost to another owner")
         case .failure(WorkInterruption.cancelRequested):
@@ -115,9 +114,13 @@ extension DurableRuntime {
                 await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: delay, reason: .retry) }
             } else {
                 logger.info("activity failed", metadata: ["error": "\(failure)"])
-                await self.attempt(logger) { try await self.provider.completeActivity(lease, .failed(failure)) }
+                await self.complete(lease, .failed(failure), logger: logger)
             }
         }
+    }
+
+    private func complete(_ lease: Lease, _ outcome: ActivityOutcome, logger: Logger) async {
+        await self.attempt(logger) { try await self.provider.completeActivity(lease, outcome) }
     }
 
     /// Runs a provider write whose failure leaves the work to lease expiry: logged, not thrown. It

@@ -3,24 +3,34 @@ import Metrics
 import Tracing
 
 extension DurableRuntime {
-    func runOrchestrationDispatcher() async {
-        let request = ClaimRequest(
+    /// What this node's claims ask for, `limit` aside.
+    var claimRequest: ClaimRequest {
+        ClaimRequest(
             owner: self.registration.leaseOwner,
             limit: 0,
             capabilities: self.capabilities,
             staleNodeAfter: self.configuration.staleNodeAfter,
             claimUnrunnableAfter: self.configuration.claimUnrunnableAfter
         )
+    }
+
+    func runOrchestrationDispatcher() async {
+        let request = self.claimRequest
         await self.dispatch(
             .orchestrations,
             wake: self.orchestrationWake,
             concurrency: self.configuration.orchestrationConcurrency,
+            inFlight: self.turnsInFlight,
+            local: self.localTurns,
             claim: { limit in
                 var request = request
                 request.limit = limit
                 return try await self.provider.claimOrchestrations(request)
             },
-            process: { item in await self.processTurn(item) }
+            process: { item in await self.processTurn(item) },
+            handBack: { item in
+                await self.attempt(self.logger) { try await self.provider.abandonOrchestration(item.lease, delay: .zero, reason: .interrupted) }
+            }
         )
     }
 
@@ -94,8 +104,19 @@ extension DurableRuntime {
             logger.error("orchestration failed by the engine", metadata: ["error": "\(error)"])
             result = Self.failure(of: item, error)
         }
-        try await self.provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result))
+        // Activities the turn schedules are leased to this node in the same commit, up to its free
+        // activity slots: they start without a notification, wake-up or claim.
+        var prefetch = self.claimRequest
+        prefetch.limit = max(0, self.configuration.activityConcurrency - self.activitiesInFlight.value - self.localActivities.count)
+        let prefetched = try await self.provider.commitTurn(
+            item.lease,
+            TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result, prefetch: self.stopping ? nil : prefetch)
+        )
         self.counters.withLock { $0.turns += 1 }
+        if !prefetched.isEmpty {
+            self.localActivities.push(prefetched)
+            self.activityWake.signal()
+        }
         if resumed {
             logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
         }

@@ -111,6 +111,12 @@ public final class DurableRuntime: Service, Sendable {
     let tracer: any Tracer
     let resume = Mutex(ResumeTracker())
     let counters = Mutex(Statistics())
+    let turnsInFlight = Gauge()
+    let activitiesInFlight = Gauge()
+    /// Turns claimed by an activity completion and activities leased by a turn commit: work this
+    /// node took in passing, waiting for a free slot.
+    let localTurns = LocalWork<OrchestrationWorkItem>()
+    let localActivities = LocalWork<ActivityWorkItem>()
 
     /// What this runtime did, for tests, benchmarks and operators.
     public struct Statistics: Sendable, Hashable {
@@ -214,36 +220,48 @@ public final class DurableRuntime: Service, Sendable {
         ).backoff(afterAttempt: deliveryCount)
     }
 
-    /// The claim loop shared by both dispatchers.
+    /// The claim loop shared by both dispatchers: local work first, then claims for the free slots;
+    /// sleeps until a notification, a freed slot, local work or the next due time.
     func dispatch<Item: Sendable>(
         _ channel: NotificationChannel,
         wake: WakeSignal,
         concurrency: Int,
+        inFlight: Gauge,
+        local: LocalWork<Item>,
         claim: @escaping @Sendable (Int) async throws -> ClaimResult<Item>,
-        process: @escaping @Sendable (Item) async -> Void
+        process: @escaping @Sendable (Item) async -> Void,
+        handBack: @escaping @Sendable (Item) async -> Void
     ) async {
+        // Subscribed before the first claim: a notification sent in between must not be lost.
+        let notifications = self.provider.notifications(channel)
         let listener = Task {
-            for await _ in self.provider.notifications(channel) { wake.signal() }
+            for await _ in notifications { wake.signal() }
         }
         defer { listener.cancel() }
-        let inFlight = Gauge()
         var failures = 0
         await withTaskGroup(of: Void.self) { group in
+            func start(_ item: Item) {
+                inFlight.add(1)
+                group.addTask {
+                    await process(item)
+                    inFlight.add(-1)
+                    wake.signal()
+                }
+            }
             while !self.stopping {
-                let free = concurrency - inFlight.value
+                var free = concurrency - inFlight.value
                 var sleep = self.configuration.safetyPollInterval
+                if free > 0 {
+                    for item in local.pop(free) {
+                        start(item)
+                        free -= 1
+                    }
+                }
                 if free > 0 {
                     do {
                         let result = try await claim(free)
                         failures = 0
-                        for item in result.items {
-                            inFlight.add(1)
-                            group.addTask {
-                                await process(item)
-                                inFlight.add(-1)
-                                wake.signal()
-                            }
-                        }
+                        for item in result.items { start(item) }
                         if result.items.count == free { continue }
                         if let next = result.nextVisibleIn { sleep = min(sleep, next) }
                     } catch {
@@ -258,7 +276,9 @@ public final class DurableRuntime: Service, Sendable {
                 }
                 await wake.wait(timeout: sleep)
             }
-            // Shutting down: let in-flight work finish within the grace period, then interrupt it.
+            // Shutting down: local work was never started, so it goes back at once; in-flight work
+            // gets the grace period, then is interrupted.
+            for item in local.pop(.max) { await handBack(item) }
             let deadline = ContinuousClock.now + self.configuration.shutdownGracePeriod
             while inFlight.value > 0, ContinuousClock.now < deadline {
                 await wake.wait(timeout: deadline - ContinuousClock.now)
@@ -280,4 +300,24 @@ final class Gauge: Sendable {
     func add(_ delta: Int) {
         self.atomic.add(delta, ordering: .acquiringAndReleasing)
     }
+}
+
+/// Work handed to a dispatcher by another step (a commit that leased activities, a completion that
+/// claimed the next turn) instead of by its own claim.
+final class LocalWork<Item: Sendable>: Sendable {
+    private let items = Mutex<[Item]>([])
+
+    func push(_ new: [Item]) {
+        self.items.withLock { $0 += new }
+    }
+
+    func pop(_ limit: Int) -> [Item] {
+        self.items.withLock { items in
+            let taken = Array(items.prefix(limit))
+            items.removeFirst(taken.count)
+            return taken
+        }
+    }
+
+    var count: Int { self.items.withLock { $0.count } }
 }
