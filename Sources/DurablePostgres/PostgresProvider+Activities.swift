@@ -68,41 +68,52 @@ extension PostgresProvider {
         }
     }
 
-    public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws {
-        if case .completed(let output) = outcome {
-            try ProviderValidation.payload(output, limit: self.configuration.maxPayloadBytes, what: "the activity output", instanceID: lease.id)
-        }
-        // The task id is "<instance>|<execution>|<operation>" (Self.taskID): the message can be
-        // written without reading the task first, and the whole completion is one statement.
-        guard let operationID = lease.id.split(separator: "|").last.flatMap({ Int($0) }) else {
-            throw Self.leaseLost(lease, what: "activity")
-        }
-        let message: HistoryEvent.Kind =
-            switch outcome {
-            case .completed(let output): .activityCompleted(operationID: operationID, result: output)
-            case .failed(let failure): .activityFailed(operationID: operationID, failure: failure)
+    public func completeActivities(_ completions: [ActivityCompletion]) async throws -> Set<Lease> {
+        var lost: Set<Lease> = []
+        var batch: [(lease: Lease, kind: String)] = []
+        for completion in completions {
+            if case .completed(let output) = completion.outcome {
+                try ProviderValidation.payload(output, limit: self.configuration.maxPayloadBytes, what: "the activity output", instanceID: completion.lease.id)
             }
-        let kind = try DurableJSON.encode(message)
-        try await self.withRetry("completing activity \(lease)") {
+            // The task id is "<instance>|<execution>|<operation>" (Self.taskID): the message can be
+            // written without reading the task first, and the whole batch is one statement.
+            guard let operationID = completion.lease.id.split(separator: "|").last.flatMap({ Int($0) }) else {
+                lost.insert(completion.lease)
+                continue
+            }
+            let message: HistoryEvent.Kind =
+                switch completion.outcome {
+                case .completed(let output): .activityCompleted(operationID: operationID, result: output)
+                case .failed(let failure): .activityFailed(operationID: operationID, failure: failure)
+                }
+            batch.append((completion.lease, try DurableJSON.encode(message)))
+        }
+        guard !batch.isEmpty else { return lost }
+        let completed: Set<String> = try await self.withRetry("completing \(batch.count) activities") {
             let rows = try await self.client.query(
                 """
-                WITH done AS (
-                    DELETE FROM activity_tasks
-                    WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
-                    RETURNING instance_id, execution_id
+                WITH input AS (
+                    SELECT * FROM unnest(\(batch.map(\.lease.id))::text[], \(batch.map(\.lease.epoch))::int8[],
+                                         \(batch.map(\.lease.owner))::text[], \(batch.map(\.kind))::text[]) AS t(id, epoch, owner, kind)
+                ), done AS (
+                    DELETE FROM activity_tasks a USING input x
+                    WHERE a.id = x.id AND a.lock_epoch = x.epoch AND a.lock_owner = x.owner AND a.locked_until IS NOT NULL
+                    RETURNING a.id, a.instance_id, a.execution_id, x.kind
                 ), queued AS (
                     INSERT INTO messages (instance_id, execution_id, kind)
-                    SELECT i.id, i.execution_id, \(kind) FROM done d
+                    SELECT i.id, i.execution_id, d.kind FROM done d
                     JOIN instances i ON i.id = d.instance_id AND i.execution_id = d.execution_id AND i.status IN ('pending', 'running')
                     RETURNING 1
                 )
-                SELECT (SELECT count(*) FROM done)::int8,
-                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued) n)::int8
+                SELECT coalesce((SELECT array_agg(id) FROM done), '{}'),
+                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM (SELECT 1 FROM queued LIMIT 1) q) n)::int8
                 """,
                 logger: self.logger
             ).collect()
-            guard try rows[0].decode((Int64, Int64).self).0 == 1 else { throw Self.leaseLost(lease, what: "activity") }
+            return Set(try rows[0].decode(([String], Int64).self).0)
         }
+        for entry in batch where !completed.contains(entry.lease.id) { lost.insert(entry.lease) }
+        return lost
     }
 
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {

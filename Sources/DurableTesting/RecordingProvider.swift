@@ -61,7 +61,9 @@ public final class RecordingProvider: DurableProvider {
         self.record(claimed: result.items.map(\.lease.id))
         return result
     }
-    public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws { try await self.base.completeActivity(lease, outcome) }
+    public func completeActivities(_ completions: [ActivityCompletion]) async throws -> Set<Lease> {
+        try await self.base.completeActivities(completions)
+    }
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         self.record(lease, delay, reason)
         try await self.base.abandonActivity(lease, delay: delay, reason: reason)

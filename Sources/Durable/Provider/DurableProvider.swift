@@ -45,9 +45,10 @@ public protocol DurableProvider: Sendable {
     /// Claims up to `limit` visible activity tasks with no live lease.
     func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem>
 
-    /// Records an activity's final outcome: deletes the task and enqueues the result for the
-    /// instance, in one step, fenced by the lease.
-    func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws
+    /// Records activities' final outcomes in one step: for each, deletes the task and enqueues the
+    /// result for its instance, fenced by its lease. Returns the leases that were no longer current
+    /// (those changed nothing); the others were all applied.
+    func completeActivities(_ completions: [ActivityCompletion]) async throws -> Set<Lease>
 
     /// Releases the task; it becomes visible again after `delay`. A `.retry` counts an attempt.
     func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws
@@ -87,6 +88,26 @@ public protocol DurableProvider: Sendable {
     /// Hints that work may have become visible on a queue (or that an instance finished). A hint is
     /// never the source of truth: consumers re-read the tables.
     func notifications(_ channel: NotificationChannel) -> AsyncStream<Void>
+}
+
+extension DurableProvider {
+    /// Records one activity's final outcome; throws `leaseLost` when its lease is no longer current.
+    public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws {
+        if try await self.completeActivities([ActivityCompletion(lease: lease, outcome: outcome)]).contains(lease) {
+            throw DurableError(.leaseLost, "the activity lease \(lease) of '\(lease.owner)' is no longer current")
+        }
+    }
+}
+
+/// An activity's outcome to record, with the lease it was run under.
+public struct ActivityCompletion: Sendable, Hashable {
+    public var lease: Lease
+    public var outcome: ActivityOutcome
+
+    public init(lease: Lease, outcome: ActivityOutcome) {
+        self.lease = lease
+        self.outcome = outcome
+    }
 }
 
 /// What a claim asks for.

@@ -487,26 +487,37 @@ public final class InMemoryProvider: DurableProvider {
         }
     }
 
-    public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws {
-        if case .completed(let output) = outcome {
-            try ProviderValidation.payload(output, limit: self.maxPayloadBytes, what: "the activity output", instanceID: lease.id)
+    public func completeActivities(_ completions: [ActivityCompletion]) async throws -> Set<Lease> {
+        for completion in completions {
+            if case .completed(let output) = completion.outcome {
+                try ProviderValidation.payload(output, limit: self.maxPayloadBytes, what: "the activity output", instanceID: completion.lease.id)
+            }
         }
         let now = self.now()
-        let delivered = try self.state.withLock { state throws(DurableError) -> Bool in
-            let task = try Self.fenced(state.tasks[lease.id], lease)
-            state.tasks[lease.id] = nil
-            guard let instance = state.instances[task.instanceID], !instance.info.status.isTerminal,
-                instance.info.executionID == task.executionID
-            else { return false }
-            let message: HistoryEvent.Kind =
-                switch outcome {
-                case .completed(let output): .activityCompleted(operationID: task.request.operationID, result: output)
-                case .failed(let failure): .activityFailed(operationID: task.request.operationID, failure: failure)
+        let (lost, delivered) = self.state.withLock { state -> (Set<Lease>, Bool) in
+            var lost: Set<Lease> = []
+            var delivered = false
+            for completion in completions {
+                guard let task = try? Self.fenced(state.tasks[completion.lease.id], completion.lease) else {
+                    lost.insert(completion.lease)
+                    continue
                 }
-            state.enqueue(task.instanceID, executionID: task.executionID, message, visibleAt: now)
-            return true
+                state.tasks[completion.lease.id] = nil
+                guard let instance = state.instances[task.instanceID], !instance.info.status.isTerminal,
+                    instance.info.executionID == task.executionID
+                else { continue }
+                let message: HistoryEvent.Kind =
+                    switch completion.outcome {
+                    case .completed(let output): .activityCompleted(operationID: task.request.operationID, result: output)
+                    case .failed(let failure): .activityFailed(operationID: task.request.operationID, failure: failure)
+                    }
+                state.enqueue(task.instanceID, executionID: task.executionID, message, visibleAt: now)
+                delivered = true
+            }
+            return (lost, delivered)
         }
         if delivered { self.notify(.orchestrations) }
+        return lost
     }
 
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {

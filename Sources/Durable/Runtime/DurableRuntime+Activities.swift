@@ -42,7 +42,7 @@ extension DurableRuntime {
             )
             logger.error("poisoned: failing the activity", metadata: ["error": "\(error)"])
             self.counters.withLock { $0.poisoned += 1 }
-            await self.attempt(logger) { try await self.provider.completeActivity(item.lease, .failed(FailureDetails(error))) }
+            await self.complete(item.lease, .failed(FailureDetails(error)), logger: logger)
             return
         }
         guard let handler = self.registry.activity(name: request.name) else {
@@ -52,7 +52,7 @@ extension DurableRuntime {
             self.countMissingHandler(kind: "activity", name: request.name)
             if let limit = self.configuration.missingHandlerLimit, misses >= limit {
                 let error = DurableError(.activityNotRegistered, "no node had activity '\(request.name)' after \(misses) claims", instanceID: item.instanceID, name: request.name)
-                await self.attempt(logger) { try await self.provider.completeActivity(item.lease, .failed(FailureDetails(error))) }
+                await self.complete(item.lease, .failed(FailureDetails(error)), logger: logger)
                 return
             }
             logger.warning(
@@ -103,7 +103,7 @@ extension DurableRuntime {
         case .failure(WorkInterruption.cancelRequested):
             logger.info("activity cancelled by its orchestration")
             let failure = FailureDetails(DurableError(.cancelled, "cancelled by its orchestration", instanceID: item.instanceID, name: request.name))
-            await self.attempt(logger) { try await self.provider.completeActivity(lease, .failed(failure)) }
+            await self.complete(lease, .failed(failure), logger: logger)
         case .failure(let error) where self.stopping && (error is CancellationError || Task.isCancelled):
             logger.info("activity interrupted by shutdown; handing it back")
             await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: .zero, reason: .interrupted) }
@@ -120,7 +120,14 @@ extension DurableRuntime {
     }
 
     private func complete(_ lease: Lease, _ outcome: ActivityOutcome, logger: Logger) async {
-        await self.attempt(logger) { try await self.provider.completeActivity(lease, outcome) }
+        switch await self.completions.complete(ActivityCompletion(lease: lease, outcome: outcome)) {
+        case .success(true):
+            break
+        case .success(false):
+            logger.warning("activity result rejected: lease lost to another owner")
+        case .failure(let error):
+            logger.error("recording the activity result failed; it runs again when its lease expires", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Runs a provider write whose failure leaves the work to lease expiry: logged, not thrown. It

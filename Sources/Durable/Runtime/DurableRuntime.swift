@@ -117,6 +117,7 @@ public final class DurableRuntime: Service, Sendable {
     /// node took in passing, waiting for a free slot.
     let localTurns = LocalWork<OrchestrationWorkItem>()
     let localActivities = LocalWork<ActivityWorkItem>()
+    let completions: CompletionBatcher
 
     /// What this runtime did, for tests, benchmarks and operators.
     public struct Statistics: Sendable, Hashable {
@@ -144,6 +145,7 @@ public final class DurableRuntime: Service, Sendable {
         self.provider = provider
         self.registry = registry
         self.configuration = configuration
+        self.completions = CompletionBatcher(provider: provider)
         self.registration = NodeRegistration(
             id: configuration.nodeID,
             incarnation: UUID().uuidString.prefix(13).lowercased(),

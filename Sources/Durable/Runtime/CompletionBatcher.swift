@@ -1,0 +1,52 @@
+import Synchronization
+
+/// Records activity outcomes in batches without delaying any: the first outcome is written at once;
+/// outcomes that arrive while a write is in flight go together in the next one. Under load this
+/// turns one commit per activity into one per batch.
+final class CompletionBatcher: Sendable {
+    private struct Entry {
+        var completion: ActivityCompletion
+        var continuation: CheckedContinuation<Result<Bool, any Error>, Never>
+    }
+
+    private let provider: any DurableProvider
+    private let state = Mutex<(pending: [Entry], writing: Bool)>(([], false))
+    private let maxBatch: Int
+
+    init(provider: any DurableProvider, maxBatch: Int = 256) {
+        self.provider = provider
+        self.maxBatch = maxBatch
+    }
+
+    /// Records the outcome; `true` when applied, `false` when the lease was no longer current.
+    func complete(_ completion: ActivityCompletion) async -> Result<Bool, any Error> {
+        await withCheckedContinuation { continuation in
+            let startWriter = self.state.withLock { state in
+                state.pending.append(Entry(completion: completion, continuation: continuation))
+                defer { state.writing = true }
+                return !state.writing
+            }
+            // The writer is a task of its own: it must not be cancelled with the activity whose
+            // outcome happened to start it (shutdown hands work back through it).
+            if startWriter { Task { await self.write() } }
+        }
+    }
+
+    private func write() async {
+        while true {
+            let batch = self.state.withLock { state -> [Entry] in
+                let batch = Array(state.pending.prefix(self.maxBatch))
+                state.pending.removeFirst(batch.count)
+                if batch.isEmpty { state.writing = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                let lost = try await self.provider.completeActivities(batch.map(\.completion))
+                for entry in batch { entry.continuation.resume(returning: .success(!lost.contains(entry.completion.lease))) }
+            } catch {
+                for entry in batch { entry.continuation.resume(returning: .failure(error)) }
+            }
+        }
+    }
+}
