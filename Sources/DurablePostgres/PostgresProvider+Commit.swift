@@ -17,6 +17,9 @@ extension PostgresProvider {
     @discardableResult
     public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
         try ProviderValidation.turn(commit.result, limit: self.configuration.maxPayloadBytes, instanceID: lease.id)
+        if Self.fitsOneStatement(commit.result) {
+            return try await self.commitTurnInOneStatement(lease, commit)
+        }
         let result = commit.result
         // Encode everything before the transaction: no failure can leave it half done.
         let events = try result.newEvents.map { event throws(DurableError) in (event.sequenceNumber, try DurableJSON.encode(event)) }
@@ -259,5 +262,146 @@ extension PostgresProvider {
             if case .executionStarted(let start) = event.kind { return start.version }
         }
         return nil
+    }
+}
+
+extension PostgresProvider {
+    /// Whether a turn can be committed by ``commitTurnInOneStatement(_:_:)``: it schedules
+    /// activities and timers, notifies its parent, and runs on or ends as completed or failed. The
+    /// rest (children, cancellations, continue-as-new) takes the transaction path.
+    static func fitsOneStatement(_ result: TurnResult) -> Bool {
+        switch result.outcome {
+        case nil, .completed, .failed: break
+        case .cancelled, .continuedAsNew: return false
+        }
+        return result.actions.allSatisfy { action in
+            switch action {
+            case .scheduleActivity, .scheduleTimer, .notifyParent: true
+            default: false
+            }
+        }
+    }
+
+    /// The common turn as one statement: fence, history, consumed messages, activity tasks (leased
+    /// to the committer up to its prefetch limit), timers and the parent's message, the instance
+    /// row, and one NOTIFY, in a single round trip. A stale lease matches no row in `fence`, so
+    /// nothing else is written.
+    func commitTurnInOneStatement(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
+        let result = commit.result
+        let events = try result.newEvents.map { event throws(DurableError) in try DurableJSON.encode(event) }
+        var activities: [ActivityRequest] = []
+        var outgoing: [OutgoingMessage] = []
+        for action in result.actions {
+            switch action {
+            case .scheduleActivity(let request):
+                activities.append(request)
+            case .scheduleTimer(let operationID, let fireAt):
+                outgoing.append(OutgoingMessage(instanceID: lease.id, executionID: nil, kind: .timerFired(operationID: operationID), visibleAt: fireAt, timerOperation: operationID))
+            case .notifyParent(let parent, let message):
+                outgoing.append(OutgoingMessage(instanceID: parent.instanceID, executionID: parent.executionID, kind: message))
+            default:
+                break
+            }
+        }
+        var status = "running"
+        var output: String?
+        var failure: String?
+        switch result.outcome {
+        case .completed(let value):
+            status = "completed"
+            output = value.json
+        case .failed(let details):
+            status = "failed"
+            failure = try DurableJSON.encode(details)
+        default:
+            break
+        }
+        let terminal = output != nil || failure != nil
+        if terminal { outgoing.removeAll { $0.instanceID == lease.id } }
+        let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }
+        var budget = commit.prefetch?.limit ?? 0
+        let leased = activities.map { request in
+            let take = budget > 0 && (commit.prefetch?.capabilities?.activities.contains(request.name) ?? true)
+            if take { budget -= 1 }
+            return take
+        }
+        let owner = commit.prefetch?.owner ?? ""
+        let kinds = try outgoing.map { message throws(DurableError) in try DurableJSON.encode(message.kind) }
+        let rows = try await self.withRetry("committing a turn of \(lease)") {
+            try await self.client.query(
+                """
+                WITH fence AS (
+                    SELECT id, execution_id FROM instances
+                    WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                    FOR UPDATE
+                ), hist AS (
+                    INSERT INTO history (instance_id, execution_id, seq, event)
+                    SELECT f.id, f.execution_id, t.s, t.e
+                    FROM fence f CROSS JOIN unnest(\(result.newEvents.map(\.sequenceNumber))::int[], \(events)::text[]) AS t(s, e)
+                ), consumed AS (
+                    DELETE FROM messages m USING fence f
+                    WHERE m.instance_id = f.id AND (\(terminal) OR m.id = ANY(\(commit.consumedMessageIDs)::int8[]))
+                ), tasks AS (
+                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, request,
+                                                lock_owner, lock_epoch, deliveries, locked_until, visible_at)
+                    SELECT f.id || '|' || f.execution_id || '|' || t.op, f.id, f.execution_id, t.op, t.n, t.r,
+                           CASE WHEN t.l THEN \(owner) END, CASE WHEN t.l THEN 1 ELSE 0 END, CASE WHEN t.l THEN 1 ELSE 0 END,
+                           CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) END,
+                           CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) ELSE now() END
+                    FROM fence f CROSS JOIN unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[],
+                                                   \(requests)::text[], \(leased)::bool[]) AS t(op, n, r, l)
+                    ON CONFLICT (id) DO NOTHING
+                    RETURNING id, operation_id, lock_owner IS NOT NULL AS leased
+                ), outgoing AS (
+                    INSERT INTO messages (instance_id, execution_id, kind, visible_at, timer_operation)
+                    SELECT t.i, CASE WHEN t.i = f.id THEN f.execution_id ELSE NULLIF(t.x, '') END, t.k,
+                           CASE WHEN t.v = 0 THEN now() ELSE to_timestamp(t.v) END, NULLIF(t.o, -1)
+                    FROM fence f
+                    CROSS JOIN unnest(\(outgoing.map(\.instanceID))::text[], \(outgoing.map { $0.executionID ?? "" })::text[], \(kinds)::text[],
+                                      \(outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 })::float8[],
+                                      \(outgoing.map { $0.timerOperation ?? -1 })::int[]) AS t(i, x, k, v, o)
+                    JOIN instances target ON target.id = t.i
+                    WHERE t.i = f.id OR (target.status IN ('pending', 'running') AND (t.x = '' OR t.x = target.execution_id))
+                    RETURNING visible_at <= now() AS visible
+                ), updated AS (
+                    UPDATE instances i SET
+                        status = \(status),
+                        version = coalesce(\(Self.startedVersion(result)), i.version),
+                        output = \(output), failure = \(failure), custom_status = \(result.customStatus?.json),
+                        completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
+                        completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
+                        updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL
+                    FROM fence f WHERE i.id = f.id
+                    RETURNING NOT \(terminal) AND EXISTS (
+                        SELECT 1 FROM messages m WHERE m.instance_id = f.id AND m.visible_at <= now()
+                          AND m.id <> ALL(\(commit.consumedMessageIDs)::int8[])
+                    ) AS pending
+                ), wake AS (
+                    SELECT concat(
+                        CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE NOT leased) THEN 'a' END,
+                        CASE WHEN \(terminal) AND EXISTS (SELECT 1 FROM fence) THEN 'c' END,
+                        CASE WHEN coalesce((SELECT pending FROM updated), false) OR EXISTS (SELECT 1 FROM outgoing WHERE visible) THEN 'o' END
+                    ) AS payload
+                )
+                SELECT (SELECT count(*) FROM fence)::int8,
+                       coalesce((SELECT array_agg(id) FROM tasks WHERE leased), '{}'),
+                       coalesce((SELECT array_agg(operation_id) FROM tasks WHERE leased), '{}'),
+                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), payload) FROM wake WHERE payload <> '') n)::int8
+                """,
+                logger: self.logger
+            ).collect()
+        }
+        let (fenced, ids, operations, _) = try rows[0].decode((Int64, [String], [Int], Int64).self)
+        guard fenced == 1 else { throw Self.leaseLost(lease, what: "orchestration") }
+        guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return [] }
+        let byOperation = Dictionary(activities.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })
+        return zip(ids, operations).compactMap { id, operationID in
+            byOperation[operationID].map { request in
+                ActivityWorkItem(
+                    lease: Lease(id: id, owner: owner, epoch: 1), instanceID: lease.id, executionID: executionID,
+                    request: request, attempt: 1, deliveryCount: 1
+                )
+            }
+        }
     }
 }
