@@ -247,7 +247,10 @@ public final class DurableRuntime: Service, Sendable {
                 group.addTask {
                     await process(item)
                     inFlight.add(-1)
-                    wake.signal()
+                    // A freed slot matters only when the dispatcher was full (work may be waiting
+                    // unclaimed); otherwise notifications wake it for new work, and a claim now would
+                    // most likely find nothing and delay the next wake-up.
+                    if inFlight.value + 1 >= concurrency || self.stopping { wake.signal() }
                 }
             }
             while !self.stopping {
