@@ -14,6 +14,13 @@ struct PingOnce: Orchestration {
     }
 }
 
+struct Nap: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        try await context.sleep(for: .milliseconds(Int64(input)))
+        return input
+    }
+}
+
 struct PingTwice: Orchestration {
     func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
         async let a = context.activity(Ping.self, input)
@@ -28,6 +35,7 @@ struct WakingTests {
         var registry = Registry()
         try registry.register(PingOnce())
         try registry.register(PingTwice())
+        try registry.register(Nap())
         try registry.register(Ping())
         return registry
     }
@@ -52,6 +60,21 @@ struct WakingTests {
             let elapsed = ContinuousClock.now - started
             #expect(output == 2)
             #expect(elapsed < .seconds(1), "took \(elapsed)")
+            try await runtime.stop()
+        }
+    }
+
+    /// A timer sends no notification: the node that created it must wake for it by itself.
+    @Test func aTimerFiresOnTimeWithoutAPoll() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30))
+            let runtime = try Self.idleRuntime(provider, node: "timers")
+            let client = DurableClient(provider: provider)
+            let started = ContinuousClock.now
+            let id = try await client.start(Nap.self, input: 300)
+            #expect(try await client.result(of: Nap.self, instanceID: id, timeout: .seconds(30)) == 300)
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(2), "took \(elapsed); the safety poll is 60 s")
             try await runtime.stop()
         }
     }

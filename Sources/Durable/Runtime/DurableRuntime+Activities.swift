@@ -96,6 +96,8 @@ extension DurableRuntime {
         switch result {
         case .failure(WorkInterruption.hung(let limit)):
             logger.error("activity ran past \(limit); cancelled, its lease left to expire, the delivery counts towards poisoning")
+            // The next claim learns when the lease expires.
+            self.activityWake.signal()
         case .success(let output):
             await self.complete(lease, .completed(output), logger: logger)
         case .failure(WorkInterruption.leaseLost):

@@ -65,6 +65,7 @@ extension DurableRuntime {
             logger.warning("turn discarded: lease lost to another owner")
         case .failure(WorkInterruption.hung(let limit)):
             logger.error("turn ran past \(limit); its lease is left to expire and the delivery counts towards poisoning")
+            self.orchestrationWake.signal()
         case .failure(let error as DurableError) where error.code == .leaseLost:
             logger.warning("turn discarded: lease lost to another owner")
         case .failure(let error):
@@ -113,6 +114,10 @@ extension DurableRuntime {
             TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result, prefetch: self.stopping ? nil : prefetch)
         )
         self.counters.withLock { $0.turns += 1 }
+        for case .scheduleTimer(_, let fireAt) in result.actions {
+            let delay = fireAt.timeIntervalSince(item.claimedAt)
+            self.orchestrationWake.signal(after: .milliseconds(Int64(max(0, delay) * 1000) + 1))
+        }
         if !prefetched.isEmpty {
             self.localActivities.push(prefetched)
             self.activityWake.signal()

@@ -25,6 +25,15 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
+    /// Signals after `delay`: for work this node made due later (a timer its turn created), which
+    /// no notification will announce.
+    func signal(after delay: Duration) {
+        Task {
+            try? await Task.sleep(for: delay)
+            self.signal()
+        }
+    }
+
     /// Returns at the next signal, after `timeout`, or when the task is cancelled.
     func wait(timeout: Duration) async {
         let generation = self.state.withLock { state -> Int? in
