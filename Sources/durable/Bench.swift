@@ -337,7 +337,7 @@ final class BenchEnvironment {
 
     func statementsAndCommits() async throws -> (statements: Int64, commits: Int64) {
         let statements = try await self.scalar(
-            "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            "SELECT coalesce(sum(calls), 0)::int8 FROM public.pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         return (statements, try await self.commits())
     }
