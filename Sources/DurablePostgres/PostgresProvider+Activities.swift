@@ -12,7 +12,10 @@ extension PostgresProvider {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
             let rows = try await self.client.query(
                 """
-                WITH candidates AS (
+                WITH garbage AS (
+                    -- Cancelled tasks whose lease ran out: the orchestration moved on.
+                    DELETE FROM activity_tasks WHERE cancel_requested AND visible_at <= now()
+                ), candidates AS (
                     SELECT id FROM activity_tasks t
                     WHERE NOT cancel_requested
                       AND (\(names)::text[] IS NULL OR name = ANY(\(names)::text[]))
@@ -25,20 +28,29 @@ extension PostgresProvider {
                     ORDER BY visible_at > now() DESC, visible_at, seq
                     LIMIT \(request.limit)
                     FOR UPDATE SKIP LOCKED
+                ), claimed AS (
+                    UPDATE activity_tasks t
+                    SET lock_owner = \(request.owner), lock_epoch = t.lock_epoch + 1, deliveries = t.deliveries + 1,
+                        locked_until = now() + make_interval(secs => \(self.leaseSeconds)),
+                        visible_at = now() + make_interval(secs => \(self.leaseSeconds))
+                    FROM candidates c WHERE t.id = c.id
+                    RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch, t.handler_misses
                 )
-                UPDATE activity_tasks t
-                SET lock_owner = \(request.owner), lock_epoch = t.lock_epoch + 1, deliveries = t.deliveries + 1,
-                    locked_until = now() + make_interval(secs => \(self.leaseSeconds)),
-                    visible_at = now() + make_interval(secs => \(self.leaseSeconds))
-                FROM candidates c WHERE t.id = c.id
-                RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch, t.handler_misses
+                -- visible_at moves to the end of the lease, so "visible now" also covers expired
+                -- leases; one row with only the next due time when nothing was claimed.
+                SELECT c.id, c.instance_id, c.execution_id, c.request, c.attempt, c.deliveries, c.lock_epoch, c.handler_misses,
+                       EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE visible_at > now()) - now()))::float8
+                FROM (SELECT 1) one LEFT JOIN claimed c ON true
                 """,
                 logger: self.logger
             )
             var items: [ActivityWorkItem] = []
-            for try await (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses)
-                in rows.decode((String, String, String, String, Int, Int, Int64, Int).self)
+            var nextVisible: Double?
+            for try await (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses, next)
+                in rows.decode((String?, String?, String?, String?, Int?, Int?, Int64?, Int?, Double?).self)
             {
+                nextVisible = next
+                guard let id, let instanceID, let executionID, let requestJSON, let attempt, let deliveries, let epoch, let misses else { continue }
                 items.append(
                     ActivityWorkItem(
                         lease: Lease(id: id, owner: owner, epoch: epoch),
@@ -51,20 +63,10 @@ extension PostgresProvider {
                     )
                 )
             }
-            guard items.isEmpty else { return ClaimResult(items: items, nextVisibleIn: nil) }
-            // Cancelled tasks whose lease ran out are garbage: the orchestration moved on.
-            try await self.client.query(
-                "DELETE FROM activity_tasks WHERE cancel_requested AND visible_at <= now()",
-                logger: self.logger
+            return ClaimResult(
+                items: items,
+                nextVisibleIn: items.isEmpty ? nextVisible.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) } : nil
             )
-            let next = try await self.client.query(
-                "SELECT EXTRACT(EPOCH FROM (min(visible_at) - now()))::float8 FROM activity_tasks WHERE visible_at > now()",
-                logger: self.logger
-            )
-            for try await seconds in next.decode(Double?.self) {
-                return ClaimResult(items: [], nextVisibleIn: seconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
-            }
-            return ClaimResult(items: [], nextVisibleIn: nil)
         }
     }
 

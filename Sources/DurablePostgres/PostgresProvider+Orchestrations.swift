@@ -89,11 +89,7 @@ extension PostgresProvider {
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
         try await self.withRetry("claiming orchestrations") {
             let rows = try await self.client.query(self.claimQuery(request, only: nil), logger: self.logger)
-            let items = try await Self.workItems(rows, owner: request.owner)
-            if items.isEmpty {
-                return ClaimResult(items: [], nextVisibleIn: try await self.nextVisibleOrchestration())
-            }
-            return ClaimResult(items: items, nextVisibleIn: nil)
+            return try await Self.workItems(rows, owner: request.owner)
         }
     }
 
@@ -142,8 +138,13 @@ extension PostgresProvider {
                     FROM candidates c WHERE i.id = c.id
                     RETURNING i.*
                 )
-                -- One round trip: the claimed rows with their history and visible messages.
+                -- One round trip: the claimed rows with their history and visible messages, and when
+                -- the next message or lease comes due (one row with only that when nothing was claimed).
                 SELECT \(unescaped: Self.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(),
+                       EXTRACT(EPOCH FROM (LEAST(
+                           (SELECT min(visible_at) FROM messages WHERE visible_at > now()),
+                           (SELECT min(locked_until) FROM instances WHERE locked_until > now())
+                       ) - now()))::float8 AS next_visible,
                        coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
                                  WHERE h.instance_id = i.id AND h.execution_id = i.execution_id), '{}') AS history,
                        coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
@@ -152,14 +153,17 @@ extension PostgresProvider {
                        coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
                                  WHERE m.instance_id = i.id AND m.visible_at <= now()
                                    AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
-                FROM claimed i
+                FROM (SELECT 1) one LEFT JOIN claimed i ON true
                 """
     }
 
-    static func workItems(_ rows: PostgresRowSequence, owner: String) async throws -> [OrchestrationWorkItem] {
+    static func workItems(_ rows: PostgresRowSequence, owner: String) async throws -> ClaimResult<OrchestrationWorkItem> {
             var items: [OrchestrationWorkItem] = []
+            var nextVisible: Double?
             for try await row in rows {
                 let cells = row.makeRandomAccess()
+                nextVisible = try cells["next_visible"].decode(Double?.self)
+                guard try cells["id"].decode(String?.self) != nil else { continue }
                 let info = try Self.instanceInfo(cells)
                 let stored = try cells["history"].decode([String].self)
                 let messageIDs = try cells["message_ids"].decode([Int64].self)
@@ -192,23 +196,10 @@ extension PostgresProvider {
                     )
                 )
             }
-        return items
-    }
-
-    private func nextVisibleOrchestration() async throws -> Duration? {
-        let rows = try await self.client.query(
-            """
-            SELECT EXTRACT(EPOCH FROM (LEAST(
-                (SELECT min(visible_at) FROM messages WHERE visible_at > now()),
-                (SELECT min(locked_until) FROM instances WHERE locked_until > now())
-            ) - now()))::float8
-            """,
-            logger: self.logger
+        return ClaimResult(
+            items: items,
+            nextVisibleIn: items.isEmpty ? nextVisible.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) } : nil
         )
-        for try await seconds in rows.decode(Double?.self) {
-            return seconds.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
-        }
-        return nil
     }
 
     // MARK: Leases

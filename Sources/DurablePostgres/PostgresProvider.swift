@@ -36,6 +36,9 @@ public final class PostgresProvider: DurableProvider, Service {
             tls: configuration.clientTLS
         )
         clientConfiguration.options.maximumConnections = configuration.maxConnections
+        // No keep-alive queries: an idle node should cost the database (almost) nothing; idle
+        // connections are closed after a minute and reopened on demand.
+        clientConfiguration.options.keepAliveBehavior = nil
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
         // Every pooled connection works in the configured schema.
         clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)]
