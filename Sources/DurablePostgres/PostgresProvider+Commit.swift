@@ -132,13 +132,7 @@ extension PostgresProvider {
             if !activities.isEmpty {
                 let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }
                 // Up to the prefetch limit, tasks this node can run are leased to it right away.
-                var leased: [Bool] = []
-                var budget = commit.prefetch?.limit ?? 0
-                for request in activities {
-                    let take = budget > 0 && (commit.prefetch?.capabilities?.activities.contains(request.name) ?? true)
-                    if take { budget -= 1 }
-                    leased.append(take)
-                }
+                let leased = Self.prefetched(activities, commit.prefetch)
                 let owner = commit.prefetch?.owner ?? ""
                 let inserted = try await connection.query(
                     """
@@ -256,6 +250,17 @@ extension PostgresProvider {
         "\(instanceID)|\(executionID)|\(operationID)"
     }
 
+    /// Which of a turn's new activities are leased to the committer: up to the prefetch limit, those
+    /// it can run.
+    static func prefetched(_ activities: [ActivityRequest], _ prefetch: ClaimRequest?) -> [Bool] {
+        var budget = prefetch?.limit ?? 0
+        return activities.map { request in
+            let take = budget > 0 && (prefetch?.capabilities?.activities.contains(request.name) ?? true)
+            if take { budget -= 1 }
+            return take
+        }
+    }
+
     /// The version the first turn resolved, recorded in its `executionStarted` event.
     static func startedVersion(_ result: TurnResult) -> String? {
         for event in result.newEvents {
@@ -319,12 +324,7 @@ extension PostgresProvider {
         let terminal = output != nil || failure != nil
         if terminal { outgoing.removeAll { $0.instanceID == lease.id } }
         let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }
-        var budget = commit.prefetch?.limit ?? 0
-        let leased = activities.map { request in
-            let take = budget > 0 && (commit.prefetch?.capabilities?.activities.contains(request.name) ?? true)
-            if take { budget -= 1 }
-            return take
-        }
+        let leased = Self.prefetched(activities, commit.prefetch)
         let owner = commit.prefetch?.owner ?? ""
         let kinds = try outgoing.map { message throws(DurableError) in try DurableJSON.encode(message.kind) }
         let rows = try await self.withRetry("committing a turn of \(lease)") {

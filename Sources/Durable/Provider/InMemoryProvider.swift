@@ -12,7 +12,7 @@ public final class InMemoryProvider: DurableProvider {
 
     private let clock: @Sendable () -> Date
     private let state = Mutex(State())
-    private let subscribers = Mutex<[NotificationChannel: [UUID: AsyncStream<Void>.Continuation]]>([:])
+    private let hub = NotificationHub()
 
     /// - Parameter clock: the provider's clock; tests pass a controllable one.
     public init(
@@ -706,18 +706,11 @@ public final class InMemoryProvider: DurableProvider {
     // MARK: Notifications
 
     public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let id = UUID()
-        self.subscribers.withLock { $0[channel, default: [:]][id] = continuation }
-        continuation.onTermination = { [weak self] _ in
-            self?.subscribers.withLock { _ = $0[channel]?.removeValue(forKey: id) }
-        }
-        return stream
+        self.hub.subscribe(channel)
     }
 
     private func notify(_ channel: NotificationChannel) {
-        let continuations = self.subscribers.withLock { Array(($0[channel] ?? [:]).values) }
-        for continuation in continuations { continuation.yield() }
+        self.hub.post(channel)
     }
 }
 

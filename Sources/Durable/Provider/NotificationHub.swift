@@ -1,13 +1,15 @@
-public import Durable
 import Foundation
 import Synchronization
 
-/// Fans notifications out to subscribers. A notification is a hint, so a subscriber's stream keeps
-/// at most one pending element: many notifications while a dispatcher is busy coalesce into one.
-final class NotificationHub: Sendable {
+/// Fans notifications out to subscribers, for providers implementing
+/// ``DurableProvider/notifications(_:)``. A notification is a hint, so a subscriber's stream keeps at
+/// most one pending element: many notifications while a dispatcher is busy coalesce into one.
+public final class NotificationHub: Sendable {
     private let subscribers = Mutex<[NotificationChannel: [UUID: AsyncStream<Void>.Continuation]]>([:])
 
-    func subscribe(_ channel: NotificationChannel) -> AsyncStream<Void> {
+    public init() {}
+
+    public func subscribe(_ channel: NotificationChannel) -> AsyncStream<Void> {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let id = UUID()
         self.subscribers.withLock { $0[channel, default: [:]][id] = continuation }
@@ -17,20 +19,20 @@ final class NotificationHub: Sendable {
         return stream
     }
 
-    func post(_ channel: NotificationChannel) {
+    public func post(_ channel: NotificationChannel) {
         let continuations = self.subscribers.withLock { Array(($0[channel] ?? [:]).values) }
         for continuation in continuations { continuation.yield() }
     }
 
     /// Posts the channels named by a NOTIFY payload: `o` orchestrations, `a` activities, `c`
     /// completions.
-    func post(payload: String) {
+    public func post(payload: String) {
         for channel in NotificationChannel.allCases where payload.contains(channel.letter) {
             self.post(channel)
         }
     }
 
-    func postAll() {
+    public func postAll() {
         for channel in NotificationChannel.allCases { self.post(channel) }
     }
 }
