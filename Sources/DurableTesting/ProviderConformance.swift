@@ -45,6 +45,8 @@ public enum ProviderConformance {
         Check(name: "leases of a silent node are claimable at once", body: staleNodeTakeover),
         Check(name: "a restarted node gets its own leases back", body: restartedNode),
         Check(name: "node registry: leases, deregistration, duplicate ids", body: nodeRegistry),
+        Check(name: "a commit leases new activities to the committer", body: prefetch),
+        Check(name: "batched completions are fenced one by one", body: batchedCompletions),
     ]
 }
 
@@ -495,4 +497,52 @@ private func nodeRegistry(_ factory: ProviderConformance.Factory) async throws {
     try require(nodes[0].stoppedAt != nil && !nodes[0].isAlive && nodes[0].instanceLeases.isEmpty, "a stopped node holds nothing")
     let items = try await provider.claimOrchestrations(ClaimRequest(owner: b.leaseOwner, limit: 10))
     try require(items.items.count == 1, "a stopped node's leases are released")
+}
+
+private func prefetch(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "prefetch")
+    let item = try await claimUntil(provider, owner: "me")[0]
+    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
+    var actions: [TurnAction] = []
+    for (id, name) in [(1, "Work"), (2, "Work"), (3, "Other"), (4, "Work")] {
+        events.append(event(item, events.count, .activityScheduled(operationID: id, name: name, input: .null, retry: .none, timeout: nil)))
+        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: name, input: .null, retry: .none, timeout: nil)))
+    }
+    let prefetch = ClaimRequest(owner: "me", limit: 2, capabilities: Capabilities(orchestrations: [:], activities: ["Work"]))
+    let leased = try await provider.commitTurn(
+        item.lease,
+        TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions), prefetch: prefetch)
+    )
+    try require(leased.map(\.request.operationID).sorted() == [1, 2], "the first two Work activities are leased, got \(leased.map(\.request.operationID))")
+    try require(leased.allSatisfy { $0.lease.owner == "me" && $0.lease.epoch == 1 && $0.attempt == 1 && $0.instanceID == "prefetch" }, "prefetched leases")
+    let others = try await provider.claimActivities(ClaimRequest(owner: "other", limit: 10)).items
+    try require(others.map(\.request.operationID).sorted() == [3, 4], "only the unleased tasks are claimable by others, got \(others.map(\.request.operationID))")
+    try await provider.completeActivity(leased[0].lease, .completed(.null))
+    let next = try await claimUntil(provider, owner: "me")[0]
+    try require(next.messages.contains { $0.kind == .activityCompleted(operationID: leased[0].request.operationID, result: .null) }, "the prefetched activity's result arrived")
+}
+
+private func batchedCompletions(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.milliseconds(500))
+    try await start(provider, "batch")
+    try await commitFirstTurn(provider, try await claimUntil(provider, owner: "a")[0], activities: 3)
+    let first = try await provider.claimActivities(ClaimRequest(owner: "a", limit: 10)).items
+    try require(first.count == 3, "three tasks")
+    // One task's lease runs out and is taken over; its old lease must be rejected in the batch.
+    let stale = first[0]
+    var taken: [ActivityWorkItem] = []
+    let deadline = ContinuousClock.now + .seconds(10)
+    while taken.isEmpty, ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+        for item in first.dropFirst() { _ = try? await provider.renewActivity(item.lease) }
+        taken = try await provider.claimActivities(ClaimRequest(owner: "b", limit: 10)).items
+    }
+    try require(taken.map(\.lease.id) == [stale.lease.id], "only the unrenewed task was taken over")
+    let lost = try await provider.completeActivities(first.map { ActivityCompletion(lease: $0.lease, outcome: .completed(.null)) })
+    try require(lost == [stale.lease], "exactly the stale lease is reported lost, got \(lost)")
+    let item = try await claimUntil(provider, owner: "c")[0]
+    let completed = item.messages.compactMap { if case .activityCompleted(let op, _) = $0.kind { op } else { nil } }
+    try require(completed.sorted() == first.dropFirst().map(\.request.operationID).sorted(), "the current leases' results arrived: \(completed)")
+    try require(try await provider.completeActivities([ActivityCompletion(lease: taken[0].lease, outcome: .completed(.null))]).isEmpty, "the new owner completes")
 }
