@@ -143,7 +143,8 @@ struct MultiProcessTests {
             }
         }
         print("kill -> first takeover: \(tookOver!) (heartbeat interval \(heartbeat) ms, lease 30 s)")
-        #expect(tookOver! <= .milliseconds(2 * heartbeat + 500), "takeover took \(tookOver!)")
+        // Target: two heartbeat intervals; a second of slack for a loaded CI machine.
+        #expect(tookOver! <= .milliseconds(2 * heartbeat + 1_000), "takeover took \(tookOver!)")
 
         for i in 0..<count {
             let info = try await client.waitForCompletion(instanceID: "order-\(i)", timeout: .seconds(120))
