@@ -47,10 +47,13 @@ public final class PostgresProvider: DurableProvider, Service {
 
     /// Runs the connection pool and the LISTEN connection until cancelled or shut down.
     public func run() async throws {
-        self.started.open()
         try await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.client.run() }
+                group.addTask {
+                    // Waiting queries resume asynchronously, after run() has begun.
+                    self.started.open()
+                    await self.client.run()
+                }
                 group.addTask { await self.listen() }
             }
         }

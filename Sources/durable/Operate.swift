@@ -1,0 +1,168 @@
+import ArgumentParser
+import Durable
+import DurablePostgres
+import Foundation
+import Logging
+
+/// Where the database is; shared by the operator commands.
+struct Connection: ParsableArguments {
+    @Option(help: "The database URL (or DURABLE_DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "The schema holding Durable's tables (or DURABLE_SCHEMA).")
+    var schema = ProcessInfo.processInfo.environment["DURABLE_SCHEMA"] ?? "durable"
+
+    /// Runs `body` with a running provider.
+    func withProvider<T>(_ body: (PostgresProvider) async throws -> T) async throws -> T {
+        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
+            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL")
+        }
+        var logger = Logger(label: "durable") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .warning
+        let provider = PostgresProvider(configuration: try .init(url: url, schema: self.schema), logger: logger)
+        let running = Task { try await provider.run() }
+        defer { running.cancel() }
+        return try await body(provider)
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            let applied = try await provider.migrate()
+            print(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")
+        }
+    }
+}
+
+struct Instances: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List instances, newest id order, with status and what they wait for.")
+    @OptionGroup var connection: Connection
+    @Option(help: "pending, running, completed, failed or cancelled (repeatable).") var status: [String] = []
+    @Option(help: "Only this orchestration name.") var name: String?
+    @Option(help: "At most this many.") var limit = 100
+
+    func run() async throws {
+        let statuses = try self.status.map { text in
+            guard let status = InstanceStatus(rawValue: text) else { throw ValidationError("unknown status '\(text)'") }
+            return status
+        }
+        try await self.connection.withProvider { provider in
+            let page = try await DurableClient(provider: provider).list(
+                InstanceQuery(statuses: statuses.isEmpty ? nil : Set(statuses), name: self.name, limit: self.limit)
+            )
+            for info in page.instances {
+                let extra = info.waitingFor.map { " waiting for \($0)" } ?? info.failure.map { " \($0.message)" } ?? ""
+                print("\(info.id)\t\(info.name) \(info.version)\t\(info.status.rawValue)\(extra)")
+            }
+            if page.nextCursor != nil { print("… more (raise --limit)") }
+        }
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print an instance's history (current execution).")
+    @OptionGroup var connection: Connection
+    @Argument var instanceID: String
+    @Flag(help: "Print the events as JSON, e.g. for ReplayTester.") var json = false
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            let history = try await DurableClient(provider: provider).history(instanceID: self.instanceID)
+            if self.json {
+                print(try DurableJSON.encode(history))
+            } else {
+                for event in history { print("\(event.sequenceNumber)\t\(event.timestamp)\t\(event.kind)") }
+            }
+        }
+    }
+}
+
+struct Start: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start an orchestration by name with a JSON input.")
+    @OptionGroup var connection: Connection
+    @Argument var name: String
+    @Argument(help: "The input as JSON.") var input: String
+    @Option(help: "The instance id (default: a random UUID).") var id: String?
+    @Option(help: "The version (default: the newest on the node that runs the first turn).") var version: String?
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            print(try await DurableClient(provider: provider).start(name: self.name, input: Payload(json: self.input), instanceID: self.id, version: self.version))
+        }
+    }
+}
+
+struct Raise: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Raise an external event with JSON data.")
+    @OptionGroup var connection: Connection
+    @Argument var instanceID: String
+    @Argument var event: String
+    @Argument(help: "The data as JSON.") var data = "null"
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            try await provider.sendMessage(instanceID: self.instanceID, .eventRaised(name: self.event, input: Payload(json: self.data)))
+        }
+    }
+}
+
+struct Cancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cancel an instance, its pending activities and its children.")
+    @OptionGroup var connection: Connection
+    @Argument var instanceID: String
+    @Option var reason = "cancelled by an operator"
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            try await DurableClient(provider: provider).cancel(instanceID: self.instanceID, reason: self.reason)
+        }
+    }
+}
+
+struct Purge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete finished instances and their history.")
+    @OptionGroup var connection: Connection
+    @Option(help: "Only those finished more than this many days ago.") var olderThanDays: Double = 0
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            let before = Date().addingTimeInterval(-self.olderThanDays * 86_400)
+            print("purged \(try await DurableClient(provider: provider).purge(PurgeQuery(completedBefore: before)))")
+        }
+    }
+}
+
+struct Nodes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the registered nodes with what they run and hold.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            for node in try await DurableClient(provider: provider).nodes() {
+                let registration = node.registration
+                let runs = registration.capabilities.orchestrations.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value.joined(separator: "|"))" }
+                print(
+                    "\(registration.id)\t\(node.isAlive ? "alive" : node.stoppedAt == nil ? "silent" : "stopped")\t\(registration.buildVersion)\t"
+                        + "\(node.instanceLeases.count) turns, \(node.activityLeases) activities held\t\(runs.joined(separator: ", "))"
+                )
+            }
+        }
+    }
+}
+
+struct Queues: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show how much work is waiting.")
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            let depths = try await provider.queueDepths()
+            print("messages: \(depths.readyMessages) ready, \(depths.delayedMessages) delayed")
+            print("activities: \(depths.readyActivities) ready, \(depths.delayedActivities) delayed, \(depths.runningActivities) running")
+        }
+    }
+}
