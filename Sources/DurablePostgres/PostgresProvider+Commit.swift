@@ -327,13 +327,19 @@ extension PostgresProvider {
         let leased = Self.prefetched(activities, commit.prefetch)
         let owner = commit.prefetch?.owner ?? ""
         let kinds = try outgoing.map { message throws(DurableError) in try DurableJSON.encode(message.kind) }
+        let firstSequence = result.newEvents.first?.sequenceNumber ?? -1
         let rows = try await self.withRetry("committing a turn of \(lease)") {
             try await self.client.query(
                 """
-                WITH fence AS (
+                WITH leased AS (
                     SELECT id, execution_id FROM instances
                     WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                     FOR UPDATE
+                ), fence AS (
+                    -- The new events must continue the stored history exactly.
+                    SELECT l.id, l.execution_id FROM leased l
+                    WHERE \(firstSequence) < 0
+                       OR (SELECT count(*) FROM history h WHERE h.instance_id = l.id AND h.execution_id = l.execution_id) = \(firstSequence)
                 ), hist AS (
                     INSERT INTO history (instance_id, execution_id, seq, event)
                     SELECT f.id, f.execution_id, t.s, t.e
@@ -383,7 +389,7 @@ extension PostgresProvider {
                         CASE WHEN coalesce((SELECT pending FROM updated), false) OR EXISTS (SELECT 1 FROM outgoing WHERE visible) THEN 'o' END
                     ) AS payload
                 )
-                SELECT (SELECT count(*) FROM fence)::int8,
+                SELECT (SELECT count(*) FROM leased)::int8 + (SELECT count(*) FROM fence)::int8,
                        coalesce((SELECT array_agg(id) FROM tasks WHERE leased), '{}'),
                        coalesce((SELECT array_agg(operation_id) FROM tasks WHERE leased), '{}'),
                        (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), payload) FROM wake WHERE payload <> '') n)::int8
@@ -392,7 +398,10 @@ extension PostgresProvider {
             ).collect()
         }
         let (fenced, ids, operations, _) = try rows[0].decode((Int64, [String], [Int], Int64).self)
-        guard fenced == 1 else { throw Self.leaseLost(lease, what: "orchestration") }
+        guard fenced > 0 else { throw Self.leaseLost(lease, what: "orchestration") }
+        guard fenced == 2 else {
+            throw DurableError(.invalidInput, "turn events start at sequence \(firstSequence) but the stored history does not end there", instanceID: lease.id)
+        }
         guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return [] }
         let byOperation = Dictionary(activities.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })
         return zip(ids, operations).compactMap { id, operationID in
