@@ -164,24 +164,9 @@ extension PostgresProvider {
                 }
             }
 
-            var status = "running"
-            var output: String?
-            var failure: String?
+            let (status, output, failure) = try Self.outcomeColumns(result.outcome)
             var next: HistoryEvent.ExecutionStarted?
             switch result.outcome {
-            case nil:
-                break
-            case .completed(let value):
-                status = "completed"
-                output = value.json
-            case .failed(let details):
-                status = "failed"
-                failure = try DurableJSON.encode(details)
-            case .cancelled(let reason):
-                status = "cancelled"
-                failure = try DurableJSON.encode(
-                    FailureDetails(type: String(reflecting: DurableError.self), message: "cancelled: \(reason)", code: DurableError.Code.cancelled.description)
-                )
             case .continuedAsNew(let start, let carryOver):
                 next = start
                 try await connection.query(
@@ -191,6 +176,8 @@ extension PostgresProvider {
                 outgoing.removeAll { $0.instanceID == lease.id && $0.executionID == executionID }
                 outgoing.append(OutgoingMessage(instanceID: lease.id, executionID: start.executionID, kind: .executionStarted(start)))
                 outgoing += carryOver.map { OutgoingMessage(instanceID: lease.id, executionID: nil, kind: $0) }
+            default:
+                break
             }
             let terminal = output != nil || failure != nil
             if terminal {
@@ -248,6 +235,21 @@ extension PostgresProvider {
 
     static func taskID(_ instanceID: String, _ executionID: String, _ operationID: Int) -> String {
         "\(instanceID)|\(executionID)|\(operationID)"
+    }
+
+    /// The instance's status, output and failure columns after a turn with this outcome.
+    static func outcomeColumns(_ outcome: TurnOutcome?) throws(DurableError) -> (status: String, output: String?, failure: String?) {
+        switch outcome {
+        case nil, .continuedAsNew:
+            return ("running", nil, nil)
+        case .completed(let value):
+            return ("completed", value.json, nil)
+        case .failed(let details):
+            return ("failed", nil, try DurableJSON.encode(details))
+        case .cancelled(let reason):
+            let failure = FailureDetails(type: String(reflecting: DurableError.self), message: "cancelled: \(reason)", code: DurableError.Code.cancelled.description)
+            return ("cancelled", nil, try DurableJSON.encode(failure))
+        }
     }
 
     /// Which of a turn's new activities are leased to the committer: up to the prefetch limit, those
@@ -308,19 +310,7 @@ extension PostgresProvider {
                 break
             }
         }
-        var status = "running"
-        var output: String?
-        var failure: String?
-        switch result.outcome {
-        case .completed(let value):
-            status = "completed"
-            output = value.json
-        case .failed(let details):
-            status = "failed"
-            failure = try DurableJSON.encode(details)
-        default:
-            break
-        }
+        let (status, output, failure) = try Self.outcomeColumns(result.outcome)
         let terminal = output != nil || failure != nil
         if terminal { outgoing.removeAll { $0.instanceID == lease.id } }
         let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }

@@ -208,7 +208,7 @@ public final class DurableRuntime: Service, Sendable {
     }
 
     var capabilities: Capabilities? {
-        self.configuration.capabilityAwareClaims ? Capabilities(self.registry) : nil
+        self.configuration.capabilityAwareClaims ? self.registration.capabilities : nil
     }
 
     /// The delay before work this node lacks a handler for is offered again, after `misses`
