@@ -18,11 +18,6 @@ struct ReplayState: ~Copyable {
         var result: Result<Payload, DurableError>?
         var waiters: [Waiter] = []
         var races: [Int] = []
-
-        var isTimer: Bool {
-            if case .timer = self.kind { return true }
-            return false
-        }
     }
 
     struct Race {

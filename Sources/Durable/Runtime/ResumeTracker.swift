@@ -36,7 +36,4 @@ struct ResumeTracker: Sendable {
         self.completed += 1
         return true
     }
-
-    /// Instances still being followed.
-    var inProgress: Int { self.waiting.count + self.running.count }
 }

@@ -1,0 +1,54 @@
+@testable import Durable
+import Testing
+
+@Suite struct ResumeTrackerTests {
+    @Test func followsDiscoveredInstancesToCompletionWithinItsBound() {
+        var tracker = ResumeTracker(capacity: 2)
+        // #expect cannot call mutating members: results are taken first.
+        let discovered = [tracker.discover("a"), tracker.discover("b"), tracker.discover("c")]
+        #expect(discovered == [true, true, false], "past its capacity an instance is counted, not followed")
+        let attached = [tracker.attach("unknown"), tracker.attach("a"), tracker.attach("a")]
+        #expect(attached == [false, true, false], "only the first claim of a followed instance attaches")
+        let completed = [tracker.complete("b"), tracker.complete("a"), tracker.complete("a")]
+        #expect(completed == [false, true, false], "an instance completes once, and only once attached")
+        #expect((tracker.discovered, tracker.attached, tracker.completed) == (3, 1, 1))
+    }
+}
+
+@Suite struct WakeSignalTests {
+    @Test func aSignalBeforeTheWaitIsKept() async {
+        let signal = WakeSignal()
+        signal.signal()
+        let started = ContinuousClock.now
+        await signal.wait(timeout: .seconds(30))
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func theWaitEndsAtItsTimeoutWithoutLeavingASignal() async {
+        let signal = WakeSignal()
+        await signal.wait(timeout: .milliseconds(50))
+        let started = ContinuousClock.now
+        await signal.wait(timeout: .milliseconds(200))
+        #expect(ContinuousClock.now - started >= .milliseconds(150), "an expired wait must not leave a pending signal")
+    }
+
+    @Test func aSignalWakesAWaiter() async {
+        let signal = WakeSignal()
+        let started = ContinuousClock.now
+        async let waited: Void = signal.wait(timeout: .seconds(30))
+        signal.signal(after: .milliseconds(20))
+        await waited
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
+
+@Suite struct LocalWorkTests {
+    @Test func popsInOrderUpToTheLimit() {
+        let work = LocalWork<Int>()
+        work.push([1, 2, 3])
+        #expect(work.pop(2) == [1, 2])
+        #expect(work.count == 1)
+        #expect(work.pop(.max) == [3])
+        #expect(work.pop(1).isEmpty)
+    }
+}
