@@ -27,7 +27,7 @@ struct Worker: AsyncParsableCommand {
     var activityConcurrency = ProcessInfo.processInfo.environment["DURABLE_ACTIVITY_CONCURRENCY"].flatMap(Int.init) ?? 32
 
     @Option(help: "Heartbeat interval in milliseconds.")
-    var heartbeatMilliseconds = 5_000
+    var heartbeatMilliseconds = 10_000
 
     @Option(help: "Lease duration in milliseconds.")
     var leaseMilliseconds = 30_000

@@ -31,7 +31,9 @@ public final class DurableRuntime: Service, Sendable {
         public var missingHandlerBackoffCap: Duration
         /// Claim only orchestrations and activities this node has handlers for.
         public var capabilityAwareClaims: Bool
-        /// How often the node records that it is alive.
+        /// How often the node records that it is alive. Default 10 s: an idle node then issues about
+        /// 10 statements a minute, and a crashed node's work is taken over 10–20 s after its last
+        /// heartbeat; lower it for faster takeover.
         public var heartbeatInterval: Duration
         /// Leases of a node whose heartbeat is older than this are taken over without waiting for
         /// them to expire. Defaults to two heartbeat intervals.
@@ -66,7 +68,7 @@ public final class DurableRuntime: Service, Sendable {
             missingHandlerBackoffBase: Duration = .seconds(1),
             missingHandlerBackoffCap: Duration = .seconds(60),
             capabilityAwareClaims: Bool = true,
-            heartbeatInterval: Duration = .seconds(5),
+            heartbeatInterval: Duration = .seconds(10),
             staleNodeAfter: Duration? = nil,
             buildVersion: String = "dev",
             resumeBatchSize: Int = 500,
