@@ -1,6 +1,6 @@
 public import Durable
 import Foundation
-public import NIOSSL
+import NIOSSL
 public import PostgresNIO
 
 extension PostgresProvider {

@@ -1,4 +1,4 @@
-public import Durable
+import Durable
 import Logging
 import PostgresNIO
 
@@ -41,7 +41,7 @@ extension PostgresProvider {
 
     /// Deletes the schema and everything in it. For throwaway schemas (demos, tests) only.
     public func dropSchema() async throws {
-        try await self.withMigrationConnection { connection in
+        _ = try await self.withMigrationConnection { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(self.configuration.schema) CASCADE"), logger: self.logger)
         }
     }

@@ -2,7 +2,7 @@ public import Durable
 import Foundation
 public import Logging
 import NIOCore
-public import PostgresNIO
+import PostgresNIO
 public import ServiceLifecycle
 import Synchronization
 
@@ -47,7 +47,7 @@ public final class PostgresProvider: DurableProvider, Service {
 
     /// Runs the connection pool and the LISTEN connection until cancelled or shut down.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // Waiting queries resume asynchronously, after run() has begun.

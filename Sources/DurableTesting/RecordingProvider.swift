@@ -1,5 +1,5 @@
 public import Durable
-public import Foundation
+import Foundation
 import Synchronization
 
 /// Wraps a provider and records the claims and hand-backs made through it, for tests that assert

@@ -1,4 +1,4 @@
-public import Durable
+import Durable
 import Foundation
 
 /// End-to-end scenarios of real orchestrations on a ``DurableRuntime``, for any provider. Run them

@@ -34,7 +34,7 @@ final class WorkerFleet: Sendable {
         process.executableURL = Self.executable
         process.arguments = ["worker", "--database-url", self.url, "--schema", self.schema, "--node-id", nodeID] + arguments
         let log = self.logDirectory.appendingPathComponent("\(logName ?? nodeID).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle

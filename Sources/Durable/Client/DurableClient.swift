@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Starts, signals, inspects and awaits orchestration instances. It needs only a provider, not the
 /// orchestration code, so any process (a web server, the CLI) can use it.
