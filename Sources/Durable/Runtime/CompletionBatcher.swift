@@ -12,10 +12,13 @@ final class CompletionBatcher: Sendable {
     private let provider: any DurableProvider
     private let state = Mutex<(pending: [Entry], writing: Bool)>(([], false))
     private let maxBatch: Int
+    /// Called after a batch was written: the results are ready for a turn.
+    private let written: @Sendable () -> Void
 
-    init(provider: any DurableProvider, maxBatch: Int = 256) {
+    init(provider: any DurableProvider, maxBatch: Int = 256, written: @escaping @Sendable () -> Void = {}) {
         self.provider = provider
         self.maxBatch = maxBatch
+        self.written = written
     }
 
     /// Records the outcome; `true` when applied, `false` when the lease was no longer current.
@@ -43,6 +46,7 @@ final class CompletionBatcher: Sendable {
             guard !batch.isEmpty else { return }
             do {
                 let lost = try await self.provider.completeActivities(batch.map(\.completion))
+                if lost.count < batch.count { self.written() }
                 for entry in batch { entry.continuation.resume(returning: .success(!lost.contains(entry.completion.lease))) }
             } catch {
                 for entry in batch { entry.continuation.resume(returning: .failure(error)) }

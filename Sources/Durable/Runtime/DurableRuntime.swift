@@ -105,7 +105,7 @@ public final class DurableRuntime: Service, Sendable {
     let engine: OrchestrationEngine
     let logger: Logger
     let isStopping = Atomic(false)
-    let orchestrationWake = WakeSignal()
+    let orchestrationWake: WakeSignal
     let activityWake = WakeSignal()
     let heartbeatWake = WakeSignal()
     /// This process as the node registry knows it; its lease owner is `<nodeID>#<incarnation>`.
@@ -147,7 +147,11 @@ public final class DurableRuntime: Service, Sendable {
         self.provider = provider
         self.registry = registry
         self.configuration = configuration
-        self.completions = CompletionBatcher(provider: provider)
+        // The results it writes are ready for turns: wake this node's turn dispatcher at once, not
+        // only when the notification comes back through the LISTEN connection.
+        let orchestrationWake = WakeSignal()
+        self.orchestrationWake = orchestrationWake
+        self.completions = CompletionBatcher(provider: provider) { orchestrationWake.signal() }
         self.registration = NodeRegistration(
             id: configuration.nodeID,
             incarnation: UUID().uuidString.prefix(13).lowercased(),
