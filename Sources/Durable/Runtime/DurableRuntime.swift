@@ -261,7 +261,8 @@ public final class DurableRuntime: Service, Sendable {
             }
             while !self.stopping {
                 var free = concurrency - inFlight.value
-                var sleep = self.configuration.safetyPollInterval
+                // Jittered by up to a tenth, so that nodes started together do not poll together.
+                var sleep = self.configuration.safetyPollInterval * Double.random(in: 0.9...1.0)
                 if free > 0 {
                     for item in local.pop(free) {
                         start(item)
