@@ -51,6 +51,69 @@ import Testing
         }
     }
 
+    @Test(arguments: [("FanOutGroup", 12), ("FanOutAsyncLet", 5)])
+    func theStickyCacheDecidesExactlyAsAFullReplay(name: String, input: Int) throws {
+        let reference = try Self.runFanOut(name, input: input, registry: Self.fanOutRegistry)
+        var cached = EngineHarness(engine: OrchestrationEngine(registry: Self.fanOutRegistry, cacheCapacity: 10))
+        // Same driver as runFanOut, through a caching engine.
+        var result = try cached.start(name, input)
+        var pending: [HistoryEvent.Kind] = []
+        while result.outcome == nil {
+            for action in result.actions {
+                switch action {
+                case .scheduleActivity(let request):
+                    pending.append(.activityCompleted(operationID: request.operationID, result: json(try request.input.decode(Int.self) * 2)))
+                case .scheduleTimer(let id, _):
+                    pending.append(.timerFired(operationID: id))
+                default:
+                    break
+                }
+            }
+            pending.reverse()
+            let batch = Array(pending.prefix(2))
+            pending.removeFirst(batch.count)
+            #expect(cached.engine.cachedExecutions == 1, "the suspended execution stays cached between turns")
+            result = try cached.turn(batch)
+        }
+        #expect(cached.history == reference.history)
+        #expect(cached.engine.cachedExecutions == 0, "a finished execution leaves the cache")
+    }
+
+    @Test func aCachedExecutionIsDiscardedWhenTheHistoryMovedOnElsewhere() throws {
+        var registry = Registry()
+        try registry.register(Sequence3())
+        let engine = OrchestrationEngine(registry: registry, cacheCapacity: 10)
+        var here = EngineHarness(engine: engine)
+        try here.start("Sequence3", "x")
+        // Another node ran the second turn: this engine's cache is behind the stored history.
+        var elsewhere = EngineHarness(registry: registry)
+        elsewhere.history = here.history
+        elsewhere.clock = here.clock
+        try elsewhere.turn(.activityCompleted(operationID: 1, result: json("1")))
+        here.history = elsewhere.history
+        here.clock = elsewhere.clock
+        let result = try here.turn(.activityCompleted(operationID: 2, result: json("2")))
+        #expect(result.scheduledActivities.map(\.operationID) == [3])
+        let done = try here.turn(.activityCompleted(operationID: 3, result: json("3")))
+        #expect(done.output == json(["1", "2", "3"]))
+    }
+
+    @Test func theCacheIsBoundedAndEvictsTheLeastRecentlyUsed() throws {
+        var registry = Registry()
+        try registry.register(Sequence3())
+        let engine = OrchestrationEngine(registry: registry, cacheCapacity: 2)
+        var harnesses = (0..<3).map { EngineHarness(engine: engine, instanceID: "i\($0)") }
+        for i in 0..<3 { try harnesses[i].start("Sequence3", "\(i)") }
+        #expect(engine.cachedExecutions == 2)
+        // The evicted one (i0) still completes, by replay.
+        try harnesses[0].turn(.activityCompleted(operationID: 1, result: json("a")))
+        try harnesses[0].turn(.activityCompleted(operationID: 2, result: json("b")))
+        #expect(try harnesses[0].turn(.activityCompleted(operationID: 3, result: json("c"))).output == json(["a", "b", "c"]))
+        engine.evict(instanceID: "i1")
+        engine.evict(instanceID: "i2")
+        #expect(engine.cachedExecutions == 0)
+    }
+
     @Test func replayOfARecordedHistoryGivesTheSameDecisions() throws {
         var harness = try EngineHarness { try $0.register(Sequence3()) }
         var decisionsPerTurn: [[HistoryEvent.Kind]] = []

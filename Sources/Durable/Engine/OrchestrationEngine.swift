@@ -3,16 +3,29 @@ public import Logging
 
 /// The replay engine: runs one turn of an orchestration from its history and new messages.
 ///
-/// It is pure: no clock (the caller passes `now`, from the provider's clock), no I/O, no state
-/// between calls. The same history and messages always give the same ``TurnResult``.
+/// It is pure: no clock (the caller passes `now`, from the provider's clock), no I/O. The same
+/// history and messages always give the same ``TurnResult``. With a cache capacity, it keeps up to
+/// that many suspended executions between turns, so a turn that continues where the previous one
+/// on this engine ended runs its new messages only; the result is the same as with a full replay.
 public struct OrchestrationEngine: Sendable {
     public let registry: Registry
     public let logger: Logger
+    let cache: ExecutionCache?
 
-    public init(registry: Registry, logger: Logger = Logger(label: "durable.engine")) {
+    /// - Parameter cacheCapacity: suspended executions kept between turns; 0 replays every turn.
+    public init(registry: Registry, logger: Logger = Logger(label: "durable.engine"), cacheCapacity: Int = 0) {
         self.registry = registry
         self.logger = logger
+        self.cache = cacheCapacity > 0 ? ExecutionCache(capacity: cacheCapacity) : nil
     }
+
+    /// Forgets an instance's cached execution: its last turn did not commit, or it moved away.
+    public func evict(instanceID: String) {
+        self.cache?.evict(instanceID: instanceID)
+    }
+
+    /// How many suspended executions the cache holds.
+    public var cachedExecutions: Int { self.cache?.count ?? 0 }
 
     /// Runs one turn: replays `history`, then delivers `messages` (appending them to the history) and
     /// lets the code decide.
@@ -46,6 +59,15 @@ public struct OrchestrationEngine: Sendable {
             )
         }
 
+        let now = now.roundedToMilliseconds
+        if let cache = self.cache, !history.isEmpty,
+            let execution = cache.take(instanceID: instanceID, executionID: start.executionID, history: history)
+        {
+            return try self.finish(execution, instanceID: instanceID, history: history) { () throws(DurableError) in
+                try execution.process(messages, now: now)
+            }
+        }
+
         guard let handler = self.registry.orchestration(name: start.name, version: start.version) else {
             throw Self.notRegistered(instanceID: instanceID, name: start.name, version: start.version, registry: self.registry)
         }
@@ -54,15 +76,44 @@ public struct OrchestrationEngine: Sendable {
             instanceID: instanceID,
             start: start,
             history: history,
-            now: now.roundedToMilliseconds,
+            now: now,
             registry: self.registry,
             logger: self.logger
         )
         let execution = OrchestrationExecution(context: context, handler: handler)
-        defer { execution.unload() }
-        try execution.replay()
-        try execution.process(messages, now: now.roundedToMilliseconds)
-        return execution.result
+        return try self.finish(execution, instanceID: instanceID, history: history) { () throws(DurableError) in
+            try execution.replay()
+            try execution.process(messages, now: now)
+        }
+    }
+
+    /// Runs the turn; then keeps the suspended execution in the cache, or unloads it.
+    private func finish(
+        _ execution: OrchestrationExecution,
+        instanceID: String,
+        history: [HistoryEvent],
+        _ turn: () throws(DurableError) -> Void
+    ) throws(DurableError) -> TurnResult {
+        do {
+            try turn()
+        } catch {
+            execution.unload()
+            throw error
+        }
+        let result = execution.result
+        guard let cache = self.cache, result.outcome == nil else {
+            execution.unload()
+            return result
+        }
+        execution.endTurn()
+        cache.put(
+            instanceID: instanceID,
+            executionID: execution.context.executionID,
+            execution: execution,
+            historyCount: history.count + result.newEvents.count,
+            lastEvent: result.newEvents.last ?? history.last
+        )
+        return result
     }
 
     static func notRegistered(instanceID: String?, name: String, version: String, registry: Registry) -> DurableError {

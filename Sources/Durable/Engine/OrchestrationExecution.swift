@@ -57,6 +57,11 @@ final class OrchestrationExecution: Sendable {
         }
     }
 
+    /// Ends the turn and keeps the suspended code for the next one (see ``ExecutionCache``).
+    func endTurn() {
+        self.context.state.withLock { $0.endTurn() }
+    }
+
     var result: TurnResult {
         self.context.state.withLock { state in
             TurnResult(newEvents: state.newEvents, actions: state.actions, outcome: state.outcome, customStatus: state.customStatus)

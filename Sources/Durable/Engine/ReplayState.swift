@@ -45,8 +45,11 @@ struct ReplayState: ~Copyable {
     let start: HistoryEvent.ExecutionStarted
 
     // Replay.
-    let history: [HistoryEvent]
+    var history: [HistoryEvent]
     var cursor = 0
+    /// Events recorded before this turn: the history replayed plus earlier turns' new events when the
+    /// execution stays loaded between turns.
+    var recordedCount: Int
     var isReplaying = true
     var divergence: DurableError?
 
@@ -74,6 +77,7 @@ struct ReplayState: ~Copyable {
         self.instanceID = instanceID
         self.start = start
         self.history = history
+        self.recordedCount = history.count
         self.now = history.first?.timestamp ?? now
         self.random = DeterministicRandom(seed: "\(instanceID)/\(start.executionID)")
     }
@@ -159,8 +163,18 @@ struct ReplayState: ~Copyable {
         }
     }
 
+    /// Makes this turn's events part of the recorded history, for an execution kept loaded until its
+    /// next turn. The replayed history itself is no longer needed.
+    mutating func endTurn() {
+        self.recordedCount += self.newEvents.count
+        self.newEvents = []
+        self.actions = []
+        self.history = []
+        self.cursor = 0
+    }
+
     mutating func append(_ kind: HistoryEvent.Kind) {
-        let sequenceNumber = self.history.count + self.newEvents.count
+        let sequenceNumber = self.recordedCount + self.newEvents.count
         self.newEvents.append(HistoryEvent(sequenceNumber: sequenceNumber, timestamp: self.now, kind: kind))
     }
 

@@ -58,6 +58,10 @@ extension DurableRuntime {
         ) { [logger] in
             try await self.runTurn(item, logger: logger)
         }
+        if case .failure = outcome {
+            // The history in storage does not hold this turn: the cached execution is ahead of it.
+            self.engine.evict(instanceID: lease.id)
+        }
         switch outcome {
         case .success:
             break
@@ -76,6 +80,7 @@ extension DurableRuntime {
 
     private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws {
         if let loadError = item.loadError {
+            self.engine.evict(instanceID: item.lease.id)
             // Perhaps written by a newer release: back off and let another node try; the delivery
             // counts, so a history nobody can read ends as poisoned.
             let delay = self.missingHandlerDelay(misses: item.deliveryCount)
@@ -169,6 +174,7 @@ extension DurableRuntime {
 
     /// Fails an instance whose turn was delivered more often than the poison limit.
     private func poison(_ item: OrchestrationWorkItem, logger: Logger) async {
+        self.engine.evict(instanceID: item.lease.id)
         let error = DurableError(
             .poisoned,
             "a turn of '\(item.instance.name)' was delivered \(item.deliveryCount) times without completing (its node crashed, hung or lost the lease each time); "

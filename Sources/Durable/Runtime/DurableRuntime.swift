@@ -53,6 +53,10 @@ public final class DurableRuntime: Service, Sendable {
         public var claimUnrunnableAfter: Duration?
         /// The longest a turn may run; past it the turn counts as hung (its lease is left to expire).
         public var maxTurnDuration: Duration
+        /// Suspended orchestrations kept in memory between turns on this node (the sticky cache), so
+        /// that a turn that continues where this node's last one ended costs its new messages only;
+        /// least recently used evicted. 0 replays every turn.
+        public var stickyCacheCapacity: Int
         /// The longest an activity attempt may hold its lease; `nil` renews as long as it runs. Past
         /// it the attempt is cancelled and counts as hung (its lease is left to expire), unlike an
         /// activity's own `timeout`, which fails the attempt and follows the retry policy.
@@ -76,7 +80,8 @@ public final class DurableRuntime: Service, Sendable {
             missingHandlerLimit: Int? = nil,
             claimUnrunnableAfter: Duration? = .seconds(10),
             maxTurnDuration: Duration = .seconds(60),
-            maxActivityDuration: Duration? = nil
+            maxActivityDuration: Duration? = nil,
+            stickyCacheCapacity: Int = 1_000
         ) {
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
@@ -96,6 +101,7 @@ public final class DurableRuntime: Service, Sendable {
             self.claimUnrunnableAfter = claimUnrunnableAfter
             self.maxTurnDuration = maxTurnDuration
             self.maxActivityDuration = maxActivityDuration
+            self.stickyCacheCapacity = max(0, stickyCacheCapacity)
         }
     }
 
@@ -164,7 +170,7 @@ public final class DurableRuntime: Service, Sendable {
         logger[metadataKey: "durable.node"] = .string(configuration.nodeID)
         self.logger = logger
         self.tracer = tracer ?? InstrumentationSystem.tracer
-        self.engine = OrchestrationEngine(registry: registry, logger: logger)
+        self.engine = OrchestrationEngine(registry: registry, logger: logger, cacheCapacity: configuration.stickyCacheCapacity)
     }
 
     /// Registers the node, resumes in-progress instances and runs until a graceful shutdown (or

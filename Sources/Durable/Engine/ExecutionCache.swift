@@ -1,0 +1,63 @@
+import Synchronization
+
+/// Suspended executions kept between turns on this node (the sticky cache), so that the next turn
+/// costs its new messages only, not a replay of the whole history.
+///
+/// An entry is used only when the history the next claim brings ends exactly where the cached
+/// execution ended (same execution, length and last event); anything else (another node ran turns
+/// meanwhile, a commit failed) discards it and the turn replays as usual. Bounded: the least recently
+/// used entry is evicted, and eviction unwinds its suspended code.
+final class ExecutionCache: Sendable {
+    private struct Entry {
+        var execution: OrchestrationExecution
+        var executionID: String
+        var historyCount: Int
+        var lastEvent: HistoryEvent?
+        var lastUse: UInt64
+    }
+
+    private let state = Mutex<(entries: [String: Entry], clock: UInt64)>(([:], 0))
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Takes the cached execution out when it continues `history` exactly; otherwise drops it.
+    func take(instanceID: String, executionID: String, history: [HistoryEvent]) -> OrchestrationExecution? {
+        guard let entry = self.state.withLock({ $0.entries.removeValue(forKey: instanceID) }) else { return nil }
+        guard entry.executionID == executionID, entry.historyCount == history.count, entry.lastEvent == history.last else {
+            entry.execution.unload()
+            return nil
+        }
+        return entry.execution
+    }
+
+    /// Keeps a suspended execution whose history now has `historyCount` events ending with
+    /// `lastEvent`.
+    func put(instanceID: String, executionID: String, execution: OrchestrationExecution, historyCount: Int, lastEvent: HistoryEvent?) {
+        let evicted = self.state.withLock { state -> [OrchestrationExecution] in
+            state.clock += 1
+            var evicted: [OrchestrationExecution] = []
+            if let replaced = state.entries[instanceID] { evicted.append(replaced.execution) }
+            state.entries[instanceID] = Entry(
+                execution: execution, executionID: executionID, historyCount: historyCount, lastEvent: lastEvent, lastUse: state.clock
+            )
+            while state.entries.count > self.capacity,
+                let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })
+            {
+                evicted.append(oldest.value.execution)
+                state.entries[oldest.key] = nil
+            }
+            return evicted
+        }
+        for execution in evicted { execution.unload() }
+    }
+
+    /// Drops an instance's entry (its commit failed, or it moved to another node).
+    func evict(instanceID: String) {
+        self.state.withLock { $0.entries.removeValue(forKey: instanceID) }?.execution.unload()
+    }
+
+    var count: Int { self.state.withLock { $0.entries.count } }
+}
