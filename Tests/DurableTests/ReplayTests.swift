@@ -6,7 +6,16 @@ import Testing
 @Suite struct ReplayTests {
     /// Runs FanOutGroup to completion, delivering each turn's results in a scrambled but fixed order.
     static func runFanOut(_ name: String, input: Int, registry: Registry) throws -> EngineHarness {
-        var harness = EngineHarness(registry: registry)
+        try runFanOut(name, input: input, engine: OrchestrationEngine(registry: registry))
+    }
+
+    static func runFanOut(
+        _ name: String,
+        input: Int,
+        engine: OrchestrationEngine,
+        beforeEachTurn: (EngineHarness) -> Void = { _ in }
+    ) throws -> EngineHarness {
+        var harness = EngineHarness(engine: engine)
         var result = try harness.start(name, input)
         var pending: [HistoryEvent.Kind] = []
         while result.outcome == nil {
@@ -25,6 +34,7 @@ import Testing
             pending.reverse()
             let batch = Array(pending.prefix(2))
             pending.removeFirst(batch.count)
+            beforeEachTurn(harness)
             result = try harness.turn(batch)
         }
         return harness
@@ -54,26 +64,9 @@ import Testing
     @Test(arguments: [("FanOutGroup", 12), ("FanOutAsyncLet", 5)])
     func theStickyCacheDecidesExactlyAsAFullReplay(name: String, input: Int) throws {
         let reference = try Self.runFanOut(name, input: input, registry: Self.fanOutRegistry)
-        var cached = EngineHarness(engine: OrchestrationEngine(registry: Self.fanOutRegistry, cacheCapacity: 10))
-        // Same driver as runFanOut, through a caching engine.
-        var result = try cached.start(name, input)
-        var pending: [HistoryEvent.Kind] = []
-        while result.outcome == nil {
-            for action in result.actions {
-                switch action {
-                case .scheduleActivity(let request):
-                    pending.append(.activityCompleted(operationID: request.operationID, result: json(try request.input.decode(Int.self) * 2)))
-                case .scheduleTimer(let id, _):
-                    pending.append(.timerFired(operationID: id))
-                default:
-                    break
-                }
-            }
-            pending.reverse()
-            let batch = Array(pending.prefix(2))
-            pending.removeFirst(batch.count)
-            #expect(cached.engine.cachedExecutions == 1, "the suspended execution stays cached between turns")
-            result = try cached.turn(batch)
+        let engine = OrchestrationEngine(registry: Self.fanOutRegistry, cacheCapacity: 10)
+        let cached = try Self.runFanOut(name, input: input, engine: engine) { harness in
+            #expect(harness.engine.cachedExecutions == 1, "the suspended execution stays cached between turns")
         }
         #expect(cached.history == reference.history)
         #expect(cached.engine.cachedExecutions == 0, "a finished execution leaves the cache")
