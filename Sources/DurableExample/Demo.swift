@@ -41,9 +41,7 @@ struct Demo: AsyncParsableCommand {
             fleet = try EmbeddedFleet(provider: provider, count: self.workers, shop: Shop(workDelay: .milliseconds(self.activityDelayMilliseconds)))
             print("embedded mode: \(self.workers) runtimes in this process on the in-memory provider")
         } else {
-            guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
-                throw ValidationError("no database: pass --database-url, set DURABLE_DATABASE_URL, or use --embedded")
-            }
+            let url = try requireDatabaseURL(self.databaseURL, alternative: ", or use --embedded")
             let schema = "demo_\(UUID().uuidString.prefix(8).lowercased())"
             let postgresProvider = PostgresProvider(configuration: try .init(url: url, schema: schema), logger: logger)
             try await postgresProvider.migrate()

@@ -52,9 +52,7 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let logger = ExampleLogging.makeLogger(label: "durable.example.worker")
-        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
-            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL")
-        }
+        let url = try requireDatabaseURL(self.databaseURL)
         let provider = PostgresProvider(
             configuration: try .init(url: url, schema: self.schema, leaseDuration: .milliseconds(self.leaseMilliseconds)),
             logger: logger
@@ -116,11 +114,17 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = ExampleLogging.makeLogger(label: "durable.example.migrate")
-        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
-            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL")
-        }
+        let url = try requireDatabaseURL(self.databaseURL)
         let provider = PostgresProvider(configuration: try .init(url: url, schema: self.schema), logger: logger)
         let applied = try await provider.migrate()
         print(applied.isEmpty ? "schema \(self.schema) is up to date" : "applied migrations \(applied.map(String.init).joined(separator: ", ")) to schema \(self.schema)")
     }
+}
+
+/// The database URL from the option, else from DURABLE_DATABASE_URL.
+func requireDatabaseURL(_ option: String?, alternative: String = "") throws -> String {
+    guard let url = option ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
+        throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL\(alternative)")
+    }
+    return url
 }

@@ -46,9 +46,7 @@ struct Bench: AsyncParsableCommand {
     var stickyCache = 1_000
 
     func run() async throws {
-        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
-            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL (scripts/bench starts one)")
-        }
+        let url = try requireDatabaseURL(self.databaseURL, alternative: " (scripts/bench starts one)")
         var results: [String: [String: Stat]] = [:]
         let selected = self.workloads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for workload in selected {

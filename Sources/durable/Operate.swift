@@ -14,9 +14,7 @@ struct Connection: ParsableArguments {
 
     /// Runs `body` with a running provider.
     func withProvider<T>(_ body: (PostgresProvider) async throws -> T) async throws -> T {
-        guard let url = self.databaseURL ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
-            throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL")
-        }
+        let url = try requireDatabaseURL(self.databaseURL)
         var logger = Logger(label: "durable") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         let provider = PostgresProvider(configuration: try .init(url: url, schema: self.schema), logger: logger)
@@ -165,4 +163,12 @@ struct Queues: AsyncParsableCommand {
             print("activities: \(depths.readyActivities) ready, \(depths.delayedActivities) delayed, \(depths.runningActivities) running")
         }
     }
+}
+
+/// The database URL from the option, else from DURABLE_DATABASE_URL.
+func requireDatabaseURL(_ option: String?, alternative: String = "") throws -> String {
+    guard let url = option ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
+        throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL\(alternative)")
+    }
+    return url
 }
