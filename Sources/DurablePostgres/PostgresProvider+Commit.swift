@@ -289,10 +289,7 @@ extension PostgresProvider {
         }
     }
 
-    /// The common turn as one statement: fence, history, consumed messages, activity tasks (leased
-    /// to the committer up to its prefetch limit), timers and the parent's message, the instance
-    /// row, and one NOTIFY, in a single round trip. A stale lease matches no row in `fence`, so
-    /// nothing else is written.
+    /// The common turn in one round trip (``CommitTurnStatement``).
     func commitTurnInOneStatement(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
         let result = commit.result
         let events = try result.newEvents.map { event throws(DurableError) in try DurableJSON.encode(event) }
@@ -318,75 +315,18 @@ extension PostgresProvider {
         let owner = commit.prefetch?.owner ?? ""
         let kinds = try outgoing.map { message throws(DurableError) in try DurableJSON.encode(message.kind) }
         let firstSequence = result.newEvents.first?.sequenceNumber ?? -1
-        let rows = try await self.withRetry("committing a turn of \(lease)") {
-            try await self.client.query(
-                """
-                WITH leased AS (
-                    SELECT id, execution_id FROM instances
-                    WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
-                    FOR UPDATE
-                ), fence AS (
-                    -- The new events must continue the stored history exactly.
-                    SELECT l.id, l.execution_id FROM leased l
-                    WHERE \(firstSequence) < 0
-                       OR (SELECT count(*) FROM history h WHERE h.instance_id = l.id AND h.execution_id = l.execution_id) = \(firstSequence)
-                ), hist AS (
-                    INSERT INTO history (instance_id, execution_id, seq, event)
-                    SELECT f.id, f.execution_id, t.s, t.e
-                    FROM fence f CROSS JOIN unnest(\(result.newEvents.map(\.sequenceNumber))::int[], \(events)::text[]) AS t(s, e)
-                ), consumed AS (
-                    DELETE FROM messages m USING fence f
-                    WHERE m.instance_id = f.id AND (\(terminal) OR m.id = ANY(\(commit.consumedMessageIDs)::int8[]))
-                ), tasks AS (
-                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, request,
-                                                lock_owner, lock_epoch, deliveries, locked_until, visible_at)
-                    SELECT f.id || '|' || f.execution_id || '|' || t.op, f.id, f.execution_id, t.op, t.n, t.r,
-                           CASE WHEN t.l THEN \(owner) END, CASE WHEN t.l THEN 1 ELSE 0 END, CASE WHEN t.l THEN 1 ELSE 0 END,
-                           CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) END,
-                           CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) ELSE now() END
-                    FROM fence f CROSS JOIN unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[],
-                                                   \(requests)::text[], \(leased)::bool[]) AS t(op, n, r, l)
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING id, operation_id, lock_owner IS NOT NULL AS leased
-                ), outgoing AS (
-                    INSERT INTO messages (instance_id, execution_id, kind, visible_at, timer_operation)
-                    SELECT t.i, CASE WHEN t.i = f.id THEN f.execution_id ELSE NULLIF(t.x, '') END, t.k,
-                           CASE WHEN t.v = 0 THEN now() ELSE to_timestamp(t.v) END, NULLIF(t.o, -1)
-                    FROM fence f
-                    CROSS JOIN unnest(\(outgoing.map(\.instanceID))::text[], \(outgoing.map { $0.executionID ?? "" })::text[], \(kinds)::text[],
-                                      \(outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 })::float8[],
-                                      \(outgoing.map { $0.timerOperation ?? -1 })::int[]) AS t(i, x, k, v, o)
-                    JOIN instances target ON target.id = t.i
-                    WHERE t.i = f.id OR (target.status IN ('pending', 'running') AND (t.x = '' OR t.x = target.execution_id))
-                    RETURNING visible_at <= now() AS visible
-                ), updated AS (
-                    UPDATE instances i SET
-                        status = \(status),
-                        version = coalesce(\(Self.startedVersion(result)), i.version),
-                        output = \(output), failure = \(failure), custom_status = \(result.customStatus?.json),
-                        completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
-                        completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
-                        updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL
-                    FROM fence f WHERE i.id = f.id
-                    RETURNING NOT \(terminal) AND EXISTS (
-                        SELECT 1 FROM messages m WHERE m.instance_id = f.id AND m.visible_at <= now()
-                          AND m.id <> ALL(\(commit.consumedMessageIDs)::int8[])
-                    ) AS pending
-                ), wake AS (
-                    SELECT concat(
-                        CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE NOT leased) THEN 'a' END,
-                        CASE WHEN \(terminal) AND EXISTS (SELECT 1 FROM fence) THEN 'c' END,
-                        CASE WHEN coalesce((SELECT pending FROM updated), false) OR EXISTS (SELECT 1 FROM outgoing WHERE visible) THEN 'o' END
-                    ) AS payload
-                )
-                SELECT (SELECT count(*) FROM leased)::int8 + (SELECT count(*) FROM fence)::int8,
-                       coalesce((SELECT array_agg(id) FROM tasks WHERE leased), '{}'),
-                       coalesce((SELECT array_agg(operation_id) FROM tasks WHERE leased), '{}'),
-                       (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), payload) FROM wake WHERE payload <> '') n)::int8
-                """,
-                logger: self.logger
-            ).collect()
-        }
+        let statement = CommitTurnStatement(
+            instanceID: lease.id, epoch: lease.epoch, leaseOwner: lease.owner,
+            firstSequence: firstSequence, sequenceNumbers: result.newEvents.map(\.sequenceNumber), events: events,
+            terminal: terminal, consumedMessageIDs: commit.consumedMessageIDs,
+            prefetchOwner: owner, leaseSeconds: self.leaseSeconds,
+            operationIDs: activities.map(\.operationID), activityNames: activities.map(\.name), requests: requests, leased: leased,
+            targets: outgoing.map(\.instanceID), executions: outgoing.map { $0.executionID ?? "" }, kinds: kinds,
+            visibleAt: outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 }, timerOperations: outgoing.map { $0.timerOperation ?? -1 },
+            status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json,
+            nodeID: String(lease.nodeID), channel: self.configuration.channel
+        )
+        let rows = try await self.withRetry("committing a turn of \(lease)") { try await self.execute(statement) }
         let (fenced, ids, operations, _) = try rows[0].decode((Int64, [String], [Int], Int64).self)
         guard fenced > 0 else { throw Self.leaseLost(lease, what: "orchestration") }
         guard fenced == 2 else {

@@ -16,23 +16,13 @@ extension PostgresProvider {
             HistoryEvent.Kind.executionStarted(.init(name: request.name, version: version, input: request.input, executionID: executionID))
         )
         return try await self.withRetry("starting instance '\(request.instanceID)'") {
-            let rows = try await self.client.query(
-                """
-                WITH created AS (
-                    INSERT INTO instances (id, name, version, execution_id, status, input)
-                    VALUES (\(request.instanceID), \(request.name), \(version), \(executionID), 'pending', \(request.input.json))
-                    ON CONFLICT (id) DO NOTHING
-                    RETURNING id
-                ), queued AS (
-                    INSERT INTO messages (instance_id, execution_id, kind)
-                    SELECT id, \(executionID), \(start) FROM created
-                    RETURNING 1
+            let rows = try await self.execute(
+                CreateInstanceStatement(
+                    instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
+                    input: request.input.json, start: start, channel: self.configuration.channel
                 )
-                SELECT (SELECT count(*) FROM queued)::int8, (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued) n)::int8
-                """,
-                logger: self.logger
             )
-            for try await (created, _) in rows.decode((Int64, Int64).self) where created > 0 {
+            for (created, _) in try rows.map({ try $0.decode((Int64, Int64).self) }) where created > 0 {
                 return .created
             }
             let existing = try await self.client.query("SELECT name, input, status FROM instances WHERE id = \(request.instanceID)", logger: self.logger)
@@ -88,84 +78,23 @@ extension PostgresProvider {
 
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
         try await self.withRetry("claiming orchestrations") {
-            let rows = try await self.client.query(self.claimQuery(request, only: nil), logger: self.logger)
-            return try await Self.workItems(rows, owner: request.owner)
+            let rows = try await self.execute(ClaimOrchestrationsStatement(request, leaseSeconds: self.leaseSeconds))
+            return try Self.workItems(rows, owner: request.owner)
         }
     }
 
-    /// Claims up to `request.limit` ready instances (or only `only`), returning them with their
-    /// history and visible messages: one statement.
-    func claimQuery(_ request: ClaimRequest, only: String?) -> PostgresQuery {
-        let names = request.capabilities.map { Array($0.orchestrations.keys) }
-        let pairs = request.capabilities.map { capabilities in
-            capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
-        }
-        let stale = request.staleNodeAfter.map(\.seconds)
-        let grace = request.claimUnrunnableAfter.map(\.seconds)
-        let liveness = (request.staleNodeAfter ?? .seconds(30)).seconds
-        return
-                """
-                WITH candidates AS (
-                    SELECT i.id FROM instances i
-                    WHERE i.id IN (SELECT m.instance_id FROM messages m WHERE m.visible_at <= now())
-                      AND (\(only)::text IS NULL OR i.id = \(only))
-                      AND i.status IN ('pending', 'running')
-                      AND (i.locked_until IS NULL OR i.locked_until <= now()
-                           OR (\(stale)::float8 IS NOT NULL AND EXISTS (
-                               SELECT 1 FROM nodes n WHERE n.id = split_part(i.lock_owner, '#', 1)
-                                 AND (n.incarnation <> split_part(i.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
-                                      OR n.heartbeat_at <= now() - make_interval(secs => \(stale))))))
-                      AND (\(names)::text[] IS NULL
-                           OR (i.version = '' AND i.name = ANY(\(names)::text[]))
-                           OR i.name || chr(31) || i.version = ANY(\(pairs)::text[])
-                           -- Work no live node can run is claimed after a grace period, to be handed
-                           -- back with backoff and show what it waits for.
-                           OR (\(grace)::float8 IS NOT NULL
-                               AND EXISTS (SELECT 1 FROM messages g WHERE g.instance_id = i.id
-                                           AND g.visible_at <= now() - make_interval(secs => \(grace)))
-                               AND NOT EXISTS (
-                                   SELECT 1 FROM nodes n
-                                   WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => \(liveness))
-                                     AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
-                                               ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
-                    ORDER BY i.updated_at
-                    LIMIT \(request.limit)
-                    FOR UPDATE SKIP LOCKED
-                ), claimed AS (
-                    UPDATE instances i
-                    SET lock_owner = \(request.owner), lock_epoch = i.lock_epoch + 1,
-                        locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
-                    FROM candidates c WHERE i.id = c.id
-                    RETURNING i.*
-                )
-                -- One round trip: the claimed rows with their history and visible messages, and when
-                -- the next message or lease comes due (one row with only that when nothing was claimed).
-                SELECT \(unescaped: Self.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(),
-                       EXTRACT(EPOCH FROM (LEAST(
-                           (SELECT min(visible_at) FROM messages WHERE visible_at > now()),
-                           (SELECT min(locked_until) FROM instances WHERE locked_until > now())
-                       ) - now()))::float8 AS next_visible,
-                       coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
-                                 WHERE h.instance_id = i.id AND h.execution_id = i.execution_id), '{}') AS history,
-                       coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
-                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
-                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,
-                       coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
-                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
-                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
-                FROM (SELECT 1) one LEFT JOIN claimed i ON true
-                """
-    }
-
-    static func workItems(_ rows: PostgresRowSequence, owner: String) async throws -> ClaimResult<OrchestrationWorkItem> {
+    /// Decodes claimed turns: rows of a claim statement, or one row with only `next_visible` when
+    /// nothing was claimed.
+    static func workItems(_ rows: [PostgresRow], owner: String) throws -> ClaimResult<OrchestrationWorkItem> {
             var items: [OrchestrationWorkItem] = []
             var nextVisible: Double?
-            for try await row in rows {
+            for row in rows {
                 let cells = row.makeRandomAccess()
                 nextVisible = try cells["next_visible"].decode(Double?.self)
                 guard try cells["id"].decode(String?.self) != nil else { continue }
                 let info = try Self.instanceInfo(cells)
                 let stored = try cells["history"].decode([String].self)
+                let historyOffset = try cells["history_offset"].decode(Int.self)
                 let messageIDs = try cells["message_ids"].decode([Int64].self)
                 let messageKinds = try cells["message_kinds"].decode([String].self)
                 var history: [HistoryEvent] = []
@@ -192,7 +121,8 @@ extension PostgresProvider {
                         deliveryCount: try cells["deliveries"].decode(Int.self),
                         handlerMisses: try cells["handler_misses"].decode(Int.self),
                         loadError: loadError,
-                        historyLength: stored.count
+                        historyLength: historyOffset + stored.count,
+                        historyOffset: historyOffset
                     )
                 )
             }

@@ -47,6 +47,7 @@ public enum ProviderConformance {
         Check(name: "node registry: leases, deregistration, duplicate ids", body: nodeRegistry),
         Check(name: "a commit leases new activities to the committer", body: prefetch),
         Check(name: "batched completions are fenced one by one", body: batchedCompletions),
+        Check(name: "a completion with no sibling outstanding claims the join", body: completionClaimsTheJoin),
     ]
 }
 
@@ -539,10 +540,55 @@ private func batchedCompletions(_ factory: ProviderConformance.Factory) async th
         taken = try await provider.claimActivities(ClaimRequest(owner: "b", limit: 10)).items
     }
     try require(taken.map(\.lease.id) == [stale.lease.id], "only the unrenewed task was taken over")
-    let lost = try await provider.completeActivities(first.map { ActivityCompletion(lease: $0.lease, outcome: .completed(.null)) })
+    let lost = try await provider.completeActivities(first.map { ActivityCompletion(lease: $0.lease, outcome: .completed(.null)) }, claim: nil).lost
     try require(lost == [stale.lease], "exactly the stale lease is reported lost, got \(lost)")
     let item = try await claimUntil(provider, owner: "c")[0]
     let completed = item.messages.compactMap { if case .activityCompleted(let op, _) = $0.kind { op } else { nil } }
     try require(completed.sorted() == first.dropFirst().map(\.request.operationID).sorted(), "the current leases' results arrived: \(completed)")
-    try require(try await provider.completeActivities([ActivityCompletion(lease: taken[0].lease, outcome: .completed(.null))]).isEmpty, "the new owner completes")
+    try require(
+        try await provider.completeActivities([ActivityCompletion(lease: taken[0].lease, outcome: .completed(.null))], claim: nil).lost.isEmpty,
+        "the new owner completes"
+    )
+}
+
+private func completionClaimsTheJoin(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "join")
+    try await commitFirstTurn(provider, try await claimUntil(provider, owner: "a")[0], activities: 3)
+    let tasks = try await provider.claimActivities(ClaimRequest(owner: "a", limit: 10)).items.sorted { $0.request.operationID < $1.request.operationID }
+    try require(tasks.count == 3, "three tasks")
+    let known = 4  // executionStarted and three activityScheduled
+    func completion(_ task: ActivityWorkItem) -> ActivityCompletion {
+        ActivityCompletion(lease: task.lease, outcome: .completed(.null), knownHistory: known)
+    }
+    let claim = ClaimRequest(owner: "a", limit: 10)
+
+    // A sibling is still outstanding: the result is only queued, for any node's claim.
+    let partial = try await provider.completeActivities([completion(tasks[0])], claim: claim)
+    try require(partial.claimed.isEmpty, "no turn claimed while a sibling activity is outstanding")
+    try require(partial.readyForTurn, "the result is ready for a turn")
+
+    // A stale lease claims nothing.
+    let stale = Lease(id: tasks[1].lease.id, owner: "a", epoch: tasks[1].lease.epoch + 7)
+    let rejected = try await provider.completeActivities([ActivityCompletion(lease: stale, outcome: .completed(.null), knownHistory: known)], claim: claim)
+    try require(rejected.lost == [stale] && rejected.claimed.isEmpty, "a stale completion claims nothing")
+
+    // The last outstanding results: the join is claimed in the same step, with every result and
+    // the history from the last known event on.
+    let joined = try await provider.completeActivities([completion(tasks[1]), completion(tasks[2])], claim: claim)
+    try require(joined.claimed.count == 1, "the join was claimed, got \(joined.claimed.count)")
+    try require(!joined.readyForTurn, "nothing is left for other nodes")
+    let item = joined.claimed[0]
+    let results = item.messages.compactMap { if case .activityCompleted(let op, _) = $0.kind { op } else { nil } }
+    try require(results == [1, 2, 3], "all three results in order, got \(results)")
+    try require(item.historyOffset == known - 1 && item.history.map(\.sequenceNumber) == [known - 1], "the history from the last known event on, got offset \(item.historyOffset)")
+    try require(item.historyLength == known, "the history length counts the events not returned")
+    try require(item.lease.owner == "a", "leased to the completer")
+    try require(try await provider.claimOrchestrations(ClaimRequest(owner: "b", limit: 10)).items.isEmpty, "the claimed turn is not claimable by others")
+
+    // The turn commits under that lease like any other.
+    let next = HistoryEvent(sequenceNumber: known, timestamp: item.claimedAt, kind: item.messages[0].kind)
+    try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: [item.messages[0].id], result: TurnResult(newEvents: [next], actions: [])))
+    let rest = try await claimUntil(provider, owner: "b")[0]
+    try require(rest.messages.count == 2 && rest.history.count == known + 1, "unconsumed results stay; the history grew by the committed event")
 }

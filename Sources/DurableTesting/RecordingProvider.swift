@@ -61,8 +61,10 @@ public final class RecordingProvider: DurableProvider {
         self.record(claimed: result.items.map(\.lease.id))
         return result
     }
-    public func completeActivities(_ completions: [ActivityCompletion]) async throws -> Set<Lease> {
-        try await self.base.completeActivities(completions)
+    public func completeActivities(_ completions: [ActivityCompletion], claim: ClaimRequest?) async throws -> ActivityCompletionResult {
+        let result = try await self.base.completeActivities(completions, claim: claim)
+        self.record(claimed: result.claimed.map(\.lease.id))
+        return result
     }
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         self.record(lease, delay, reason)

@@ -89,6 +89,8 @@ struct Bench: AsyncParsableCommand {
     func throughput<O: Orchestration>(url: String, orchestration: O.Type, activities: Int) async throws -> [String: Stat] where O.Input == Int {
         var orchestrationsPerSecond: [Double] = []
         var commits: [Double] = []
+        var turns: [Double] = []
+        var joined: [Double] = []
         for run in 0...self.runs {
             let count = run == 0 ? max(10, self.n / 10) : self.n
             let environment = try await BenchEnvironment(url: url, bench: self)
@@ -112,8 +114,11 @@ struct Bench: AsyncParsableCommand {
             await environment.stopNodes()
             try await Task.sleep(for: .milliseconds(500))
             let after = try await environment.commits()
+            let statistics = environment.statistics
             await environment.stop()
             if run == 0 { continue }
+            turns.append(Double(statistics.turns) / Double(count))
+            joined.append(Double(statistics.joinedTurns) / Double(count))
             orchestrationsPerSecond.append(Double(count) / elapsed)
             commits.append(Double(after - before - Int64(polls)) / Double(count))
         }
@@ -121,6 +126,8 @@ struct Bench: AsyncParsableCommand {
             "orchestrations/s": Stat(orchestrationsPerSecond),
             "activities/s": Stat(orchestrationsPerSecond.map { $0 * Double(activities) }),
             "commits/orchestration": Stat(commits),
+            "turns/orchestration": Stat(turns),
+            "turns claimed with results/orchestration": Stat(joined),
         ]
     }
 
@@ -323,6 +330,15 @@ final class BenchEnvironment {
             self.runtimes.append(runtime)
             self.providerTasks.append(Task { try await provider.run() })
             self.runtimeTasks.append(Task { try await runtime.run() })
+        }
+    }
+
+    /// The runtimes' statistics, summed.
+    var statistics: DurableRuntime.Statistics {
+        self.runtimes.map(\.statistics).reduce(into: DurableRuntime.Statistics()) { sum, next in
+            sum.turns += next.turns
+            sum.joinedTurns += next.joinedTurns
+            sum.activities += next.activities
         }
     }
 

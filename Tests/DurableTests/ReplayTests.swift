@@ -91,6 +91,35 @@ import Testing
         #expect(done.output == json(["1", "2", "3"]))
     }
 
+    @Test func aKeptExecutionContinuesFromTheEndOfTheHistoryAlone() throws {
+        var registry = Registry()
+        try registry.register(Sequence3())
+        let engine = OrchestrationEngine(registry: registry, cacheCapacity: 10)
+        var harness = EngineHarness(engine: engine)
+        try harness.start("Sequence3", "x")
+        let history = harness.history
+        let message = HistoryEvent.Kind.activityCompleted(operationID: 1, result: json("1"))
+        let replayed = try OrchestrationEngine(registry: registry).runTurn(
+            instanceID: harness.instanceID, history: history, messages: [message], now: harness.clock
+        )
+        #expect(engine.cachedHistoryCount(instanceID: harness.instanceID, executionID: "exec-1") == history.count)
+        let continued = try engine.continueTurn(
+            instanceID: harness.instanceID, executionID: "exec-1", historyTail: [history[history.count - 1]],
+            historyOffset: history.count - 1, messages: [message], now: harness.clock
+        )
+        #expect(continued == replayed, "the last event alone is enough, and decides as a full replay")
+
+        // A tail that does not end where the kept execution did: nothing runs, the caller replays.
+        var other = EngineHarness(engine: engine, instanceID: "other")
+        try other.start("Sequence3", "y")
+        let stale = try engine.continueTurn(
+            instanceID: "other", executionID: "exec-1", historyTail: [other.history[0]],
+            historyOffset: other.history.count, messages: [message], now: other.clock
+        )
+        #expect(stale == nil)
+        #expect(engine.cachedHistoryCount(instanceID: "other", executionID: "exec-1") == nil, "the mismatched execution is dropped")
+    }
+
     @Test func theCacheIsBoundedAndEvictsTheLeastRecentlyUsed() throws {
         var registry = Registry()
         try registry.register(Sequence3())

@@ -35,10 +35,20 @@ import Testing
     @Test func aSignalWakesAWaiter() async {
         let signal = WakeSignal()
         let started = ContinuousClock.now
-        async let waited: Void = signal.wait(timeout: .seconds(30))
+        async let waited = signal.wait(timeout: .seconds(30))
         signal.signal(after: .milliseconds(20))
-        await waited
+        #expect(await waited, "a plain signal asks for a claim")
         #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func saysWhetherAClaimIsWanted() async {
+        let signal = WakeSignal()
+        signal.signal(claim: false)
+        #expect(await signal.wait(timeout: .seconds(30)) == false, "local work only: no claim")
+        signal.signal(claim: false)
+        signal.signal()
+        #expect(await signal.wait(timeout: .seconds(30)), "any signal that asks for a claim wins")
+        #expect(await signal.wait(timeout: .milliseconds(20)), "a timed-out wait claims (safety poll, due time)")
     }
 }
 

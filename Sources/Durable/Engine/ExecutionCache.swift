@@ -23,10 +23,11 @@ final class ExecutionCache: Sendable {
         self.capacity = capacity
     }
 
-    /// Takes the cached execution out when it continues `history` exactly; otherwise drops it.
-    func take(instanceID: String, executionID: String, history: [HistoryEvent]) -> OrchestrationExecution? {
+    /// Takes the cached execution out when it continues exactly a history of `historyCount` events
+    /// ending with `lastEvent`; otherwise drops it.
+    func take(instanceID: String, executionID: String, historyCount: Int, lastEvent: HistoryEvent?) -> OrchestrationExecution? {
         guard let entry = self.state.withLock({ $0.entries.removeValue(forKey: instanceID) }) else { return nil }
-        guard entry.executionID == executionID, entry.historyCount == history.count, entry.lastEvent == history.last else {
+        guard entry.executionID == executionID, entry.historyCount == historyCount, entry.lastEvent == lastEvent else {
             entry.execution.unload()
             return nil
         }
@@ -52,6 +53,13 @@ final class ExecutionCache: Sendable {
             return evicted
         }
         for execution in evicted { execution.unload() }
+    }
+
+    /// The number of history events of the instance's cached execution, if there is one.
+    func historyCount(instanceID: String, executionID: String) -> Int? {
+        self.state.withLock { state in
+            state.entries[instanceID].flatMap { $0.executionID == executionID ? $0.historyCount : nil }
+        }
     }
 
     /// Drops an instance's entry (its commit failed, or it moved to another node).

@@ -61,9 +61,9 @@ public struct OrchestrationEngine: Sendable {
 
         let now = now.roundedToMilliseconds
         if let cache = self.cache, !history.isEmpty,
-            let execution = cache.take(instanceID: instanceID, executionID: start.executionID, history: history)
+            let execution = cache.take(instanceID: instanceID, executionID: start.executionID, historyCount: history.count, lastEvent: history.last)
         {
-            return try self.finish(execution, instanceID: instanceID, history: history) { () throws(DurableError) in
+            return try self.finish(execution, instanceID: instanceID, historyCount: history.count, lastEvent: history.last) { () throws(DurableError) in
                 try execution.process(messages, now: now)
             }
         }
@@ -81,17 +81,48 @@ public struct OrchestrationEngine: Sendable {
             logger: self.logger
         )
         let execution = OrchestrationExecution(context: context, handler: handler)
-        return try self.finish(execution, instanceID: instanceID, history: history) { () throws(DurableError) in
+        return try self.finish(execution, instanceID: instanceID, historyCount: history.count, lastEvent: history.last) { () throws(DurableError) in
             try execution.replay()
             try execution.process(messages, now: now)
         }
+    }
+
+    /// Runs one turn on the execution this engine kept from the instance's previous turn, given only
+    /// the end of the history: `historyTail` holds its events from sequence `historyOffset` on.
+    /// Returns `nil`, changing nothing, when the kept execution does not continue exactly that
+    /// history (none kept, another execution, other events): then run ``runTurn(instanceID:history:messages:now:)``
+    /// with the whole history.
+    public func continueTurn(
+        instanceID: String,
+        executionID: String,
+        historyTail: [HistoryEvent],
+        historyOffset: Int,
+        messages: [HistoryEvent.Kind],
+        now: Date
+    ) throws(DurableError) -> TurnResult? {
+        guard let cache = self.cache, !historyTail.isEmpty,
+            let execution = cache.take(
+                instanceID: instanceID, executionID: executionID, historyCount: historyOffset + historyTail.count, lastEvent: historyTail.last
+            )
+        else { return nil }
+        let now = now.roundedToMilliseconds
+        return try self.finish(execution, instanceID: instanceID, historyCount: historyOffset + historyTail.count, lastEvent: historyTail.last) {
+            () throws(DurableError) in
+            try execution.process(messages, now: now)
+        }
+    }
+
+    /// The number of history events of the instance's execution this engine keeps, if it keeps one.
+    public func cachedHistoryCount(instanceID: String, executionID: String) -> Int? {
+        self.cache?.historyCount(instanceID: instanceID, executionID: executionID)
     }
 
     /// Runs the turn; then keeps the suspended execution in the cache, or unloads it.
     private func finish(
         _ execution: OrchestrationExecution,
         instanceID: String,
-        history: [HistoryEvent],
+        historyCount: Int,
+        lastEvent: HistoryEvent?,
         _ turn: () throws(DurableError) -> Void
     ) throws(DurableError) -> TurnResult {
         do {
@@ -110,8 +141,8 @@ public struct OrchestrationEngine: Sendable {
             instanceID: instanceID,
             executionID: execution.context.executionID,
             execution: execution,
-            historyCount: history.count + result.newEvents.count,
-            lastEvent: result.newEvents.last ?? history.last
+            historyCount: historyCount + result.newEvents.count,
+            lastEvent: result.newEvents.last ?? lastEvent
         )
         return result
     }

@@ -46,9 +46,16 @@ public protocol DurableProvider: Sendable {
     func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem>
 
     /// Records activities' final outcomes in one step: for each, deletes the task and enqueues the
-    /// result for its instance, fenced by its lease. Returns the leases that were no longer current
-    /// (those changed nothing); the others were all applied.
-    func completeActivities(_ completions: [ActivityCompletion]) async throws -> Set<Lease>
+    /// result for its instance, fenced by its lease. Leases that were no longer current change
+    /// nothing and are reported in ``ActivityCompletionResult/lost``; the others are all applied.
+    ///
+    /// With `claim`, the same step also claims (for `claim.owner`, up to `claim.limit`) the next turn
+    /// of each instance that a completion with ``ActivityCompletion/knownHistory`` leaves with no
+    /// other activity outstanding and that no one holds: the turn that joins the results costs no
+    /// notification and no claim of its own. Such a work item carries the history from sequence
+    /// `knownHistory - 1` on (``OrchestrationWorkItem/historyOffset``): the completer already has
+    /// the rest.
+    func completeActivities(_ completions: [ActivityCompletion], claim: ClaimRequest?) async throws -> ActivityCompletionResult
 
     /// Releases the task; it becomes visible again after `delay`. A `.retry` counts an attempt.
     func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws
@@ -93,7 +100,7 @@ public protocol DurableProvider: Sendable {
 extension DurableProvider {
     /// Records one activity's final outcome; throws `leaseLost` when its lease is no longer current.
     public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws {
-        if try await self.completeActivities([ActivityCompletion(lease: lease, outcome: outcome)]).contains(lease) {
+        if try await self.completeActivities([ActivityCompletion(lease: lease, outcome: outcome)], claim: nil).lost.contains(lease) {
             throw DurableError(.leaseLost, "the activity lease \(lease) of '\(lease.owner)' is no longer current")
         }
     }
@@ -103,10 +110,31 @@ extension DurableProvider {
 public struct ActivityCompletion: Sendable, Hashable {
     public var lease: Lease
     public var outcome: ActivityOutcome
+    /// Set by a node that keeps the instance's execution in memory: the number of history events
+    /// it has. It asks for the instance's next turn to be claimed with the outcome when no other
+    /// activity of the instance is outstanding (see ``DurableProvider/completeActivities(_:claim:)``).
+    public var knownHistory: Int?
 
-    public init(lease: Lease, outcome: ActivityOutcome) {
+    public init(lease: Lease, outcome: ActivityOutcome, knownHistory: Int? = nil) {
         self.lease = lease
         self.outcome = outcome
+        self.knownHistory = knownHistory
+    }
+}
+
+/// What ``DurableProvider/completeActivities(_:claim:)`` did.
+public struct ActivityCompletionResult: Sendable {
+    /// Leases that were no longer current: their outcomes changed nothing.
+    public var lost: Set<Lease>
+    /// Turns claimed for the completer in the same step.
+    public var claimed: [OrchestrationWorkItem]
+    /// Whether a result went to an instance that was not claimed here: a turn is ready for any node.
+    public var readyForTurn: Bool
+
+    public init(lost: Set<Lease> = [], claimed: [OrchestrationWorkItem] = [], readyForTurn: Bool = false) {
+        self.lost = lost
+        self.claimed = claimed
+        self.readyForTurn = readyForTurn
     }
 }
 
@@ -202,8 +230,11 @@ public struct OrchestrationWorkItem: Sendable {
     public var lease: Lease
     /// The instance as stored when claimed.
     public var instance: InstanceInfo
-    /// The current execution's history.
+    /// The current execution's history, from sequence ``historyOffset`` on.
     public var history: [HistoryEvent]
+    /// The sequence number of `history`'s first event: 0 for the whole history; more when the claim
+    /// was made for a node that has the earlier events (see ``ActivityCompletion/knownHistory``).
+    public var historyOffset: Int
     /// The visible messages for the current execution, oldest first.
     public var messages: [InboxMessage]
     /// The provider's time at the claim: the turn's `now`.
@@ -223,9 +254,10 @@ public struct OrchestrationWorkItem: Sendable {
 
     public init(
         lease: Lease, instance: InstanceInfo, history: [HistoryEvent], messages: [InboxMessage], claimedAt: Date,
-        deliveryCount: Int, handlerMisses: Int = 0, loadError: DurableError? = nil, historyLength: Int? = nil
+        deliveryCount: Int, handlerMisses: Int = 0, loadError: DurableError? = nil, historyLength: Int? = nil, historyOffset: Int = 0
     ) {
-        self.historyLength = historyLength ?? history.count
+        self.historyOffset = historyOffset
+        self.historyLength = historyLength ?? historyOffset + history.count
         self.lease = lease
         self.instance = instance
         self.history = history

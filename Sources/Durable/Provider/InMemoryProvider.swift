@@ -109,6 +109,30 @@ public final class InMemoryProvider: DurableProvider {
             return released
         }
 
+        /// Leases an instance to `owner` and returns its turn: the history from `historyOffset` on
+        /// and the visible messages of its current execution.
+        mutating func lease(_ id: String, to owner: String, now: Date, until expiry: Date, historyOffset: Int = 0) -> OrchestrationWorkItem? {
+            guard var instance = self.instances[id] else { return nil }
+            instance.epoch += 1
+            instance.deliveries += 1
+            instance.lease = LeaseState(owner: owner, expiresAt: expiry)
+            self.instances[id] = instance
+            let messages = (self.inbox[id] ?? [])
+                .filter { $0.visibleAt <= now && ($0.executionID == nil || $0.executionID == instance.info.executionID) }
+                .map { InboxMessage(id: $0.id, kind: $0.kind) }
+            let offset = min(historyOffset, instance.history.count)
+            return OrchestrationWorkItem(
+                lease: Lease(id: id, owner: owner, epoch: instance.epoch),
+                instance: instance.info,
+                history: Array(instance.history[offset...]),
+                messages: messages,
+                claimedAt: now,
+                deliveryCount: instance.deliveries,
+                handlerMisses: instance.handlerMisses,
+                historyOffset: offset
+            )
+        }
+
         mutating func enqueue(_ instanceID: String, executionID: String?, _ kind: HistoryEvent.Kind, visibleAt: Date) {
             let message = Message(id: self.newID(), executionID: executionID, kind: kind, visibleAt: visibleAt)
             self.inbox[instanceID, default: []].append(message)
@@ -222,25 +246,8 @@ public final class InMemoryProvider: DurableProvider {
             }
             candidates.sort { $0.firstMessage < $1.firstMessage }
 
-            var items: [OrchestrationWorkItem] = []
-            for (_, id) in candidates.prefix(max(0, request.limit)) {
-                guard var instance = state.instances[id] else { continue }
-                instance.epoch += 1
-                instance.deliveries += 1
-                instance.lease = LeaseState(owner: request.owner, expiresAt: self.expiry(from: now))
-                state.instances[id] = instance
-                let messages = (state.inbox[id] ?? []).filter { $0.visibleAt <= now }.map { InboxMessage(id: $0.id, kind: $0.kind) }
-                items.append(
-                    OrchestrationWorkItem(
-                        lease: Lease(id: id, owner: request.owner, epoch: instance.epoch),
-                        instance: instance.info,
-                        history: instance.history,
-                        messages: messages,
-                        claimedAt: now,
-                        deliveryCount: instance.deliveries,
-                        handlerMisses: instance.handlerMisses
-                    )
-                )
+            let items = candidates.prefix(max(0, request.limit)).compactMap { _, id in
+                state.lease(id, to: request.owner, now: now, until: self.expiry(from: now))
             }
             return ClaimResult(items: items, nextVisibleIn: nextVisible.map { .milliseconds(max(0, Int64($0.timeIntervalSince(now) * 1000))) })
         }
@@ -487,19 +494,20 @@ public final class InMemoryProvider: DurableProvider {
         }
     }
 
-    public func completeActivities(_ completions: [ActivityCompletion]) async throws -> Set<Lease> {
+    public func completeActivities(_ completions: [ActivityCompletion], claim: ClaimRequest?) async throws -> ActivityCompletionResult {
         for completion in completions {
             if case .completed(let output) = completion.outcome {
                 try ProviderValidation.payload(output, limit: self.maxPayloadBytes, what: "the activity output", instanceID: completion.lease.id)
             }
         }
         let now = self.now()
-        let (lost, delivered) = self.state.withLock { state -> (Set<Lease>, Bool) in
-            var lost: Set<Lease> = []
-            var delivered = false
+        let result = self.state.withLock { state -> ActivityCompletionResult in
+            var result = ActivityCompletionResult()
+            var delivered: [String] = []
+            var known: [String: Int] = [:]
             for completion in completions {
                 guard let task = try? Self.fenced(state.tasks[completion.lease.id], completion.lease) else {
-                    lost.insert(completion.lease)
+                    result.lost.insert(completion.lease)
                     continue
                 }
                 state.tasks[completion.lease.id] = nil
@@ -512,12 +520,24 @@ public final class InMemoryProvider: DurableProvider {
                     case .failed(let failure): .activityFailed(operationID: task.request.operationID, failure: failure)
                     }
                 state.enqueue(task.instanceID, executionID: task.executionID, message, visibleAt: now)
-                delivered = true
+                delivered.append(task.instanceID)
+                if let count = completion.knownHistory { known[task.instanceID] = max(known[task.instanceID] ?? 0, count) }
             }
-            return (lost, delivered)
+            var claimed: Set<String> = []
+            for id in delivered where claimed.count < (claim?.limit ?? 0) && !claimed.contains(id) {
+                guard let claim, let count = known[id], let instance = state.instances[id],
+                    instance.lease.map({ $0.expiresAt <= now }) ?? true,
+                    !state.tasks.values.contains(where: { $0.instanceID == id && $0.executionID == instance.info.executionID && !$0.cancelRequested }),
+                    let item = state.lease(id, to: claim.owner, now: now, until: self.expiry(from: now), historyOffset: max(0, count - 1))
+                else { continue }
+                claimed.insert(id)
+                result.claimed.append(item)
+            }
+            result.readyForTurn = delivered.contains { !claimed.contains($0) }
+            return result
         }
-        if delivered { self.notify(.orchestrations) }
-        return lost
+        if result.readyForTurn { self.notify(.orchestrations) }
+        return result
     }
 
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {

@@ -6,26 +6,29 @@ import Synchronization
 final class CompletionBatcher: Sendable {
     private struct Entry {
         var completion: ActivityCompletion
+        var claim: ClaimRequest?
         var continuation: CheckedContinuation<Result<Bool, any Error>, Never>
     }
 
     private let provider: any DurableProvider
     private let state = Mutex<(pending: [Entry], writing: Bool)>(([], false))
     private let maxBatch: Int
-    /// Called after a batch was written: the results are ready for a turn.
-    private let written: @Sendable () -> Void
+    /// Called after a batch was written: the results are ready for turns, some perhaps claimed.
+    private let written: @Sendable (ActivityCompletionResult) -> Void
 
-    init(provider: any DurableProvider, maxBatch: Int = 256, written: @escaping @Sendable () -> Void = {}) {
+    init(provider: any DurableProvider, maxBatch: Int = 256, written: @escaping @Sendable (ActivityCompletionResult) -> Void = { _ in }) {
         self.provider = provider
         self.maxBatch = maxBatch
         self.written = written
     }
 
     /// Records the outcome; `true` when applied, `false` when the lease was no longer current.
-    func complete(_ completion: ActivityCompletion) async -> Result<Bool, any Error> {
+    /// `claim` asks for the turns the batch makes ready to be claimed with it (the latest entry's
+    /// request applies to the batch).
+    func complete(_ completion: ActivityCompletion, claim: ClaimRequest?) async -> Result<Bool, any Error> {
         await withCheckedContinuation { continuation in
             let startWriter = self.state.withLock { state in
-                state.pending.append(Entry(completion: completion, continuation: continuation))
+                state.pending.append(Entry(completion: completion, claim: claim, continuation: continuation))
                 defer { state.writing = true }
                 return !state.writing
             }
@@ -45,9 +48,10 @@ final class CompletionBatcher: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                let lost = try await self.provider.completeActivities(batch.map(\.completion))
-                if lost.count < batch.count { self.written() }
-                for entry in batch { entry.continuation.resume(returning: .success(!lost.contains(entry.completion.lease))) }
+                let claim = batch.last { $0.claim != nil }?.claim
+                let result = try await self.provider.completeActivities(batch.map(\.completion), claim: claim)
+                self.written(result)
+                for entry in batch { entry.continuation.resume(returning: .success(!result.lost.contains(entry.completion.lease))) }
             } catch {
                 for entry in batch { entry.continuation.resume(returning: .failure(error)) }
             }

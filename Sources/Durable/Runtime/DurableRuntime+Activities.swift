@@ -42,7 +42,7 @@ extension DurableRuntime {
             )
             logger.error("poisoned: failing the activity", metadata: ["error": "\(error)"])
             self.counters.withLock { $0.poisoned += 1 }
-            await self.complete(item.lease, .failed(FailureDetails(error)), logger: logger)
+            await self.complete(item, .failed(FailureDetails(error)), logger: logger)
             return
         }
         guard let handler = self.registry.activity(name: request.name) else {
@@ -52,7 +52,7 @@ extension DurableRuntime {
             self.countMissingHandler(kind: "activity", name: request.name)
             if let limit = self.configuration.missingHandlerLimit, misses >= limit {
                 let error = DurableError(.activityNotRegistered, "no node had activity '\(request.name)' after \(misses) claims", instanceID: item.instanceID, name: request.name)
-                await self.complete(item.lease, .failed(FailureDetails(error)), logger: logger)
+                await self.complete(item, .failed(FailureDetails(error)), logger: logger)
                 return
             }
             logger.warning(
@@ -99,13 +99,13 @@ extension DurableRuntime {
             // The next claim learns when the lease expires.
             self.activityWake.signal()
         case .success(let output):
-            await self.complete(lease, .completed(output), logger: logger)
+            await self.complete(item, .completed(output), logger: logger)
         case .failure(WorkInterruption.leaseLost):
             logger.warning("activity result discarded: lease lost to another owner")
         case .failure(WorkInterruption.cancelRequested):
             logger.info("activity cancelled by its orchestration")
             let failure = FailureDetails(DurableError(.cancelled, "cancelled by its orchestration", instanceID: item.instanceID, name: request.name))
-            await self.complete(lease, .failed(failure), logger: logger)
+            await self.complete(item, .failed(failure), logger: logger)
         case .failure(let error) where self.stopping && (error is CancellationError || Task.isCancelled):
             logger.info("activity interrupted by shutdown; handing it back")
             await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: .zero, reason: .interrupted) }
@@ -116,13 +116,20 @@ extension DurableRuntime {
                 await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: delay, reason: .retry) }
             } else {
                 logger.info("activity failed", metadata: ["error": "\(failure)"])
-                await self.complete(lease, .failed(failure), logger: logger)
+                await self.complete(item, .failed(failure), logger: logger)
             }
         }
     }
 
-    private func complete(_ lease: Lease, _ outcome: ActivityOutcome, logger: Logger) async {
-        switch await self.completions.complete(ActivityCompletion(lease: lease, outcome: outcome)) {
+    private func complete(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async {
+        // When this node keeps the instance's execution, the turn that consumes the result may be
+        // claimed with it. Such turns wait in a local queue (bounded by the turn concurrency) and go
+        // before claims from the database: they cost no claim of their own and no replay.
+        var claim = self.claimRequest
+        claim.limit = self.stopping ? 0 : max(0, self.configuration.orchestrationConcurrency - self.localTurns.count)
+        let known = claim.limit > 0 ? self.engine.cachedHistoryCount(instanceID: item.instanceID, executionID: item.executionID) : nil
+        let completion = ActivityCompletion(lease: item.lease, outcome: outcome, knownHistory: known)
+        switch await self.completions.complete(completion, claim: known == nil ? nil : claim) {
         case .success(true):
             break
         case .success(false):

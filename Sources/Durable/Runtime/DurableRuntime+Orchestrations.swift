@@ -79,6 +79,28 @@ extension DurableRuntime {
     }
 
     private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws {
+        var item = item
+        if item.loadError == nil, item.historyOffset > 0 {
+            // Claimed with only the end of the history, for the execution this node keeps.
+            let continued: TurnResult?
+            do throws(DurableError) {
+                continued = try self.engine.continueTurn(
+                    instanceID: item.lease.id, executionID: item.instance.executionID, historyTail: item.history,
+                    historyOffset: item.historyOffset, messages: item.messages.map(\.kind), now: item.claimedAt
+                )
+            } catch {
+                logger.error("orchestration failed by the engine", metadata: ["error": "\(error)"])
+                continued = Self.failure(of: item, error)
+            }
+            if let continued {
+                self.counters.withLock { $0.joinedTurns += 1 }
+                return try await self.commit(item, continued, resumed: false, logger: logger)
+            }
+            // It was evicted meanwhile (or no longer matches): replay the whole history.
+            item.history = try await self.provider.history(instanceID: item.lease.id)
+            item.historyOffset = 0
+            item.historyLength = item.history.count
+        }
         if let loadError = item.loadError {
             self.engine.evict(instanceID: item.lease.id)
             // Perhaps written by a newer release: back off and let another node try; the delivery
@@ -110,6 +132,10 @@ extension DurableRuntime {
             logger.error("orchestration failed by the engine", metadata: ["error": "\(error)"])
             result = Self.failure(of: item, error)
         }
+        try await self.commit(item, result, resumed: resumed, logger: logger)
+    }
+
+    private func commit(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws {
         // Activities the turn schedules are leased to this node in the same commit, up to its free
         // activity slots: they start without a notification, wake-up or claim.
         var prefetch = self.claimRequest

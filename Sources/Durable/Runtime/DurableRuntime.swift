@@ -123,7 +123,7 @@ public final class DurableRuntime: Service, Sendable {
     let activitiesInFlight = Gauge()
     /// Turns claimed by an activity completion and activities leased by a turn commit: work this
     /// node took in passing, waiting for a free slot.
-    let localTurns = LocalWork<OrchestrationWorkItem>()
+    let localTurns: LocalWork<OrchestrationWorkItem>
     let localActivities = LocalWork<ActivityWorkItem>()
     let completions: CompletionBatcher
 
@@ -131,12 +131,17 @@ public final class DurableRuntime: Service, Sendable {
     public struct Statistics: Sendable, Hashable {
         /// Turns committed.
         public var turns = 0
+        /// Turns claimed in the same step as the activity results they consume (no claim of their
+        /// own), with the execution kept in memory.
+        public var joinedTurns = 0
         /// Activity attempts run to an outcome.
         public var activities = 0
         /// Claims handed back because this node has no handler (wasted claims).
         public var missingHandler = 0
         /// Work failed as poisoned.
         public var poisoned = 0
+
+        public init() {}
     }
 
     /// What this runtime did so far.
@@ -157,7 +162,14 @@ public final class DurableRuntime: Service, Sendable {
         // only when the notification comes back through the LISTEN connection.
         let orchestrationWake = WakeSignal()
         self.orchestrationWake = orchestrationWake
-        self.completions = CompletionBatcher(provider: provider) { orchestrationWake.signal() }
+        let localTurns = LocalWork<OrchestrationWorkItem>()
+        self.localTurns = localTurns
+        self.completions = CompletionBatcher(provider: provider) { result in
+            localTurns.push(result.claimed)
+            if result.readyForTurn || !result.claimed.isEmpty {
+                orchestrationWake.signal(claim: result.readyForTurn)
+            }
+        }
         self.registration = NodeRegistration(
             id: configuration.nodeID,
             incarnation: UUID().uuidString.prefix(13).lowercased(),
@@ -265,22 +277,32 @@ public final class DurableRuntime: Service, Sendable {
                     if inFlight.value + 1 >= concurrency || self.stopping { wake.signal() }
                 }
             }
+            // Whether there may be work to claim: not after a wake-up that only handed over local
+            // work, which a claim would most likely not find.
+            var claimWanted = true
+            // When to claim even without a signal: the safety poll or the next due time.
+            var deadline = ContinuousClock.now
             while !self.stopping {
                 var free = concurrency - inFlight.value
-                // Jittered by up to a tenth, so that nodes started together do not poll together.
-                var sleep = self.configuration.safetyPollInterval * Double.random(in: 0.9...1.0)
                 if free > 0 {
                     for item in local.pop(free) {
                         start(item)
                         free -= 1
                     }
                 }
-                if free > 0 {
+                if free > 0, claimWanted || ContinuousClock.now >= deadline {
+                    claimWanted = false
+                    // Jittered by up to a tenth, so that nodes started together do not poll together.
+                    var sleep = self.configuration.safetyPollInterval * Double.random(in: 0.9...1.0)
+                    defer { deadline = ContinuousClock.now + sleep }
                     do {
                         let result = try await claim(free)
                         failures = 0
                         for item in result.items { start(item) }
-                        if result.items.count == free { continue }
+                        if result.items.count == free {
+                            claimWanted = true
+                            continue
+                        }
                         if let next = result.nextVisibleIn { sleep = min(sleep, next) }
                     } catch {
                         failures += 1
@@ -292,14 +314,18 @@ public final class DurableRuntime: Service, Sendable {
                         )
                     }
                 }
-                await wake.wait(timeout: sleep)
+                // With no free slot, a freed one signals.
+                let now = ContinuousClock.now
+                if await wake.wait(timeout: deadline > now ? deadline - now : self.configuration.safetyPollInterval) {
+                    claimWanted = true
+                }
             }
             // Shutting down: local work was never started, so it goes back at once; in-flight work
             // gets the grace period, then is interrupted.
             for item in local.pop(.max) { await handBack(item) }
-            let deadline = ContinuousClock.now + self.configuration.shutdownGracePeriod
-            while inFlight.value > 0, ContinuousClock.now < deadline {
-                await wake.wait(timeout: deadline - ContinuousClock.now)
+            let graceEnd = ContinuousClock.now + self.configuration.shutdownGracePeriod
+            while inFlight.value > 0, ContinuousClock.now < graceEnd {
+                await wake.wait(timeout: graceEnd - ContinuousClock.now)
             }
             if inFlight.value > 0 {
                 self.logger.info("interrupting unfinished work", metadata: ["durable.queue": .string(channel.rawValue), "durable.count": "\(inFlight.value)"])

@@ -6,14 +6,19 @@ import Synchronization
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false
+        /// Whether a signal since the last wait said there may be work to claim.
+        var claim = false
         var waiter: CheckedContinuation<Void, Never>?
         var generation = 0
     }
 
     private let state = Mutex(State())
 
-    func signal() {
+    /// - Parameter claim: whether there may be work to claim; `false` when the work was handed over
+    ///   locally and a claim would most likely find nothing.
+    func signal(claim: Bool = true) {
         let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.claim = state.claim || claim
             guard let waiter = state.waiter else {
                 state.pending = true
                 return nil
@@ -34,8 +39,10 @@ final class WakeSignal: Sendable {
         }
     }
 
-    /// Returns at the next signal, after `timeout`, or when the task is cancelled.
-    func wait(timeout: Duration) async {
+    /// Returns at the next signal, after `timeout`, or when the task is cancelled: `true` when there
+    /// may be work to claim (a signal said so, or the wait timed out).
+    @discardableResult
+    func wait(timeout: Duration) async -> Bool {
         let generation = self.state.withLock { state -> Int? in
             if state.pending {
                 state.pending = false
@@ -43,7 +50,7 @@ final class WakeSignal: Sendable {
             }
             return state.generation
         }
-        guard let generation, !Task.isCancelled else { return }
+        guard let generation, !Task.isCancelled else { return self.takeClaim() || Task.isCancelled }
         let timer = Task {
             try? await Task.sleep(for: timeout)
             self.expire(generation)
@@ -64,15 +71,27 @@ final class WakeSignal: Sendable {
             self.expire(generation)
         }
         timer.cancel()
+        return self.takeClaim()
     }
 
-    /// Ends the wait of `generation` without leaving a pending signal behind.
+    private func takeClaim() -> Bool {
+        self.state.withLock { state in
+            defer { state.claim = false }
+            return state.claim
+        }
+    }
+
+    /// Ends the wait of `generation` (a time-out: claim) without leaving a pending signal behind.
     private func expire(_ generation: Int) {
         let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard state.generation == generation, let waiter = state.waiter else {
-                if state.generation == generation { state.generation += 1 }
+                if state.generation == generation {
+                    state.generation += 1
+                    state.claim = true
+                }
                 return nil
             }
+            state.claim = true
             state.waiter = nil
             state.generation += 1
             return waiter

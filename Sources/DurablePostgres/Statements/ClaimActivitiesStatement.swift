@@ -1,0 +1,50 @@
+import Durable
+import PostgresNIO
+
+/// Claims up to `limit` visible activity tasks (and tasks leased by a silent node), and returns
+/// when the next one comes due: one statement.
+struct ClaimActivitiesStatement: PreparedQuery {
+    var owner = ""
+    var limit = 0
+    var leaseSeconds = 0.0
+    /// Capability-aware claims: the activities this node has.
+    var names: [String]? = []
+    var stale: Double? = 0
+
+    static let placeholder = ClaimActivitiesStatement()
+    static let sql = placeholder.query.sql
+
+    var query: PostgresQuery {
+        """
+        WITH garbage AS (
+            -- Cancelled tasks whose lease ran out: the orchestration moved on.
+            DELETE FROM activity_tasks WHERE cancel_requested AND visible_at <= now()
+        ), candidates AS (
+            SELECT id FROM activity_tasks t
+            WHERE NOT cancel_requested
+              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]))
+              AND (visible_at <= now()
+                   OR (\(self.stale)::float8 IS NOT NULL AND locked_until > now() AND EXISTS (
+                       SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
+                         AND (n.incarnation <> split_part(t.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
+                              OR n.heartbeat_at <= now() - make_interval(secs => \(self.stale)::float8)))))
+            -- Orphans (still leased by a silent node) first: they are the oldest work.
+            ORDER BY visible_at > now() DESC, visible_at, seq
+            LIMIT \(self.limit)
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE activity_tasks t
+            SET lock_owner = \(self.owner), lock_epoch = t.lock_epoch + 1, deliveries = t.deliveries + 1,
+                locked_until = now() + make_interval(secs => \(self.leaseSeconds)),
+                visible_at = now() + make_interval(secs => \(self.leaseSeconds))
+            FROM candidates c WHERE t.id = c.id
+            RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch, t.handler_misses
+        )
+        -- visible_at moves to the end of the lease, so "visible now" also covers expired
+        -- leases; one row with only the next due time when nothing was claimed.
+        SELECT c.id, c.instance_id, c.execution_id, c.request, c.attempt, c.deliveries, c.lock_epoch, c.handler_misses,
+               EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE visible_at > now()) - now()))::float8
+        FROM (SELECT 1) one LEFT JOIN claimed c ON true
+        """
+    }
+}

@@ -1,0 +1,88 @@
+import Durable
+import PostgresNIO
+
+/// Claims up to `limit` ready instances and returns them with their history and visible messages,
+/// and when the next message or lease comes due: one statement (decoded by
+/// `PostgresProvider.workItems`).
+struct ClaimOrchestrationsStatement: PreparedQuery {
+    var owner = ""
+    var limit = 0
+    var leaseSeconds = 0.0
+    /// Capability-aware claims: the names this node has, and name + U+001F + version pairs.
+    var names: [String]? = []
+    var pairs: [String]? = []
+    var stale: Double? = 0
+    var grace: Double? = 0
+    var liveness = 0.0
+
+    static let placeholder = ClaimOrchestrationsStatement()
+    static let sql = placeholder.query.sql
+
+    init() {}
+
+    init(_ request: ClaimRequest, leaseSeconds: Double) {
+        self.owner = request.owner
+        self.limit = request.limit
+        self.leaseSeconds = leaseSeconds
+        self.names = request.capabilities.map { Array($0.orchestrations.keys) }
+        self.pairs = request.capabilities.map { capabilities in
+            capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
+        }
+        self.stale = request.staleNodeAfter.map(\.seconds)
+        self.grace = request.claimUnrunnableAfter.map(\.seconds)
+        self.liveness = (request.staleNodeAfter ?? .seconds(30)).seconds
+    }
+
+    var query: PostgresQuery {
+        """
+        WITH candidates AS (
+            SELECT i.id FROM instances i
+            WHERE i.id IN (SELECT m.instance_id FROM messages m WHERE m.visible_at <= now())
+              AND i.status IN ('pending', 'running')
+              AND (i.locked_until IS NULL OR i.locked_until <= now()
+                   OR (\(self.stale)::float8 IS NOT NULL AND EXISTS (
+                       SELECT 1 FROM nodes n WHERE n.id = split_part(i.lock_owner, '#', 1)
+                         AND (n.incarnation <> split_part(i.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
+                              OR n.heartbeat_at <= now() - make_interval(secs => \(self.stale)::float8)))))
+              AND (\(self.names)::text[] IS NULL
+                   OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
+                   OR i.name || chr(31) || i.version = ANY(\(self.pairs)::text[])
+                   -- Work no live node can run is claimed after a grace period, to be handed
+                   -- back with backoff and show what it waits for.
+                   OR (\(self.grace)::float8 IS NOT NULL
+                       AND EXISTS (SELECT 1 FROM messages g WHERE g.instance_id = i.id
+                                   AND g.visible_at <= now() - make_interval(secs => \(self.grace)::float8))
+                       AND NOT EXISTS (
+                           SELECT 1 FROM nodes n
+                           WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => \(self.liveness))
+                             AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
+                                       ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
+            ORDER BY i.updated_at
+            LIMIT \(self.limit)
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE instances i
+            SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
+                locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
+            FROM candidates c WHERE i.id = c.id
+            RETURNING i.*
+        )
+        -- One round trip: the claimed rows with their history and visible messages, and when
+        -- the next message or lease comes due (one row with only that when nothing was claimed).
+        SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), 0 AS history_offset,
+               EXTRACT(EPOCH FROM (LEAST(
+                   (SELECT min(visible_at) FROM messages WHERE visible_at > now()),
+                   (SELECT min(locked_until) FROM instances WHERE locked_until > now())
+               ) - now()))::float8 AS next_visible,
+               coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
+                         WHERE h.instance_id = i.id AND h.execution_id = i.execution_id), '{}') AS history,
+               coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
+                         WHERE m.instance_id = i.id AND m.visible_at <= now()
+                           AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,
+               coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
+                         WHERE m.instance_id = i.id AND m.visible_at <= now()
+                           AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
+        FROM (SELECT 1) one LEFT JOIN claimed i ON true
+        """
+    }
+}

@@ -1,0 +1,107 @@
+import PostgresNIO
+
+/// The common turn commit as one statement: fence, history, consumed messages, activity tasks (leased
+/// to the committer up to its prefetch limit), timers and the parent's message, the instance row, and
+/// one NOTIFY, in a single round trip. A stale lease matches no row in `fence`, so nothing else is
+/// written. Returns one row: the fence count (2 when the lease and the history sequence held), the
+/// leased tasks' ids and operation ids, and the notification count.
+struct CommitTurnStatement: PreparedQuery {
+    var instanceID = ""
+    var epoch: Int64 = 0
+    var leaseOwner = ""
+    /// The sequence number of the first new event; -1 when there is none.
+    var firstSequence = -1
+    var sequenceNumbers: [Int] = []
+    var events: [String] = []
+    var terminal = false
+    var consumedMessageIDs: [Int64] = []
+    var prefetchOwner = ""
+    var leaseSeconds = 0.0
+    var operationIDs: [Int] = []
+    var activityNames: [String] = []
+    var requests: [String] = []
+    var leased: [Bool] = []
+    /// Outgoing messages: target, execution ("" for the current one), kind, visible-at epoch seconds
+    /// (0 for now), timer operation (-1 for none).
+    var targets: [String] = []
+    var executions: [String] = []
+    var kinds: [String] = []
+    var visibleAt: [Double] = []
+    var timerOperations: [Int] = []
+    var status = ""
+    var version: String? = ""
+    var output: String? = ""
+    var failure: String? = ""
+    var customStatus: String? = ""
+    var nodeID = ""
+    var channel = ""
+
+    static let placeholder = CommitTurnStatement()
+    static let sql = placeholder.query.sql
+
+    var query: PostgresQuery {
+        """
+        WITH leased AS (
+            SELECT id, execution_id FROM instances
+            WHERE id = \(self.instanceID) AND lock_epoch = \(self.epoch) AND lock_owner = \(self.leaseOwner) AND locked_until IS NOT NULL
+            FOR UPDATE
+        ), fence AS (
+            -- The new events must continue the stored history exactly.
+            SELECT l.id, l.execution_id FROM leased l
+            WHERE \(self.firstSequence) < 0
+               OR (SELECT count(*) FROM history h WHERE h.instance_id = l.id AND h.execution_id = l.execution_id) = \(self.firstSequence)
+        ), hist AS (
+            INSERT INTO history (instance_id, execution_id, seq, event)
+            SELECT f.id, f.execution_id, t.s, t.e
+            FROM fence f CROSS JOIN unnest(\(self.sequenceNumbers)::int[], \(self.events)::text[]) AS t(s, e)
+        ), consumed AS (
+            DELETE FROM messages m USING fence f
+            WHERE m.instance_id = f.id AND (\(self.terminal) OR m.id = ANY(\(self.consumedMessageIDs)::int8[]))
+        ), tasks AS (
+            INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, request,
+                                        lock_owner, lock_epoch, deliveries, locked_until, visible_at)
+            SELECT f.id || '|' || f.execution_id || '|' || t.op, f.id, f.execution_id, t.op, t.n, t.r,
+                   CASE WHEN t.l THEN \(self.prefetchOwner) END, CASE WHEN t.l THEN 1 ELSE 0 END, CASE WHEN t.l THEN 1 ELSE 0 END,
+                   CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) END,
+                   CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) ELSE now() END
+            FROM fence f CROSS JOIN unnest(\(self.operationIDs)::int[], \(self.activityNames)::text[],
+                                           \(self.requests)::text[], \(self.leased)::bool[]) AS t(op, n, r, l)
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id, operation_id, lock_owner IS NOT NULL AS leased
+        ), outgoing AS (
+            INSERT INTO messages (instance_id, execution_id, kind, visible_at, timer_operation)
+            SELECT t.i, CASE WHEN t.i = f.id THEN f.execution_id ELSE NULLIF(t.x, '') END, t.k,
+                   CASE WHEN t.v = 0 THEN now() ELSE to_timestamp(t.v) END, NULLIF(t.o, -1)
+            FROM fence f
+            CROSS JOIN unnest(\(self.targets)::text[], \(self.executions)::text[], \(self.kinds)::text[],
+                              \(self.visibleAt)::float8[], \(self.timerOperations)::int[]) AS t(i, x, k, v, o)
+            JOIN instances target ON target.id = t.i
+            WHERE t.i = f.id OR (target.status IN ('pending', 'running') AND (t.x = '' OR t.x = target.execution_id))
+            RETURNING visible_at <= now() AS visible
+        ), updated AS (
+            UPDATE instances i SET
+                status = \(self.status),
+                version = coalesce(\(self.version)::text, i.version),
+                output = \(self.output)::text, failure = \(self.failure)::text, custom_status = \(self.customStatus)::text,
+                completed_at = CASE WHEN \(self.terminal) THEN now() ELSE NULL END,
+                completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END,
+                updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL
+            FROM fence f WHERE i.id = f.id
+            RETURNING NOT \(self.terminal) AND EXISTS (
+                SELECT 1 FROM messages m WHERE m.instance_id = f.id AND m.visible_at <= now()
+                  AND m.id <> ALL(\(self.consumedMessageIDs)::int8[])
+            ) AS pending
+        ), wake AS (
+            SELECT concat(
+                CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE NOT leased) THEN 'a' END,
+                CASE WHEN \(self.terminal) AND EXISTS (SELECT 1 FROM fence) THEN 'c' END,
+                CASE WHEN coalesce((SELECT pending FROM updated), false) OR EXISTS (SELECT 1 FROM outgoing WHERE visible) THEN 'o' END
+            ) AS payload
+        )
+        SELECT (SELECT count(*) FROM leased)::int8 + (SELECT count(*) FROM fence)::int8,
+               coalesce((SELECT array_agg(id) FROM tasks WHERE leased), '{}'),
+               coalesce((SELECT array_agg(operation_id) FROM tasks WHERE leased), '{}'),
+               (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), payload) FROM wake WHERE payload <> '') n)::int8
+        """
+    }
+}

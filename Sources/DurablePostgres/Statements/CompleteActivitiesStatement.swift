@@ -1,0 +1,79 @@
+import PostgresNIO
+
+/// Records a batch of activity outcomes (each fenced by its lease) and claims the turns they
+/// complete for the completer, in one statement (see `PostgresProvider.completeActivities`). Returns
+/// one row per claimed turn, or one row with only the totals when none.
+struct CompleteActivitiesStatement: PreparedQuery {
+    var ids: [String] = []
+    var epochs: [Int64] = []
+    var owners: [String] = []
+    var kinds: [String] = []
+    /// Per completion: the history events the completer has (-1: claim nothing).
+    var known: [Int] = []
+    var limit = 0
+    var owner = ""
+    var leaseSeconds = 0.0
+    var channel = ""
+
+    static let placeholder = CompleteActivitiesStatement()
+    static let sql = placeholder.query.sql
+
+    var query: PostgresQuery {
+        """
+        WITH input AS (
+            SELECT * FROM unnest(\(self.ids)::text[], \(self.epochs)::int8[],
+                                 \(self.owners)::text[], \(self.kinds)::text[], \(self.known)::int[])
+                          AS t(id, epoch, owner, kind, known)
+        ), done AS (
+            DELETE FROM activity_tasks a USING input x
+            WHERE a.id = x.id AND a.lock_epoch = x.epoch AND a.lock_owner = x.owner AND a.locked_until IS NOT NULL
+            RETURNING a.id, a.instance_id, a.execution_id, x.kind, x.known
+        ), queued AS (
+            INSERT INTO messages (instance_id, execution_id, kind)
+            SELECT i.id, i.execution_id, d.kind FROM done d
+            JOIN instances i ON i.id = d.instance_id AND i.execution_id = d.execution_id AND i.status IN ('pending', 'running')
+            RETURNING id, instance_id, kind
+        ), candidates AS (
+            -- The turns these results complete: no other activity outstanding, nobody holding
+            -- the instance, and the completer keeps its execution.
+            SELECT i.id FROM instances i
+            WHERE i.id IN (SELECT d.instance_id FROM done d WHERE d.known >= 0)
+              AND i.status IN ('pending', 'running')
+              AND (i.locked_until IS NULL OR i.locked_until <= now())
+              AND NOT EXISTS (SELECT 1 FROM activity_tasks t
+                              WHERE t.instance_id = i.id AND t.execution_id = i.execution_id AND NOT t.cancel_requested
+                                AND t.id NOT IN (SELECT d.id FROM done d))
+            LIMIT \(self.limit)
+            FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE instances i
+            SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
+                locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
+            FROM candidates c WHERE i.id = c.id
+            RETURNING i.*, greatest(0, (SELECT max(d.known) FROM done d WHERE d.instance_id = i.id) - 1) AS history_offset
+        )
+        -- One row per claimed turn (its history from the last event the completer has, and
+        -- its messages, those written here included); one row with only the totals when none.
+        SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(),
+               NULL::float8 AS next_visible, i.history_offset,
+               coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
+                         WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= i.history_offset), '{}') AS history,
+               coalesce(m.ids, '{}') AS message_ids, coalesce(m.kinds, '{}') AS message_kinds,
+               coalesce((SELECT array_agg(id) FROM done), '{}') AS completed,
+               EXISTS (SELECT 1 FROM queued q WHERE q.instance_id NOT IN (SELECT id FROM claimed)) AS ready,
+               (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), 'o')
+                                      WHERE EXISTS (SELECT 1 FROM queued q WHERE q.instance_id NOT IN (SELECT id FROM claimed))) n)::int8
+                   AS notified
+        FROM (SELECT 1) one
+        LEFT JOIN claimed i ON true
+        LEFT JOIN LATERAL (
+            SELECT array_agg(x.id ORDER BY x.id) AS ids, array_agg(x.kind ORDER BY x.id) AS kinds FROM (
+                SELECT m.id, m.kind FROM messages m
+                WHERE m.instance_id = i.id AND m.visible_at <= now() AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)
+                UNION ALL
+                SELECT q.id, q.kind FROM queued q WHERE q.instance_id = i.id
+            ) x
+        ) m ON true
+        """
+    }
+}

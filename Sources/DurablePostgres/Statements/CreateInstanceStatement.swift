@@ -1,0 +1,33 @@
+import PostgresNIO
+
+/// Creates an instance with its `executionStarted` message and notifies, unless the id exists:
+/// one row, (created count, notifications).
+struct CreateInstanceStatement: PreparedQuery {
+    var instanceID = ""
+    var name = ""
+    var version = ""
+    var executionID = ""
+    var input = ""
+    /// The encoded `executionStarted` message.
+    var start = ""
+    var channel = ""
+
+    static let placeholder = CreateInstanceStatement()
+    static let sql = placeholder.query.sql
+
+    var query: PostgresQuery {
+        """
+        WITH created AS (
+            INSERT INTO instances (id, name, version, execution_id, status, input)
+            VALUES (\(self.instanceID), \(self.name), \(self.version), \(self.executionID), 'pending', \(self.input))
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+        ), queued AS (
+            INSERT INTO messages (instance_id, execution_id, kind)
+            SELECT id, \(self.executionID), \(self.start) FROM created
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM queued)::int8, (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), 'o') FROM queued) n)::int8
+        """
+    }
+}
