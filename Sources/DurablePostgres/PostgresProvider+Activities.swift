@@ -52,11 +52,7 @@ extension PostgresProvider {
                 lost.insert(completion.lease)
                 continue
             }
-            let message: HistoryEvent.Kind =
-                switch completion.outcome {
-                case .completed(let output): .activityCompleted(operationID: operationID, result: output)
-                case .failed(let failure): .activityFailed(operationID: operationID, failure: failure)
-                }
+            let message = completion.outcome.message(operationID: operationID)
             batch.append((completion.lease, try DurableJSON.encode(message), claim == nil ? -1 : completion.knownHistory ?? -1))
         }
         guard !batch.isEmpty else { return ActivityCompletionResult(lost: lost) }

@@ -18,7 +18,12 @@ extension PostgresProvider {
     public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
         try ProviderValidation.turn(commit.result, limit: self.configuration.maxPayloadBytes, instanceID: lease.id)
         if Self.fitsOneStatement(commit.result) {
-            return try await self.commitTurnInOneStatement(lease, commit)
+            let (fenced, _, prefetched) = try await self.commitTurnInOneStatement(lease, commit)
+            guard fenced > 0 else { throw Self.leaseLost(lease, what: "orchestration") }
+            guard fenced == 2 else {
+                throw DurableError(.invalidInput, "the turn's events do not continue the stored history", instanceID: lease.id)
+            }
+            return prefetched
         }
         let result = commit.result
         // Encode everything before the transaction: no failure can leave it half done.
@@ -289,8 +294,34 @@ extension PostgresProvider {
         }
     }
 
-    /// The common turn in one round trip (``CommitTurnStatement``).
-    func commitTurnInOneStatement(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
+    public func completeActivity(_ completion: ActivityCompletion, committing turn: TurnCommit) async throws -> CompletionCommit {
+        let parts = completion.lease.id.split(separator: "|", omittingEmptySubsequences: false)
+        guard Self.fitsOneStatement(turn.result), parts.count >= 3, let operationID = Int(parts[parts.count - 1]) else {
+            let recorded = try await self.completeActivities([completion], claim: nil)
+            return recorded.lost.isEmpty ? .recorded : .leaseLost
+        }
+        let instanceID = parts.dropLast(2).joined(separator: "|")
+        try ProviderValidation.turn(turn.result, limit: self.configuration.maxPayloadBytes, instanceID: instanceID)
+        if case .completed(let output) = completion.outcome {
+            try ProviderValidation.payload(output, limit: self.configuration.maxPayloadBytes, what: "the activity output", instanceID: instanceID)
+        }
+        let (fenced, completed, prefetched) = try await self.commitTurnInOneStatement(
+            Lease(id: instanceID, owner: completion.lease.owner, epoch: 0),
+            turn,
+            completing: (completion, try DurableJSON.encode(completion.outcome.message(operationID: operationID)))
+        )
+        guard completed else { return .leaseLost }
+        return fenced == 2 ? .committed(prefetched: prefetched) : .recorded
+    }
+
+    /// The common turn in one round trip (``CommitTurnStatement``); with `completing`, committed
+    /// with that activity outcome instead of under a lease. Returns the fence count (2: committed),
+    /// whether the activity's lease was current, and the prefetched activities.
+    func commitTurnInOneStatement(
+        _ lease: Lease,
+        _ commit: TurnCommit,
+        completing: (completion: ActivityCompletion, message: String)? = nil
+    ) async throws -> (fenced: Int64, completed: Bool, prefetched: [ActivityWorkItem]) {
         let result = commit.result
         let events = try result.newEvents.map { event throws(DurableError) in try DurableJSON.encode(event) }
         var activities: [ActivityRequest] = []
@@ -316,6 +347,8 @@ extension PostgresProvider {
         let kinds = try outgoing.map { message throws(DurableError) in try DurableJSON.encode(message.kind) }
         let firstSequence = result.newEvents.first?.sequenceNumber ?? -1
         let statement = CommitTurnStatement(
+            completes: completing != nil, taskID: completing?.completion.lease.id ?? "", taskEpoch: completing?.completion.lease.epoch ?? 0,
+            taskOwner: completing?.completion.lease.owner ?? "", resultMessage: completing?.message ?? "",
             instanceID: lease.id, epoch: lease.epoch, leaseOwner: lease.owner,
             firstSequence: firstSequence, sequenceNumbers: result.newEvents.map(\.sequenceNumber), events: events,
             terminal: terminal, consumedMessageIDs: commit.consumedMessageIDs,
@@ -327,14 +360,10 @@ extension PostgresProvider {
             nodeID: String(lease.nodeID), channel: self.configuration.channel
         )
         let rows = try await self.withRetry("committing a turn of \(lease)") { try await self.execute(statement) }
-        let (fenced, ids, operations, _) = try rows[0].decode((Int64, [String], [Int], Int64).self)
-        guard fenced > 0 else { throw Self.leaseLost(lease, what: "orchestration") }
-        guard fenced == 2 else {
-            throw DurableError(.invalidInput, "turn events start at sequence \(firstSequence) but the stored history does not end there", instanceID: lease.id)
-        }
-        guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return [] }
+        let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)
+        guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return (fenced, completed, []) }
         let byOperation = Dictionary(activities.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })
-        return zip(ids, operations).compactMap { id, operationID in
+        let prefetched = zip(ids, operations).compactMap { id, operationID in
             byOperation[operationID].map { request in
                 ActivityWorkItem(
                     lease: Lease(id: id, owner: owner, epoch: 1), instanceID: lease.id, executionID: executionID,
@@ -342,5 +371,6 @@ extension PostgresProvider {
                 )
             }
         }
+        return (fenced, completed, prefetched)
     }
 }

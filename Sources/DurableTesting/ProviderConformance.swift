@@ -48,6 +48,7 @@ public enum ProviderConformance {
         Check(name: "a commit leases new activities to the committer", body: prefetch),
         Check(name: "batched completions are fenced one by one", body: batchedCompletions),
         Check(name: "a completion with no sibling outstanding claims the join", body: completionClaimsTheJoin),
+        Check(name: "an activity outcome commits the turn that consumes it", body: completionCommitsTheTurn),
     ]
 }
 
@@ -591,4 +592,63 @@ private func completionClaimsTheJoin(_ factory: ProviderConformance.Factory) asy
     try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: [item.messages[0].id], result: TurnResult(newEvents: [next], actions: [])))
     let rest = try await claimUntil(provider, owner: "b")[0]
     try require(rest.messages.count == 2 && rest.history.count == known + 1, "unconsumed results stay; the history grew by the committed event")
+}
+
+private func completionCommitsTheTurn(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    func firstTurn(_ id: String, activities: Int) async throws -> [ActivityWorkItem] {
+        try await start(provider, id)
+        try await commitFirstTurn(provider, try await claimUntil(provider, owner: "a") { $0.contains { $0.lease.id == id } }.first { $0.lease.id == id }!, activities: activities)
+        return try await provider.claimActivities(ClaimRequest(owner: "a", limit: 10)).items
+            .filter { $0.instanceID == id }.sorted { $0.request.operationID < $1.request.operationID }
+    }
+    /// The turn that records the result at `sequence` and then schedules `next` or completes.
+    func turn(_ task: ActivityWorkItem, at sequence: Int, next: Int?) -> TurnCommit {
+        let now = Date()
+        var events = [HistoryEvent(sequenceNumber: sequence, timestamp: now, kind: .activityCompleted(operationID: task.request.operationID, result: .null))]
+        var actions: [TurnAction] = []
+        var outcome: TurnOutcome?
+        if let next {
+            events.append(HistoryEvent(sequenceNumber: sequence + 1, timestamp: now, kind: .activityScheduled(operationID: next, name: "Work", input: .null, retry: .none, timeout: nil)))
+            actions.append(.scheduleActivity(ActivityRequest(operationID: next, name: "Work", input: .null, retry: .none, timeout: nil)))
+        } else {
+            events.append(HistoryEvent(sequenceNumber: sequence + 1, timestamp: now, kind: .executionCompleted(output: .null)))
+            outcome = .completed(output: .null)
+        }
+        return TurnCommit(consumedMessageIDs: [], result: TurnResult(newEvents: events, actions: actions, outcome: outcome), prefetch: ClaimRequest(owner: "a", limit: 5))
+    }
+
+    // The instance is free and waits for this activity only: outcome and turn commit together.
+    let single = try await firstTurn("fused", activities: 1)
+    try require(single.count == 1, "one task")
+    let stale = ActivityCompletion(lease: Lease(id: single[0].lease.id, owner: "a", epoch: single[0].lease.epoch + 3), outcome: .completed(.null))
+    guard case .leaseLost = try await provider.completeActivity(stale, committing: turn(single[0], at: 2, next: 2)) else {
+        throw ConformanceFailure("a stale activity lease must change nothing")
+    }
+    let first = try await provider.completeActivity(ActivityCompletion(lease: single[0].lease, outcome: .completed(.null)), committing: turn(single[0], at: 2, next: 2))
+    guard case .committed(let prefetched) = first else { throw ConformanceFailure("the turn was not committed with the outcome: \(first)") }
+    try require(prefetched.map(\.request.operationID) == [2], "the turn's new activity is leased to the committer")
+    try require(try await provider.history(instanceID: "fused").count == 4, "the history holds the result and the turn's decision")
+    try require(try await provider.claimOrchestrations(ClaimRequest(owner: "b", limit: 10)).items.allSatisfy { $0.lease.id != "fused" }, "no message was left for a claim")
+    let last = try await provider.completeActivity(ActivityCompletion(lease: prefetched[0].lease, outcome: .completed(.null)), committing: turn(prefetched[0], at: 4, next: nil))
+    guard case .committed = last else { throw ConformanceFailure("the last turn was not committed: \(last)") }
+    try require(try await provider.instance(id: "fused")?.status == .completed, "the instance completed")
+
+    // A sibling is outstanding: only the outcome is recorded, as a message for a claimed turn.
+    let pair = try await firstTurn("sibling", activities: 2)
+    guard case .recorded = try await provider.completeActivity(ActivityCompletion(lease: pair[0].lease, outcome: .completed(.null)), committing: turn(pair[0], at: 3, next: nil)) else {
+        throw ConformanceFailure("with a sibling outstanding the outcome must only be recorded")
+    }
+    try require(try await provider.history(instanceID: "sibling").count == 3, "the turn was not committed")
+
+    // Someone holds the instance: only the outcome is recorded.
+    let busy = try await firstTurn("busy", activities: 1)
+    try await provider.sendMessage(instanceID: "busy", .eventRaised(name: "e", input: .null))
+    let holder = try await claimUntil(provider, owner: "b") { $0.contains { $0.lease.id == "busy" } }.first { $0.lease.id == "busy" }!
+    guard case .recorded = try await provider.completeActivity(ActivityCompletion(lease: busy[0].lease, outcome: .completed(.null)), committing: turn(busy[0], at: 2, next: nil)) else {
+        throw ConformanceFailure("a held instance must not be committed by another")
+    }
+    try await provider.abandonOrchestration(holder.lease, delay: .zero, reason: .interrupted)
+    let after = try await claimUntil(provider, owner: "c") { $0.contains { $0.lease.id == "busy" } }.first { $0.lease.id == "busy" }!
+    try require(after.messages.count == 2 && after.history.count == 2, "the event and the result wait for the next turn")
 }

@@ -66,6 +66,11 @@ public final class RecordingProvider: DurableProvider {
         self.record(claimed: result.claimed.map(\.lease.id))
         return result
     }
+    public func completeActivity(_ completion: ActivityCompletion, committing turn: TurnCommit) async throws -> CompletionCommit {
+        let result = try await self.base.completeActivity(completion, committing: turn)
+        if case .committed(let prefetched) = result { self.record(claimed: prefetched.map(\.lease.id)) }
+        return result
+    }
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         self.record(lease, delay, reason)
         try await self.base.abandonActivity(lease, delay: delay, reason: reason)

@@ -55,6 +55,20 @@ final class ExecutionCache: Sendable {
         for execution in evicted { execution.unload() }
     }
 
+    /// Takes the cached execution out when the only activity it waits for is `operationID`; returns
+    /// it with the length and last event of the history it continues.
+    func take(instanceID: String, executionID: String, awaitingOnly operationID: Int) -> (OrchestrationExecution, Int, HistoryEvent?)? {
+        guard let entry = self.state.withLock({ $0.entries.removeValue(forKey: instanceID) }) else { return nil }
+        guard entry.executionID == executionID, entry.execution.outstandingActivities == [operationID] else {
+            // Not for this result: keep it for the turn that consumes it.
+            self.state.withLock { state in
+                if state.entries[instanceID] == nil { state.entries[instanceID] = entry }
+            }
+            return nil
+        }
+        return (entry.execution, entry.historyCount, entry.lastEvent)
+    }
+
     /// The number of history events of the instance's cached execution, if there is one.
     func historyCount(instanceID: String, executionID: String) -> Int? {
         self.state.withLock { state in

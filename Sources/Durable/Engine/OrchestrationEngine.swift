@@ -112,6 +112,29 @@ public struct OrchestrationEngine: Sendable {
         }
     }
 
+    /// Runs one turn delivering an activity's result to the execution this engine keeps, when that
+    /// activity is the only one the execution waits for: the turn a node can commit together with the
+    /// result, before any claim. The turn's first new event (the result) continues the history the
+    /// kept execution ended with; the commit must check that the stored history still ends there, and
+    /// the caller must ``evict(instanceID:)`` when the turn is not committed. Returns `nil`, changing
+    /// nothing, when no execution is kept for the instance or it waits for other activities too.
+    public func continueWithResult(
+        instanceID: String,
+        executionID: String,
+        operationID: Int,
+        result message: HistoryEvent.Kind,
+        now: Date
+    ) throws(DurableError) -> TurnResult? {
+        guard let cache = self.cache,
+            let (execution, historyCount, lastEvent) = cache.take(instanceID: instanceID, executionID: executionID, awaitingOnly: operationID)
+        else { return nil }
+        // The caller's estimate of the provider's clock must not run behind the history.
+        let now = max(now, lastEvent?.timestamp ?? now).roundedToMilliseconds
+        return try self.finish(execution, instanceID: instanceID, historyCount: historyCount, lastEvent: lastEvent) { () throws(DurableError) in
+            try execution.process([message], now: now)
+        }
+    }
+
     /// The number of history events of the instance's execution this engine keeps, if it keeps one.
     public func cachedHistoryCount(instanceID: String, executionID: String) -> Int? {
         self.cache?.historyCount(instanceID: instanceID, executionID: executionID)

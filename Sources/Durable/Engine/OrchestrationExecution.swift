@@ -62,6 +62,15 @@ final class OrchestrationExecution: Sendable {
         self.context.state.withLock { $0.endTurn() }
     }
 
+    /// The activities the code waits for: scheduled, no result yet.
+    var outstandingActivities: [Int] {
+        self.context.state.withLock { state in
+            state.slots.compactMap { id, slot in
+                if case .activity = slot.kind, slot.result == nil { id } else { nil }
+            }
+        }
+    }
+
     var result: TurnResult {
         self.context.state.withLock { state in
             TurnResult(newEvents: state.newEvents, actions: state.actions, outcome: state.outcome, customStatus: state.customStatus)

@@ -57,6 +57,14 @@ public protocol DurableProvider: Sendable {
     /// the rest.
     func completeActivities(_ completions: [ActivityCompletion], claim: ClaimRequest?) async throws -> ActivityCompletionResult
 
+    /// Records an activity's outcome and commits, in the same step, the turn that consumes it (which
+    /// the completer ran on the execution it keeps): when the instance still runs the activity's
+    /// execution, nobody holds it, no other activity of it is outstanding and its history ends where
+    /// the turn's events begin. The instance is then free, its epoch moved on, as after
+    /// ``commitTurn(_:_:)`` (with ``TurnCommit/prefetch`` likewise). Otherwise only the outcome is
+    /// recorded, as by ``completeActivities(_:claim:)``, for a later turn.
+    func completeActivity(_ completion: ActivityCompletion, committing turn: TurnCommit) async throws -> CompletionCommit
+
     /// Releases the task; it becomes visible again after `delay`. A `.retry` counts an attempt.
     func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws
 
@@ -120,6 +128,16 @@ public struct ActivityCompletion: Sendable, Hashable {
         self.outcome = outcome
         self.knownHistory = knownHistory
     }
+}
+
+/// What ``DurableProvider/completeActivity(_:committing:)`` did.
+public enum CompletionCommit: Sendable {
+    /// The outcome and the turn were committed; the activity tasks the turn leased to the committer.
+    case committed(prefetched: [ActivityWorkItem])
+    /// Only the outcome was recorded; a later turn consumes it.
+    case recorded
+    /// The activity's lease was no longer current: nothing changed.
+    case leaseLost
 }
 
 /// What ``DurableProvider/completeActivities(_:claim:)`` did.
@@ -324,6 +342,14 @@ public struct ActivityWorkItem: Sendable {
 public enum ActivityOutcome: Sendable, Hashable {
     case completed(Payload)
     case failed(FailureDetails)
+
+    /// The message that delivers the outcome to its orchestration.
+    public func message(operationID: Int) -> HistoryEvent.Kind {
+        switch self {
+        case .completed(let output): .activityCompleted(operationID: operationID, result: output)
+        case .failed(let failure): .activityFailed(operationID: operationID, failure: failure)
+        }
+    }
 }
 
 /// What wakes dispatchers and waiters.

@@ -514,12 +514,7 @@ public final class InMemoryProvider: DurableProvider {
                 guard let instance = state.instances[task.instanceID], !instance.info.status.isTerminal,
                     instance.info.executionID == task.executionID
                 else { continue }
-                let message: HistoryEvent.Kind =
-                    switch completion.outcome {
-                    case .completed(let output): .activityCompleted(operationID: task.request.operationID, result: output)
-                    case .failed(let failure): .activityFailed(operationID: task.request.operationID, failure: failure)
-                    }
-                state.enqueue(task.instanceID, executionID: task.executionID, message, visibleAt: now)
+                state.enqueue(task.instanceID, executionID: task.executionID, completion.outcome.message(operationID: task.request.operationID), visibleAt: now)
                 delivered.append(task.instanceID)
                 if let count = completion.knownHistory { known[task.instanceID] = max(known[task.instanceID] ?? 0, count) }
             }
@@ -538,6 +533,51 @@ public final class InMemoryProvider: DurableProvider {
         }
         if result.readyForTurn { self.notify(.orchestrations) }
         return result
+    }
+
+    public func completeActivity(_ completion: ActivityCompletion, committing turn: TurnCommit) async throws -> CompletionCommit {
+        if case .completed(let output) = completion.outcome {
+            try ProviderValidation.payload(output, limit: self.maxPayloadBytes, what: "the activity output", instanceID: completion.lease.id)
+        }
+        let now = self.now()
+        // The task is done and the instance leased to the committer in one step; the turn then
+        // commits under that lease, which nobody else can take meanwhile.
+        enum Step { case lost, recorded, take(Lease, ActivityTask) }
+        let step = self.state.withLock { state -> Step in
+            guard let task = try? Self.fenced(state.tasks[completion.lease.id], completion.lease) else { return .lost }
+            state.tasks[completion.lease.id] = nil
+            guard let instance = state.instances[task.instanceID], !instance.info.status.isTerminal,
+                instance.info.executionID == task.executionID
+            else { return .recorded }
+            let free = instance.lease.map { $0.expiresAt <= now } ?? true
+            let alone = !state.tasks.values.contains { $0.instanceID == task.instanceID && $0.executionID == task.executionID && !$0.cancelRequested }
+            if free, alone, turn.result.newEvents.first?.sequenceNumber == instance.history.count,
+                let item = state.lease(task.instanceID, to: completion.lease.owner, now: now, until: self.expiry(from: now))
+            {
+                return .take(item.lease, task)
+            }
+            state.enqueue(task.instanceID, executionID: task.executionID, completion.outcome.message(operationID: task.request.operationID), visibleAt: now)
+            return .recorded
+        }
+        switch step {
+        case .lost:
+            return .leaseLost
+        case .recorded:
+            self.notify(.orchestrations)
+            return .recorded
+        case .take(let lease, let task):
+            do {
+                return .committed(prefetched: try await self.commitTurn(lease, turn))
+            } catch {
+                // The turn was invalid: the outcome waits for a turn of its own.
+                self.state.withLock { state in
+                    state.instances[lease.id]?.lease = nil
+                    state.enqueue(task.instanceID, executionID: task.executionID, completion.outcome.message(operationID: task.request.operationID), visibleAt: now)
+                }
+                self.notify(.orchestrations)
+                return .recorded
+            }
+        }
     }
 
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {

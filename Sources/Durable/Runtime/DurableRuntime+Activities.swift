@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 extension DurableRuntime {
@@ -122,6 +123,7 @@ extension DurableRuntime {
     }
 
     private func complete(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async {
+        if await self.completeWithTurn(item, outcome, logger: logger) { return }
         // When this node keeps the instance's execution, the turn that consumes the result may be
         // claimed with it. Such turns wait in a local queue (bounded by the turn concurrency) and go
         // before claims from the database: they cost no claim of their own and no replay.
@@ -137,6 +139,47 @@ extension DurableRuntime {
         case .failure(let error):
             logger.error("recording the activity result failed; it runs again when its lease expires", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// When this node keeps the instance's execution and this was the only activity it waits for,
+    /// runs the turn that consumes the outcome here and commits both in one step: no message, no
+    /// wake-up, no claim. Returns `false` when the outcome still has to be recorded.
+    private func completeWithTurn(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async -> Bool {
+        guard !self.stopping else { return false }
+        let now = Date().addingTimeInterval(self.providerClockOffset.withLock { $0 })
+        let result: TurnResult?
+        do throws(DurableError) {
+            result = try self.engine.continueWithResult(
+                instanceID: item.instanceID, executionID: item.executionID, operationID: item.request.operationID,
+                result: outcome.message(operationID: item.request.operationID), now: now
+            )
+        } catch {
+            // The execution was dropped; a claimed turn replays it and records the failure.
+            logger.debug("the turn with the outcome failed; recording the outcome alone", metadata: ["error": "\(error)"])
+            return false
+        }
+        guard let result else { return false }
+        let completion = ActivityCompletion(lease: item.lease, outcome: outcome)
+        do {
+            let turn = TurnCommit(consumedMessageIDs: [], result: result, prefetch: self.prefetchRequest)
+            switch try await self.provider.completeActivity(completion, committing: turn) {
+            case .committed(let prefetched):
+                self.counters.withLock { $0.joinedTurns += 1 }
+                self.committed(result, instanceID: item.instanceID, now: now, prefetched: prefetched, logger: logger)
+            case .recorded:
+                // Another turn comes first (the instance was busy or moved on): the kept execution
+                // is ahead of the stored history.
+                self.engine.evict(instanceID: item.instanceID)
+                self.orchestrationWake.signal()
+            case .leaseLost:
+                self.engine.evict(instanceID: item.instanceID)
+                logger.warning("activity result rejected: lease lost to another owner")
+            }
+        } catch {
+            self.engine.evict(instanceID: item.instanceID)
+            logger.error("recording the activity result failed; it runs again when its lease expires", metadata: ["error": "\(error)"])
+        }
+        return true
     }
 
     /// Runs a provider write whose failure leaves the work to lease expiry: logged, not thrown. It

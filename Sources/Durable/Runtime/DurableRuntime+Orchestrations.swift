@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Metrics
 import Tracing
@@ -79,6 +80,7 @@ extension DurableRuntime {
     }
 
     private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws {
+        self.providerClockOffset.withLock { $0 = item.claimedAt.timeIntervalSinceNow }
         var item = item
         if item.loadError == nil, item.historyOffset > 0 {
             // Claimed with only the end of the history, for the execution this node keeps.
@@ -136,30 +138,40 @@ extension DurableRuntime {
     }
 
     private func commit(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws {
-        // Activities the turn schedules are leased to this node in the same commit, up to its free
-        // activity slots: they start without a notification, wake-up or claim.
-        var prefetch = self.claimRequest
-        prefetch.limit = max(0, self.configuration.activityConcurrency - self.activitiesInFlight.value - self.localActivities.count)
         let prefetched = try await self.provider.commitTurn(
             item.lease,
-            TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result, prefetch: self.stopping ? nil : prefetch)
+            TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result, prefetch: self.prefetchRequest)
         )
+        if resumed {
+            logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
+        }
+        self.committed(result, instanceID: item.lease.id, now: item.claimedAt, prefetched: prefetched, logger: logger)
+    }
+
+    /// Activities a turn schedules are leased to this node in the same commit, up to its free activity
+    /// slots: they start without a notification, wake-up or claim.
+    var prefetchRequest: ClaimRequest? {
+        guard !self.stopping else { return nil }
+        var prefetch = self.claimRequest
+        prefetch.limit = max(0, self.configuration.activityConcurrency - self.activitiesInFlight.value - self.localActivities.count)
+        return prefetch
+    }
+
+    /// What follows a committed turn: local wake-ups for its timers, its prefetched activities, logs.
+    func committed(_ result: TurnResult, instanceID: String, now: Date, prefetched: [ActivityWorkItem], logger: Logger) {
         self.counters.withLock { $0.turns += 1 }
         for case .scheduleTimer(_, let fireAt) in result.actions {
-            let delay = fireAt.timeIntervalSince(item.claimedAt)
+            let delay = fireAt.timeIntervalSince(now)
             self.orchestrationWake.signal(after: .milliseconds(Int64(max(0, delay) * 1000) + 1))
         }
         if !prefetched.isEmpty {
             self.localActivities.push(prefetched)
-            self.activityWake.signal()
-        }
-        if resumed {
-            logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
+            self.activityWake.signal(claim: false)
         }
         if let outcome = result.outcome, case .continuedAsNew = outcome {} else if let outcome = result.outcome {
             logger.debug("execution ended", metadata: ["durable.outcome": "\(outcome)"])
-            if self.resume.withLock({ $0.complete(item.lease.id) }) {
-                self.traced("durable.resume.complete", instance: item.lease.id) {}
+            if self.resume.withLock({ $0.complete(instanceID) }) {
+                self.traced("durable.resume.complete", instance: instanceID) {}
                 logger.info("resume: completed", metadata: ["durable.outcome": "\(outcome)"])
             }
         }

@@ -126,6 +126,9 @@ public final class DurableRuntime: Service, Sendable {
     let localTurns: LocalWork<OrchestrationWorkItem>
     let localActivities = LocalWork<ActivityWorkItem>()
     let completions: CompletionBatcher
+    /// The provider's clock minus this node's, as of the last claimed turn: the `now` of turns this
+    /// node commits with an activity outcome, without a claim that would read the provider's clock.
+    let providerClockOffset = Mutex<TimeInterval>(0)
 
     /// What this runtime did, for tests, benchmarks and operators.
     public struct Statistics: Sendable, Hashable {

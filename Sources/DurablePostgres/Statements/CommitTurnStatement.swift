@@ -4,8 +4,20 @@ import PostgresNIO
 /// to the committer up to its prefetch limit), timers and the parent's message, the instance row, and
 /// one NOTIFY, in a single round trip. A stale lease matches no row in `fence`, so nothing else is
 /// written. Returns one row: the fence count (2 when the lease and the history sequence held), the
-/// leased tasks' ids and operation ids, and the notification count.
+/// leased tasks' ids and operation ids, the notification count, and whether the activity task (with
+/// `completes`) was current.
+///
+/// With `completes`, the turn consumes an activity's outcome and is committed without a lease: the
+/// task (fenced by its lease) is deleted, and the instance is taken when nobody holds it and no other
+/// activity of it is outstanding; when it cannot be taken (or its history moved on), the outcome is
+/// queued as a message instead and nothing else is written.
 struct CommitTurnStatement: PreparedQuery {
+    var completes = false
+    var taskID = ""
+    var taskEpoch: Int64 = 0
+    var taskOwner = ""
+    /// The outcome as a message, queued when the turn cannot be committed.
+    var resultMessage = ""
     var instanceID = ""
     var epoch: Int64 = 0
     var leaseOwner = ""
@@ -41,15 +53,38 @@ struct CommitTurnStatement: PreparedQuery {
 
     var query: PostgresQuery {
         """
-        WITH leased AS (
+        WITH done AS (
+            DELETE FROM activity_tasks
+            WHERE \(self.completes) AND id = \(self.taskID) AND lock_epoch = \(self.taskEpoch) AND lock_owner = \(self.taskOwner)
+              AND locked_until IS NOT NULL
+            RETURNING instance_id, execution_id
+        ), leased AS (
             SELECT id, execution_id FROM instances
-            WHERE id = \(self.instanceID) AND lock_epoch = \(self.epoch) AND lock_owner = \(self.leaseOwner) AND locked_until IS NOT NULL
+            WHERE NOT \(self.completes) AND id = \(self.instanceID) AND lock_epoch = \(self.epoch) AND lock_owner = \(self.leaseOwner)
+              AND locked_until IS NOT NULL
             FOR UPDATE
+        ), taken AS (
+            SELECT i.id, i.execution_id FROM instances i
+            WHERE \(self.completes) AND i.id = \(self.instanceID) AND i.status IN ('pending', 'running')
+              AND (i.locked_until IS NULL OR i.locked_until <= now())
+              AND EXISTS (SELECT 1 FROM done d WHERE d.execution_id = i.execution_id)
+              AND NOT EXISTS (SELECT 1 FROM activity_tasks t
+                              WHERE t.instance_id = i.id AND t.execution_id = i.execution_id AND NOT t.cancel_requested
+                                AND t.id <> \(self.taskID))
+            FOR UPDATE SKIP LOCKED
+        ), holder AS (
+            SELECT id, execution_id FROM leased UNION ALL SELECT id, execution_id FROM taken
         ), fence AS (
             -- The new events must continue the stored history exactly.
-            SELECT l.id, l.execution_id FROM leased l
+            SELECT l.id, l.execution_id FROM holder l
             WHERE \(self.firstSequence) < 0
                OR (SELECT count(*) FROM history h WHERE h.instance_id = l.id AND h.execution_id = l.execution_id) = \(self.firstSequence)
+        ), queued AS (
+            INSERT INTO messages (instance_id, execution_id, kind)
+            SELECT i.id, i.execution_id, \(self.resultMessage) FROM done d
+            JOIN instances i ON i.id = d.instance_id AND i.execution_id = d.execution_id AND i.status IN ('pending', 'running')
+            WHERE NOT EXISTS (SELECT 1 FROM fence)
+            RETURNING 1
         ), hist AS (
             INSERT INTO history (instance_id, execution_id, seq, event)
             SELECT f.id, f.execution_id, t.s, t.e
@@ -85,7 +120,8 @@ struct CommitTurnStatement: PreparedQuery {
                 output = \(self.output)::text, failure = \(self.failure)::text, custom_status = \(self.customStatus)::text,
                 completed_at = CASE WHEN \(self.terminal) THEN now() ELSE NULL END,
                 completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END,
-                updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL
+                updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL,
+                lock_epoch = i.lock_epoch + CASE WHEN \(self.completes) THEN 1 ELSE 0 END
             FROM fence f WHERE i.id = f.id
             RETURNING NOT \(self.terminal) AND EXISTS (
                 SELECT 1 FROM messages m WHERE m.instance_id = f.id AND m.visible_at <= now()
@@ -95,13 +131,15 @@ struct CommitTurnStatement: PreparedQuery {
             SELECT concat(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE NOT leased) THEN 'a' END,
                 CASE WHEN \(self.terminal) AND EXISTS (SELECT 1 FROM fence) THEN 'c' END,
-                CASE WHEN coalesce((SELECT pending FROM updated), false) OR EXISTS (SELECT 1 FROM outgoing WHERE visible) THEN 'o' END
+                CASE WHEN coalesce((SELECT pending FROM updated), false) OR EXISTS (SELECT 1 FROM outgoing WHERE visible)
+                          OR EXISTS (SELECT 1 FROM queued) THEN 'o' END
             ) AS payload
         )
-        SELECT (SELECT count(*) FROM leased)::int8 + (SELECT count(*) FROM fence)::int8,
+        SELECT (SELECT count(*) FROM holder)::int8 + (SELECT count(*) FROM fence)::int8,
                coalesce((SELECT array_agg(id) FROM tasks WHERE leased), '{}'),
                coalesce((SELECT array_agg(operation_id) FROM tasks WHERE leased), '{}'),
-               (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), payload) FROM wake WHERE payload <> '') n)::int8
+               (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), payload) FROM wake WHERE payload <> '') n)::int8,
+               EXISTS (SELECT 1 FROM done)
         """
     }
 }
