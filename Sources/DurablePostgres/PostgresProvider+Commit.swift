@@ -229,8 +229,12 @@ extension PostgresProvider {
                 logger: self.logger
             )
             for try await pending in updated.decode(Bool.self) where pending { wake.insert("o") }
-            if !wake.isEmpty {
-                try await connection.query("SELECT pg_notify(\(channel), \(String(wake.sorted())))", logger: self.logger)
+            let work = String(wake.subtracting(["c"]).sorted())
+            if !work.isEmpty {
+                try await connection.query("SELECT pg_notify(\(channel), \(work))", logger: self.logger)
+            }
+            if wake.contains("c") {
+                try await connection.query("SELECT pg_notify(\(self.configuration.completionChannel), 'c')", logger: self.logger)
             }
             return (String(wake.sorted()), prefetched)
         }
@@ -357,7 +361,7 @@ extension PostgresProvider {
             targets: outgoing.map(\.instanceID), executions: outgoing.map { $0.executionID ?? "" }, kinds: kinds,
             visibleAt: outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 }, timerOperations: outgoing.map { $0.timerOperation ?? -1 },
             status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json,
-            nodeID: String(lease.nodeID), channel: self.configuration.channel
+            nodeID: String(lease.nodeID), channel: self.configuration.channel, completionChannel: self.configuration.completionChannel
         )
         let rows = try await self.withRetry("committing a turn of \(lease)") { try await self.execute(statement) }
         let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)

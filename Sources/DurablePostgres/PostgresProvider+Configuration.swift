@@ -43,8 +43,11 @@ extension PostgresProvider {
             self.maxConnections = max(2, maxConnections)
         }
 
-        /// The notification channel of this schema.
+        /// The notification channel of this schema's work: `o` (turns ready), `a` (activities ready).
         var channel: String { "durable_\(self.schema)" }
+        /// The notification channel of this schema's finished instances (`c`): only processes that
+        /// wait for results LISTEN on it, and nodes are not woken by it.
+        var completionChannel: String { "durable_\(self.schema)_done" }
 
         /// Parses `postgres://user:password@host:port/database?sslmode=...`.
         static func parse(url text: String) throws(DurableError) -> (String, Int, String, String?, String, String) {

@@ -1,11 +1,40 @@
-import Durable
+public import Durable
 import Logging
 import PostgresNIO
 
 extension PostgresProvider {
-    /// Keeps one connection LISTENing on the schema's channel. After every (re)connect it wakes all
-    /// subscribers so they catch up on what was notified while it was down.
-    func listen() async {
+    /// What one LISTEN connection hears: the schema's work, or its finished instances. A provider
+    /// listens only for what its subscribers want: a process that only waits for results is not
+    /// woken by every turn and activity of the schema, and a node not by every completion.
+    enum ListenGroup: Sendable, Hashable {
+        case work
+        case completions
+
+        init(_ channel: NotificationChannel) {
+            self = channel == .completions ? .completions : .work
+        }
+
+        var channels: [NotificationChannel] {
+            switch self {
+            case .work: [.orchestrations, .activities]
+            case .completions: [.completions]
+            }
+        }
+    }
+
+    public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> {
+        let stream = self.hub.subscribe(channel)
+        let group = ListenGroup(channel)
+        if self.listening.withLock({ $0.insert(group).inserted }) {
+            self.listenRequests.continuation.yield(group)
+        }
+        return stream
+    }
+
+    /// Keeps one connection LISTENing for `group`. After every (re)connect it wakes the group's
+    /// subscribers so they catch up on what was notified while it was not listening.
+    func listen(_ group: ListenGroup) async {
+        let channel = group == .work ? self.configuration.channel : self.configuration.completionChannel
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -15,10 +44,10 @@ extension PostgresProvider {
                     logger: self.logger
                 )
                 defer { Task { try? await connection.close() } }
-                try await connection.listen(on: self.configuration.channel) { notifications in
+                try await connection.listen(on: channel) { notifications in
                     failures = 0
-                    self.logger.debug("listening", metadata: ["durable.channel": .string(self.configuration.channel)])
-                    self.hub.postAll()
+                    self.logger.debug("listening", metadata: ["durable.channel": .string(channel)])
+                    for subscribed in group.channels { self.hub.post(subscribed) }
                     for try await notification in notifications {
                         self.hub.post(payload: notification.payload)
                     }

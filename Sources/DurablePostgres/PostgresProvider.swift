@@ -23,6 +23,9 @@ public final class PostgresProvider: DurableProvider, Service {
     let logger: Logger
     let hub = NotificationHub()
     let started = StartGate()
+    /// The LISTEN connections asked for by subscribers, started by `run()`.
+    let listening = Mutex<Set<ListenGroup>>([])
+    let listenRequests = AsyncStream.makeStream(of: ListenGroup.self)
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -45,7 +48,8 @@ public final class PostgresProvider: DurableProvider, Service {
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
 
-    /// Runs the connection pool and the LISTEN connection until cancelled or shut down.
+    /// Runs the connection pool and the LISTEN connections subscribers ask for, until cancelled or
+    /// shut down.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
@@ -54,13 +58,11 @@ public final class PostgresProvider: DurableProvider, Service {
                     self.started.open()
                     await self.client.run()
                 }
-                group.addTask { await self.listen() }
+                for await listenGroup in self.listenRequests.stream {
+                    group.addTask { await self.listen(listenGroup) }
+                }
             }
         }
-    }
-
-    public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> {
-        self.hub.subscribe(channel)
     }
 
     var leaseSeconds: Double {

@@ -47,6 +47,7 @@ struct CommitTurnStatement: PreparedQuery {
     var customStatus: String? = ""
     var nodeID = ""
     var channel = ""
+    var completionChannel = ""
 
     static let placeholder = CommitTurnStatement()
     static let sql = placeholder.query.sql
@@ -130,7 +131,6 @@ struct CommitTurnStatement: PreparedQuery {
         ), wake AS (
             SELECT concat(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE NOT leased) THEN 'a' END,
-                CASE WHEN \(self.terminal) AND EXISTS (SELECT 1 FROM fence) THEN 'c' END,
                 CASE WHEN coalesce((SELECT pending FROM updated), false) OR EXISTS (SELECT 1 FROM outgoing WHERE visible)
                           OR EXISTS (SELECT 1 FROM queued) THEN 'o' END
             ) AS payload
@@ -138,7 +138,8 @@ struct CommitTurnStatement: PreparedQuery {
         SELECT (SELECT count(*) FROM holder)::int8 + (SELECT count(*) FROM fence)::int8,
                coalesce((SELECT array_agg(id) FROM tasks WHERE leased), '{}'),
                coalesce((SELECT array_agg(operation_id) FROM tasks WHERE leased), '{}'),
-               (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), payload) FROM wake WHERE payload <> '') n)::int8,
+               (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), payload) FROM wake WHERE payload <> '') n)::int8
+                 + (SELECT count(*) FROM (SELECT pg_notify(\(self.completionChannel), 'c') WHERE \(self.terminal) AND EXISTS (SELECT 1 FROM fence)) c)::int8,
                EXISTS (SELECT 1 FROM done)
         """
     }
