@@ -363,7 +363,7 @@ extension PostgresProvider {
             status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json,
             nodeID: String(lease.nodeID), channel: self.configuration.channel, completionChannel: self.configuration.completionChannel
         )
-        let rows = try await self.withRetry("committing a turn of \(lease)") { try await self.execute(statement) }
+        let rows = try await self.withRetry("committing a turn of \(lease)") { try await self.commits.execute(statement) }
         let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)
         guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return (fenced, completed, []) }
         let byOperation = Dictionary(activities.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })

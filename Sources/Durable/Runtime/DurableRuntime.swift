@@ -317,9 +317,9 @@ public final class DurableRuntime: Service, Sendable {
                         )
                     }
                 }
-                // With no free slot, a freed one signals.
-                let now = ContinuousClock.now
-                if await wake.wait(timeout: deadline > now ? deadline - now : self.configuration.safetyPollInterval) {
+                // With no free slot, a freed one signals; with one, the deadline may already have come.
+                let timeout = concurrency > inFlight.value ? max(.zero, deadline - ContinuousClock.now) : self.configuration.safetyPollInterval
+                if await wake.wait(timeout: timeout) {
                     claimWanted = true
                 }
             }

@@ -1,0 +1,91 @@
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Groups turn commits that arrive together into one transaction (group commit across instances),
+/// without delaying any: a commit is written at once when a writer is free; commits that arrive
+/// while every writer is busy go together in the next transaction. Each commit stays one statement,
+/// fenced on its own; only the transaction (and its WAL flush and notifications) is shared.
+///
+/// When a grouped transaction fails, its commits are run again one by one, so that one bad commit
+/// cannot fail the others.
+final class CommitBatcher: Sendable {
+    private struct Entry {
+        var statement: CommitTurnStatement
+        var continuation: CheckedContinuation<Result<[PostgresRow], any Error>, Never>
+    }
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private let maxWriters: Int
+    private let maxBatch: Int
+    private let state = Mutex<(pending: [Entry], writers: Int)>(([], 0))
+
+    init(client: PostgresClient, logger: Logger, maxWriters: Int = 2, maxBatch: Int = 64) {
+        self.client = client
+        self.logger = logger
+        self.maxWriters = max(1, maxWriters)
+        self.maxBatch = max(1, maxBatch)
+    }
+
+    /// Runs the statement, alone or in a transaction with others; returns its rows.
+    func execute(_ statement: CommitTurnStatement) async throws -> [PostgresRow] {
+        let result = await withCheckedContinuation { continuation in
+            let startWriter = self.state.withLock { state in
+                state.pending.append(Entry(statement: statement, continuation: continuation))
+                guard state.writers < self.maxWriters else { return false }
+                state.writers += 1
+                return true
+            }
+            // A task of its own: it must not be cancelled with the turn that happened to start it.
+            if startWriter { Task { await self.write() } }
+        }
+        return try result.get()
+    }
+
+    private func write() async {
+        while true {
+            let batch = self.state.withLock { state -> [Entry] in
+                let batch = Array(state.pending.prefix(self.maxBatch))
+                state.pending.removeFirst(batch.count)
+                if batch.isEmpty { state.writers -= 1 }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            if batch.count > 1, let results = try? await self.inOneTransaction(batch.map(\.statement)) {
+                for (entry, rows) in zip(batch, results) { entry.continuation.resume(returning: .success(rows)) }
+                continue
+            }
+            for entry in batch {
+                do {
+                    entry.continuation.resume(returning: .success(try await Self.collect(self.client.execute(entry.statement, logger: self.logger))))
+                } catch {
+                    entry.continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+    }
+
+    private func inOneTransaction(_ statements: [CommitTurnStatement]) async throws -> [[PostgresRow]] {
+        try await self.client.withConnection { connection in
+            try await connection.query("BEGIN", logger: self.logger)
+            do {
+                var results: [[PostgresRow]] = []
+                for statement in statements {
+                    results.append(try await Self.collect(connection.execute(statement, logger: self.logger)))
+                }
+                try await connection.query("COMMIT", logger: self.logger)
+                return results
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: self.logger)
+                throw error
+            }
+        }
+    }
+
+    private static func collect<S: AsyncSequence>(_ rows: S) async throws -> [PostgresRow] where S.Element == PostgresRow {
+        var collected: [PostgresRow] = []
+        for try await row in rows { collected.append(row) }
+        return collected
+    }
+}
