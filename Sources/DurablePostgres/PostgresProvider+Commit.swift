@@ -33,7 +33,7 @@ extension PostgresProvider {
         let (woke, prefetched) = try await self.transaction("committing a turn of \(lease)") { connection -> (String, [ActivityWorkItem]) in
             let fence = try await connection.query(
                 """
-                SELECT execution_id, (SELECT count(*) FROM history h WHERE h.instance_id = i.id AND h.execution_id = i.execution_id)::int8
+                SELECT execution_id, history_length::int8
                 FROM instances i
                 WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                 FOR UPDATE
@@ -222,7 +222,8 @@ extension PostgresProvider {
                     output = \(output), failure = \(failure), custom_status = \(customStatus),
                     completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
                     completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
-                    updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL
+                    updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL,
+                    history_length = \(next == nil ? Int(historyCount) + events.count : 0)
                 WHERE id = \(lease.id)
                 RETURNING EXISTS (SELECT 1 FROM messages m WHERE m.instance_id = \(lease.id) AND m.visible_at <= now())
                 """,

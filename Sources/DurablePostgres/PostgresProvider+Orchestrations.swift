@@ -121,7 +121,7 @@ extension PostgresProvider {
                         deliveryCount: try cells["deliveries"].decode(Int.self),
                         handlerMisses: try cells["handler_misses"].decode(Int.self),
                         loadError: loadError,
-                        historyLength: historyOffset + stored.count,
+                        historyLength: try cells["history_length"].decode(Int.self),
                         historyOffset: historyOffset
                     )
                 )

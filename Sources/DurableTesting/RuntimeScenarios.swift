@@ -25,6 +25,7 @@ public enum RuntimeScenarios {
         Scenario(name: "lease renewal during a long activity", body: leaseRenewal),
         Scenario(name: "graceful shutdown hands work to a new runtime", body: shutdownAndResume),
         Scenario(name: "a restarted node resumes every in-progress instance", body: restartResume),
+        Scenario(name: "a long history goes on in memory and after a restart", body: longHistory),
     ]
 }
 
@@ -164,6 +165,16 @@ struct TwoSteps: Orchestration {
         // Long enough that no timer fires while the first runtime shuts down.
         try await context.sleep(for: .seconds(2))
         return try await context.activity(Add.self, .init(a: input, b: 1))
+    }
+}
+
+/// 60 activities in sequence (a history longer than claims bring whole), then an event.
+struct LongThenEvent: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        var total = 0
+        for step in 1...60 { total = try await context.activity(Add.self, .init(a: total, b: step)) }
+        _ = try await context.activity(Signal.self, "long-waiting")
+        return try await context.event("go", as: Int.self) + total + input
     }
 }
 
@@ -367,4 +378,29 @@ private func restartResume(_ factory: ProviderConformance.Factory) async throws 
     try await after.stop()
     let progress = after.runtime.resumeProgress
     try require(progress.discovered == count && progress.attached == count && progress.completed == count, "resume progress \(progress)")
+}
+
+private func longHistory(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    let registry = try registry { try $0.register(LongThenEvent()); try $0.register(Add()); try $0.register(Signal(probe: probe)) }
+    let first = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "keeper"))
+    let kept = try await client.start(LongThenEvent.self, input: 1)
+    let moved = try await client.start(LongThenEvent.self, input: 2)
+    try require(await probe.wait(for: "long-waiting", count: 2), "the instances did not reach their event wait")
+    // The node that ran every turn keeps the execution: the event's turn continues it.
+    try await client.raiseEvent(instanceID: kept, name: "go", 100)
+    let keptOutput = try await client.result(of: LongThenEvent.self, instanceID: kept, timeout: .seconds(30))
+    try require(keptOutput == 1_830 + 100 + 1, "kept execution returned \(keptOutput)")
+    try await first.stop()
+
+    // A new node has nothing in memory: it reads the whole history and replays it.
+    try await withRuntime(provider: provider, registry: registry, node: "fresh") { _ in
+        try await client.raiseEvent(instanceID: moved, name: "go", 200)
+        let output = try await client.result(of: LongThenEvent.self, instanceID: moved, timeout: .seconds(30))
+        try require(output == 1_830 + 200 + 2, "replayed execution returned \(output)")
+    }
+    let events = try await client.history(instanceID: moved).count
+    try require(events == 125, "the history is complete: \(events) events")
 }

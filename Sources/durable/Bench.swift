@@ -9,14 +9,14 @@ import PostgresNIO
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
-        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history. Each runs in a fresh schema after a warm-up; results are medians over --runs."
+        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider). Each runs in a fresh schema after a warm-up; results are medians over --runs."
     )
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
     var databaseURL: String?
 
     @Option(help: "Comma-separated workloads.")
-    var workloads = "fanout5,chain10,latency,wake,idle,history"
+    var workloads = "fanout5,chain10,latency,wake,idle,history,history-engine"
 
     @Option(help: "Orchestrations per fanout5/chain10 run.")
     var n = 500
@@ -58,7 +58,8 @@ struct Bench: AsyncParsableCommand {
             case "latency-memory": results[workload] = try await self.latencyInMemory()
             case "wake": results[workload] = try await self.wake(url: url)
             case "idle": results[workload] = try await self.idle(url: url)
-            case "history": results[workload] = try self.history()
+            case "history": results[workload] = try await self.history(url: url)
+            case "history-engine": results[workload] = try self.historyEngine()
             default: throw ValidationError("unknown workload '\(workload)'")
             }
         }
@@ -212,10 +213,40 @@ struct Bench: AsyncParsableCommand {
         ]
     }
 
+    /// The time of one turn through PostgreSQL when the history holds 10 to 10,000 events: instances
+    /// that ran (size - 1) / 2 activities wait for an event; from raising it to the client seeing the
+    /// result (notification, claim, turn, commit, notification, read). `runs` instances per size, all
+    /// built first, then measured one size after the other in rounds, so that drift hits every size
+    /// alike; the median per size.
+    func history(url: String) async throws -> [String: Stat] {
+        let environment = try await BenchEnvironment(url: url, bench: self)
+        let client = DurableClient(provider: environment.client)
+        let sizes = [10, 100, 1_000, 10_000]
+        let rounds = max(1, self.runs)
+        for size in sizes {
+            for round in 0..<rounds {
+                _ = try await client.start(LongHistory.self, input: (size - 1) / 2, instanceID: "h\(size)-\(round)")
+            }
+        }
+        try await environment.waitUntilWaiting(count: sizes.count * rounds, timeout: .seconds(600))
+        var samples: [Int: [Double]] = [:]
+        for round in 0..<rounds {
+            for size in sizes {
+                let id = "h\(size)-\(round)"
+                let started = ContinuousClock.now
+                try await client.raiseEvent(instanceID: id, name: "go", 1)
+                _ = try await client.result(of: LongHistory.self, instanceID: id, timeout: .seconds(60))
+                samples[size, default: []].append((ContinuousClock.now - started).secondsValue * 1000)
+            }
+        }
+        await environment.stop()
+        return Dictionary(uniqueKeysWithValues: sizes.map { ("turn ms @\($0) events", Stat(samples[$0] ?? [])) })
+    }
+
     /// The engine's time for one turn at each history size (no database: what a node spends on a
     /// claimed turn besides I/O), replaying the whole history and with the execution kept in the
     /// sticky cache from the previous turn.
-    func history() throws -> [String: Stat] {
+    func historyEngine() throws -> [String: Stat] {
         let registry = try Registry.bench()
         var results: [String: Stat] = [:]
         for size in [10, 100, 1_000, 10_000] {
@@ -275,13 +306,13 @@ struct Bench: AsyncParsableCommand {
 
     func printTable(_ results: [String: [String: Stat]]) {
         print("")
-        print("workload  metric                              median       min       max  target")
+        print("workload        metric                              median       min       max  target")
         for workload in results.keys.sorted() {
             for metric in results[workload]!.keys.sorted() {
                 let stat = results[workload]![metric]!
                 let target = Self.targets["\(workload) \(metric)"] ?? ""
                 print(
-                    workload.padding(toLength: 10, withPad: " ", startingAt: 0) + metric.padding(toLength: 34, withPad: " ", startingAt: 0)
+                    workload.padding(toLength: 16, withPad: " ", startingAt: 0) + metric.padding(toLength: 34, withPad: " ", startingAt: 0)
                         + String(format: "%10.3f%10.3f%10.3f  ", stat.median, stat.min, stat.max) + target
                 )
             }
@@ -364,6 +395,21 @@ final class BenchEnvironment {
             let done = try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).instances WHERE status IN ('completed', 'failed')")
             if done >= count { return polls }
             try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits until `count` instances run with nothing left to do: no message, no activity task (they
+    /// wait for an event).
+    func waitUntilWaiting(count: Int, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await self.scalar(
+            """
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM \(self.schema).messages) OR EXISTS (SELECT 1 FROM \(self.schema).activity_tasks) THEN 0
+                        ELSE (SELECT count(*) FROM \(self.schema).instances WHERE status = 'running') END::int8
+            """
+        ) < count {
+            guard ContinuousClock.now < deadline else { throw ValidationError("the history workload did not build its histories within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 

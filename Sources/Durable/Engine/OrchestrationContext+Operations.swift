@@ -78,7 +78,7 @@ extension OrchestrationContext {
             } else {
                 state.eventWaiters[name, default: []].append(id)
             }
-            state.slots[id] = slot
+            state.add(slot, id: id)
             return id
         }
         return DurableTask(context: self, slot: slot)
@@ -205,10 +205,11 @@ extension OrchestrationContext {
             let id = state.newOperationID()
             do throws(DurableError) {
                 let (event, kind) = try make(id)
-                state.slots[id] = ReplayState.Slot(kind: kind)
+                state.add(ReplayState.Slot(kind: kind), id: id)
                 try state.record(event)
             } catch {
                 state.slots[id, default: ReplayState.Slot(kind: .event(name: ""))].result = .failure(error)
+                state.pending.remove(id)
             }
             return id
         }

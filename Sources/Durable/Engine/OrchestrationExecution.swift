@@ -63,10 +63,10 @@ final class OrchestrationExecution: Sendable {
     }
 
     /// The activities the code waits for: scheduled, no result yet.
-    var outstandingActivities: [Int] {
+    var outstandingActivities: Set<Int> {
         self.context.state.withLock { state in
-            state.slots.compactMap { id, slot in
-                if case .activity = slot.kind, slot.result == nil { id } else { nil }
+            state.pending.filter { id in
+                if case .activity = state.slots[id]?.kind { true } else { false }
             }
         }
     }

@@ -66,6 +66,9 @@ struct ReplayState: ~Copyable {
     var nextLocalID = -1
     var nextRaceID = 1
     var slots: [Int: Slot] = [:]
+    /// The ids of slots without a result: a long execution keeps many resolved slots, and only these
+    /// matter when it ends or is unloaded.
+    var pending: Set<Int> = []
     var races: [Int: Race] = [:]
     /// Raised events no wait has consumed yet, in arrival order.
     var bufferedEvents: [(name: String, input: Payload)] = []
@@ -223,8 +226,8 @@ struct ReplayState: ~Copyable {
     /// Pending timers are dropped and pending activities cancelled when an execution ends; children
     /// only when it is cancelled (a finished parent does not take its running children down).
     private func cleanupActions(cancelChildren: Bool, reason: String = "the parent execution ended") -> [TurnAction] {
-        self.slots.keys.sorted().compactMap { id -> TurnAction? in
-            guard id > 0, let slot = self.slots[id], slot.result == nil else { return nil }
+        self.pendingSlotIDs.compactMap { id -> TurnAction? in
+            guard id > 0, let slot = self.slots[id] else { return nil }
             if case .subOrchestration = slot.kind, !cancelChildren { return nil }
             return self.cancelAction(id: id, slot: slot, reason: reason)
         }
@@ -252,6 +255,7 @@ struct ReplayState: ~Copyable {
     mutating func resolve(_ id: Int, _ result: Result<Payload, DurableError>) -> Wakeups {
         guard var slot = self.slots[id], slot.result == nil else { return Wakeups() }
         var wakeups = Wakeups()
+        self.pending.remove(id)
         slot.result = result
         wakeups.waiters = slot.waiters.map { ($0, result) }
         slot.waiters = []
@@ -314,11 +318,21 @@ struct ReplayState: ~Copyable {
         }
     }
 
+    /// The operations and event waits without a result, in id order.
+    var pendingSlotIDs: [Int] {
+        self.pending.sorted()
+    }
+
+    mutating func add(_ slot: Slot, id: Int) {
+        self.slots[id] = slot
+        if slot.result == nil { self.pending.insert(id) } else { self.pending.remove(id) }
+    }
+
     /// Every continuation still waiting, failed with `error`: used to unwind an execution that is
     /// unloaded while suspended.
     mutating func failAllWaiters(_ error: DurableError) -> Wakeups {
         var wakeups = Wakeups()
-        for id in self.slots.keys.sorted() {
+        for id in self.pendingSlotIDs {
             wakeups.append(self.resolve(id, .failure(error)))
         }
         for (_, race) in self.races {

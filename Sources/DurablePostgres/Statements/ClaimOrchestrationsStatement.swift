@@ -14,6 +14,8 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
     var stale: Double? = 0
     var grace: Double? = 0
     var liveness = 0.0
+    /// Histories up to this length come whole.
+    var fullHistoryLimit = 32
 
     static let placeholder = ClaimOrchestrationsStatement()
     static let sql = placeholder.query.sql
@@ -65,17 +67,19 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
             SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
                 locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
             FROM candidates c WHERE i.id = c.id
-            RETURNING i.*
+            -- A long history comes as its last event only: the node continues the execution it
+            -- keeps (or reads the rest when it keeps none), so a claim costs the same at any length.
+            RETURNING i.*, CASE WHEN i.history_length > \(self.fullHistoryLimit) THEN i.history_length - 1 ELSE 0 END AS history_offset
         )
         -- One round trip: the claimed rows with their history and visible messages, and when
         -- the next message or lease comes due (one row with only that when nothing was claimed).
-        SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), 0 AS history_offset,
+        SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), i.history_offset, i.history_length,
                EXTRACT(EPOCH FROM (LEAST(
                    (SELECT min(visible_at) FROM messages WHERE visible_at > now()),
                    (SELECT min(locked_until) FROM instances WHERE locked_until > now())
                ) - now()))::float8 AS next_visible,
                coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
-                         WHERE h.instance_id = i.id AND h.execution_id = i.execution_id), '{}') AS history,
+                         WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= i.history_offset), '{}') AS history,
                coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
                          WHERE m.instance_id = i.id AND m.visible_at <= now()
                            AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,

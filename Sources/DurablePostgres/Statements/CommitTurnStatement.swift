@@ -60,12 +60,12 @@ struct CommitTurnStatement: PreparedQuery {
               AND locked_until IS NOT NULL
             RETURNING instance_id, execution_id
         ), leased AS (
-            SELECT id, execution_id FROM instances
+            SELECT id, execution_id, history_length FROM instances
             WHERE NOT \(self.completes) AND id = \(self.instanceID) AND lock_epoch = \(self.epoch) AND lock_owner = \(self.leaseOwner)
               AND locked_until IS NOT NULL
             FOR UPDATE
         ), taken AS (
-            SELECT i.id, i.execution_id FROM instances i
+            SELECT i.id, i.execution_id, i.history_length FROM instances i
             WHERE \(self.completes) AND i.id = \(self.instanceID) AND i.status IN ('pending', 'running')
               AND (i.locked_until IS NULL OR i.locked_until <= now())
               AND EXISTS (SELECT 1 FROM done d WHERE d.execution_id = i.execution_id)
@@ -74,12 +74,11 @@ struct CommitTurnStatement: PreparedQuery {
                                 AND t.id <> \(self.taskID))
             FOR UPDATE SKIP LOCKED
         ), holder AS (
-            SELECT id, execution_id FROM leased UNION ALL SELECT id, execution_id FROM taken
+            SELECT id, execution_id, history_length FROM leased UNION ALL SELECT id, execution_id, history_length FROM taken
         ), fence AS (
             -- The new events must continue the stored history exactly.
             SELECT l.id, l.execution_id FROM holder l
-            WHERE \(self.firstSequence) < 0
-               OR (SELECT count(*) FROM history h WHERE h.instance_id = l.id AND h.execution_id = l.execution_id) = \(self.firstSequence)
+            WHERE \(self.firstSequence) < 0 OR l.history_length = \(self.firstSequence)
         ), queued AS (
             INSERT INTO messages (instance_id, execution_id, kind)
             SELECT i.id, i.execution_id, \(self.resultMessage) FROM done d
@@ -122,7 +121,8 @@ struct CommitTurnStatement: PreparedQuery {
                 completed_at = CASE WHEN \(self.terminal) THEN now() ELSE NULL END,
                 completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END,
                 updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL,
-                lock_epoch = i.lock_epoch + CASE WHEN \(self.completes) THEN 1 ELSE 0 END
+                lock_epoch = i.lock_epoch + CASE WHEN \(self.completes) THEN 1 ELSE 0 END,
+                history_length = i.history_length + cardinality(\(self.sequenceNumbers)::int[])
             FROM fence f WHERE i.id = f.id
             RETURNING NOT \(self.terminal) AND EXISTS (
                 SELECT 1 FROM messages m WHERE m.instance_id = f.id AND m.visible_at <= now()
