@@ -16,7 +16,7 @@ extension PostgresProvider {
             HistoryEvent.Kind.executionStarted(.init(name: request.name, version: version, input: request.input, executionID: executionID))
         )
         return try await self.withRetry("starting instance '\(request.instanceID)'") {
-            let rows = try await self.execute(
+            let rows = try await self.starts.execute(
                 CreateInstanceStatement(
                     instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
                     input: request.input.json, start: start, channel: self.configuration.channel

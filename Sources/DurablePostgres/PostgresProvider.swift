@@ -23,7 +23,9 @@ public final class PostgresProvider: DurableProvider, Service {
     let logger: Logger
     let hub = NotificationHub()
     let started = StartGate()
-    let commits: CommitBatcher
+    /// Turn commits and starts, grouped into shared transactions when they arrive together.
+    let commits: GroupCommit<CommitTurnStatement>
+    let starts: GroupCommit<CreateInstanceStatement>
     /// The LISTEN connections asked for by subscribers, started by `run()`.
     let listening = Mutex<Set<ListenGroup>>([])
     let listenRequests = AsyncStream.makeStream(of: ListenGroup.self)
@@ -47,7 +49,8 @@ public final class PostgresProvider: DurableProvider, Service {
         // Every pooled connection works in the configured schema.
         clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)]
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-        self.commits = CommitBatcher(client: self.client, logger: logger)
+        self.commits = GroupCommit(client: self.client, logger: logger)
+        self.starts = GroupCommit(client: self.client, logger: logger)
     }
 
     /// Runs the connection pool and the LISTEN connections subscribers ask for, until cancelled or

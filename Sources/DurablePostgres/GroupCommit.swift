@@ -2,16 +2,17 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// Groups turn commits that arrive together into one transaction (group commit across instances),
-/// without delaying any: a commit is written at once when a writer is free; commits that arrive
-/// while every writer is busy go together in the next transaction. Each commit stays one statement,
-/// fenced on its own; only the transaction (and its WAL flush and notifications) is shared.
+/// Groups writes that arrive together into one transaction (group commit across instances), without
+/// delaying any: a statement runs at once when a writer is free; statements that arrive while every
+/// writer is busy go together in the next transaction. Each stays one statement, fenced on its own;
+/// only the transaction (its WAL flush, and its notifications, which PostgreSQL folds) is shared.
+/// Used for turn commits and for starts.
 ///
-/// When a grouped transaction fails, its commits are run again one by one, so that one bad commit
-/// cannot fail the others.
-final class CommitBatcher: Sendable {
+/// When a grouped transaction fails, its statements are run again one by one, so that one bad
+/// statement cannot fail the others.
+final class GroupCommit<Statement: PreparedQuery>: Sendable {
     private struct Entry {
-        var statement: CommitTurnStatement
+        var statement: Statement
         var continuation: CheckedContinuation<Result<[PostgresRow], any Error>, Never>
     }
 
@@ -20,6 +21,10 @@ final class CommitBatcher: Sendable {
     private let maxWriters: Int
     private let maxBatch: Int
     private let state = Mutex<(pending: [Entry], writers: Int)>(([], 0))
+    private let grouped = Atomic(0)
+
+    /// Statements that ran in a transaction shared with others.
+    var groupedStatements: Int { self.grouped.load(ordering: .relaxed) }
 
     init(client: PostgresClient, logger: Logger, maxWriters: Int = 2, maxBatch: Int = 64) {
         self.client = client
@@ -29,7 +34,7 @@ final class CommitBatcher: Sendable {
     }
 
     /// Runs the statement, alone or in a transaction with others; returns its rows.
-    func execute(_ statement: CommitTurnStatement) async throws -> [PostgresRow] {
+    func execute(_ statement: Statement) async throws -> [PostgresRow] {
         let result = await withCheckedContinuation { continuation in
             let startWriter = self.state.withLock { state in
                 state.pending.append(Entry(statement: statement, continuation: continuation))
@@ -37,7 +42,7 @@ final class CommitBatcher: Sendable {
                 state.writers += 1
                 return true
             }
-            // A task of its own: it must not be cancelled with the turn that happened to start it.
+            // A task of its own: it must not be cancelled with the caller that happened to start it.
             if startWriter { Task { await self.write() } }
         }
         return try result.get()
@@ -53,6 +58,7 @@ final class CommitBatcher: Sendable {
             }
             guard !batch.isEmpty else { return }
             if batch.count > 1, let results = try? await self.inOneTransaction(batch.map(\.statement)) {
+                self.grouped.add(batch.count, ordering: .relaxed)
                 for (entry, rows) in zip(batch, results) { entry.continuation.resume(returning: .success(rows)) }
                 continue
             }
@@ -66,7 +72,7 @@ final class CommitBatcher: Sendable {
         }
     }
 
-    private func inOneTransaction(_ statements: [CommitTurnStatement]) async throws -> [[PostgresRow]] {
+    private func inOneTransaction(_ statements: [Statement]) async throws -> [[PostgresRow]] {
         try await self.client.withConnection { connection in
             try await connection.query("BEGIN", logger: self.logger)
             do {

@@ -1,0 +1,50 @@
+import Durable
+@testable import DurablePostgres
+import DurableTesting
+import Foundation
+import Testing
+
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
+struct GroupCommitTests {
+    /// Concurrent turn commits share transactions, and each is still fenced on its own: a stale lease
+    /// among them fails alone.
+    @Test func concurrentCommitsShareTransactionsAndAreFencedOneByOne() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
+            let count = 40
+            for i in 0..<count {
+                _ = try await provider.createInstance(StartRequest(instanceID: "g\(i)", name: "Group", version: "1.0.0", input: .null))
+            }
+            var items: [OrchestrationWorkItem] = []
+            while items.count < count {
+                let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: count)).items
+                try #require(!claimed.isEmpty)
+                items += claimed
+            }
+            let staleID = items[7].lease.id
+            let before = provider.commits.groupedStatements
+            let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
+                for item in items {
+                    group.addTask {
+                        var lease = item.lease
+                        if lease.id == staleID { lease.epoch += 1 }
+                        let event = HistoryEvent(sequenceNumber: 0, timestamp: item.claimedAt, kind: item.messages[0].kind)
+                        let commit = TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: [event], actions: []))
+                        do {
+                            try await provider.commitTurn(lease, commit)
+                            return (item.lease.id, true)
+                        } catch {
+                            return (item.lease.id, false)
+                        }
+                    }
+                }
+                return await group.reduce(into: [String: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(outcomes.filter(\.value).count == count - 1)
+            #expect(outcomes[staleID] == false, "the stale lease fails alone")
+            #expect(provider.commits.groupedStatements > before, "some commits shared a transaction")
+            #expect(try await provider.history(instanceID: staleID).isEmpty)
+            #expect(try await provider.history(instanceID: items[0].lease.id).count == 1)
+        }
+    }
+}
