@@ -235,7 +235,7 @@ extension PostgresProvider {
                 try await connection.query("SELECT pg_notify(\(channel), \(work))", logger: self.logger)
             }
             if wake.contains("c") {
-                try await connection.query("SELECT pg_notify(\(self.configuration.completionChannel), 'c')", logger: self.logger)
+                try await connection.query("SELECT pg_notify(\(self.configuration.completionChannel), \(lease.id))", logger: self.logger)
             }
             return (String(wake.sorted()), prefetched)
         }

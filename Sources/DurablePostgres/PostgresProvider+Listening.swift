@@ -24,11 +24,20 @@ extension PostgresProvider {
 
     public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> {
         let stream = self.hub.subscribe(channel)
-        let group = ListenGroup(channel)
+        self.startListening(ListenGroup(channel))
+        return stream
+    }
+
+    public func completionNotifications(instanceID: String) -> AsyncStream<Void> {
+        let stream = self.hub.subscribe(completionOf: instanceID)
+        self.startListening(.completions)
+        return stream
+    }
+
+    private func startListening(_ group: ListenGroup) {
         if self.listening.withLock({ $0.insert(group).inserted }) {
             self.listenRequests.continuation.yield(group)
         }
-        return stream
     }
 
     /// Keeps one connection LISTENing for `group`. After every (re)connect it wakes the group's
@@ -49,7 +58,12 @@ extension PostgresProvider {
                     self.logger.debug("listening", metadata: ["durable.channel": .string(channel)])
                     for subscribed in group.channels { self.hub.post(subscribed) }
                     for try await notification in notifications {
-                        self.hub.post(payload: notification.payload)
+                        // The completions channel's payload is the id of the instance that finished.
+                        if group == .completions {
+                            self.hub.postCompletion(of: notification.payload)
+                        } else {
+                            self.hub.post(payload: notification.payload)
+                        }
                     }
                 }
             } catch {

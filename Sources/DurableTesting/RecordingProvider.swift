@@ -88,4 +88,5 @@ public final class RecordingProvider: DurableProvider {
     public func deregisterNode(_ node: NodeRegistration) async throws { try await self.base.deregisterNode(node) }
     public func listNodes(staleAfter: Duration) async throws -> [NodeInfo] { try await self.base.listNodes(staleAfter: staleAfter) }
     public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> { self.base.notifications(channel) }
+    public func completionNotifications(instanceID: String) -> AsyncStream<Void> { self.base.completionNotifications(instanceID: instanceID) }
 }

@@ -1,4 +1,5 @@
 @testable import Durable
+import DurableTesting
 import Testing
 
 @Suite struct ResumeTrackerTests {
@@ -60,5 +61,26 @@ import Testing
         #expect(work.count == 1)
         #expect(work.pop(.max) == [3])
         #expect(work.pop(1).isEmpty)
+    }
+}
+
+@Suite struct NotificationHubTests {
+    @Test func aWaiterIsWokenByItsInstanceOnly() async {
+        let hub = NotificationHub()
+        let probe = Probe()
+        let mine = hub.subscribe(completionOf: "mine")
+        let channel = hub.subscribe(.completions)
+        let consumers = [
+            Task { for await _ in mine { probe.hit("mine") } },
+            Task { for await _ in channel { probe.hit("channel") } },
+        ]
+        defer { for consumer in consumers { consumer.cancel() } }
+        hub.postCompletion(of: "other")
+        #expect(await probe.wait(for: "channel", count: 1, timeout: .seconds(5)), "the completions channel hears every completion")
+        #expect(await probe.wait(for: "mine", count: 1, timeout: .milliseconds(100)) == false, "another instance's completion must not wake it")
+        hub.postCompletion(of: "mine")
+        #expect(await probe.wait(for: "mine", count: 1, timeout: .seconds(5)))
+        hub.post(.completions)
+        #expect(await probe.wait(for: "mine", count: 2, timeout: .seconds(5)), "a catch-up after a reconnect wakes every waiter")
     }
 }

@@ -58,7 +58,7 @@ public struct DurableClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         let wake = WakeSignal()
         // Subscribed before the first read, so a completion between the read and the wait wakes us.
-        let notifications = self.provider.notifications(.completions)
+        let notifications = self.provider.completionNotifications(instanceID: instanceID)
         let listener = Task {
             for await _ in notifications { wake.signal() }
         }

@@ -103,9 +103,19 @@ public protocol DurableProvider: Sendable {
     /// Hints that work may have become visible on a queue (or that an instance finished). A hint is
     /// never the source of truth: consumers re-read the tables.
     func notifications(_ channel: NotificationChannel) -> AsyncStream<Void>
+
+    /// Hints that one instance may have finished, for a client waiting for it: unlike
+    /// `notifications(.completions)`, other instances' completions do not wake it (many waiters in
+    /// one process do not all re-read at every completion). The default is
+    /// `notifications(.completions)`.
+    func completionNotifications(instanceID: String) -> AsyncStream<Void>
 }
 
 extension DurableProvider {
+    public func completionNotifications(instanceID: String) -> AsyncStream<Void> {
+        self.notifications(.completions)
+    }
+
     /// Records one activity's final outcome; throws `leaseLost` when its lease is no longer current.
     public func completeActivity(_ lease: Lease, _ outcome: ActivityOutcome) async throws {
         if try await self.completeActivities([ActivityCompletion(lease: lease, outcome: outcome)], claim: nil).lost.contains(lease) {

@@ -391,7 +391,9 @@ public final class InMemoryProvider: DurableProvider {
             state.instances[id] = instance
             return wake
         }
-        for channel in wake { self.notify(channel) }
+        for channel in wake {
+            if channel == .completions { self.hub.postCompletion(of: lease.id) } else { self.notify(channel) }
+        }
         return prefetched
     }
 
@@ -767,6 +769,10 @@ public final class InMemoryProvider: DurableProvider {
 
     public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> {
         self.hub.subscribe(channel)
+    }
+
+    public func completionNotifications(instanceID: String) -> AsyncStream<Void> {
+        self.hub.subscribe(completionOf: instanceID)
     }
 
     private func notify(_ channel: NotificationChannel) {

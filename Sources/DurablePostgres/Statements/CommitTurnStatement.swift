@@ -139,7 +139,7 @@ struct CommitTurnStatement: PreparedQuery {
                coalesce((SELECT array_agg(id) FROM tasks WHERE leased), '{}'),
                coalesce((SELECT array_agg(operation_id) FROM tasks WHERE leased), '{}'),
                (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), payload) FROM wake WHERE payload <> '') n)::int8
-                 + (SELECT count(*) FROM (SELECT pg_notify(\(self.completionChannel), 'c') WHERE \(self.terminal) AND EXISTS (SELECT 1 FROM fence)) c)::int8,
+                 + (SELECT count(*) FROM (SELECT pg_notify(\(self.completionChannel), \(self.instanceID)) WHERE \(self.terminal) AND EXISTS (SELECT 1 FROM fence)) c)::int8,
                EXISTS (SELECT 1 FROM done)
         """
     }
