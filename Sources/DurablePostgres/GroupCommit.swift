@@ -64,7 +64,7 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
             }
             for entry in batch {
                 do {
-                    entry.continuation.resume(returning: .success(try await Self.collect(self.client.execute(entry.statement, logger: self.logger))))
+                    entry.continuation.resume(returning: .success(try await self.client.execute(entry.statement, logger: self.logger).rows()))
                 } catch {
                     entry.continuation.resume(returning: .failure(error))
                 }
@@ -78,7 +78,7 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
             do {
                 var results: [[PostgresRow]] = []
                 for statement in statements {
-                    results.append(try await Self.collect(connection.execute(statement, logger: self.logger)))
+                    results.append(try await connection.execute(statement, logger: self.logger).rows())
                 }
                 try await connection.query("COMMIT", logger: self.logger)
                 return results
@@ -87,11 +87,5 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
                 throw error
             }
         }
-    }
-
-    private static func collect<S: AsyncSequence>(_ rows: S) async throws -> [PostgresRow] where S.Element == PostgresRow {
-        var collected: [PostgresRow] = []
-        for try await row in rows { collected.append(row) }
-        return collected
     }
 }

@@ -29,10 +29,15 @@ extension PostgresProvider {
     /// Runs a prepared statement on a pooled connection and returns its rows.
     func execute<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
         assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
+        return try await self.client.execute(statement, logger: self.logger).rows()
+    }
+}
+
+extension AsyncSequence where Element == PostgresRow {
+    /// Every row of a statement's result.
+    func rows() async throws -> [PostgresRow] {
         var rows: [PostgresRow] = []
-        for try await row in try await self.client.execute(statement, logger: self.logger) {
-            rows.append(row)
-        }
+        for try await row in self { rows.append(row) }
         return rows
     }
 }
