@@ -42,10 +42,9 @@ extension PostgresProvider {
     public func completeActivities(_ completions: [ActivityCompletion], claim: ClaimRequest?) async throws -> ActivityCompletionResult {
         var lost: Set<Lease> = []
         var batch: [(lease: Lease, kind: String, known: Int)] = []
-        for completion in completions {
-            if case .completed(let output) = completion.outcome {
-                try ProviderValidation.payload(output, limit: self.configuration.maxPayloadBytes, what: "the activity output", instanceID: completion.lease.id)
-            }
+        for var completion in completions {
+            // An oversized output is recorded as the attempt's failure: it must not fail the batch.
+            completion.outcome = ProviderValidation.activityOutcome(completion.outcome, limit: self.configuration.maxPayloadBytes, taskID: completion.lease.id)
             // The task id is "<instance>|<execution>|<operation>" (Self.taskID): the message can be
             // written without reading the task first, and the whole batch is one statement.
             guard let operationID = completion.lease.id.split(separator: "|").last.flatMap({ Int($0) }) else {

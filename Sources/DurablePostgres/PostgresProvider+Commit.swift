@@ -76,6 +76,11 @@ extension PostgresProvider {
                     activities.append(request)
                 case .scheduleTimer(let operationID, let fireAt):
                     outgoing.append(OutgoingMessage(instanceID: lease.id, executionID: executionID, kind: .timerFired(operationID: operationID), visibleAt: fireAt, timerOperation: operationID))
+                case .cancelTimer(let operationID) where outgoing.contains(where: { $0.instanceID == lease.id && $0.timerOperation == operationID }):
+                    // Created earlier in this turn: actions take effect in order, so it is never written.
+                    outgoing.removeAll { $0.instanceID == lease.id && $0.timerOperation == operationID }
+                case .cancelActivity(let operationID) where activities.contains(where: { $0.operationID == operationID }):
+                    activities.removeAll { $0.operationID == operationID }
                 case .cancelTimer(let operationID):
                     try await connection.query(
                         "DELETE FROM messages WHERE instance_id = \(lease.id) AND execution_id = \(executionID) AND timer_operation = \(operationID)",
@@ -179,8 +184,20 @@ extension PostgresProvider {
                     logger: self.logger
                 )
                 outgoing.removeAll { $0.instanceID == lease.id && $0.executionID == executionID }
+                // Messages that arrived during the turn go after the carried-over ones, which arrived
+                // before them: the next execution sees every message in arrival order.
+                let waiting = try await connection.query(
+                    "DELETE FROM messages WHERE instance_id = \(lease.id) AND execution_id IS NULL RETURNING id, kind, visible_at",
+                    logger: self.logger
+                )
+                var later: [(id: Int64, kind: String, visibleAt: Date)] = []
+                for try await row in waiting.decode((Int64, String, Date).self) { later.append(row) }
                 outgoing.append(OutgoingMessage(instanceID: lease.id, executionID: start.executionID, kind: .executionStarted(start)))
                 outgoing += carryOver.map { OutgoingMessage(instanceID: lease.id, executionID: nil, kind: $0) }
+                for message in later.sorted(by: { $0.id < $1.id }) {
+                    let kind = try DurableJSON.decode(HistoryEvent.Kind.self, from: message.kind)
+                    outgoing.append(OutgoingMessage(instanceID: lease.id, executionID: nil, kind: kind, visibleAt: message.visibleAt))
+                }
             default:
                 break
             }
@@ -201,10 +218,12 @@ extension PostgresProvider {
                     SELECT t.i, NULLIF(t.x, ''), t.k, CASE WHEN t.v = 0 THEN now() ELSE to_timestamp(t.v) END, NULLIF(t.o, -1)
                     FROM unnest(\(outgoing.map(\.instanceID))::text[], \(outgoing.map { $0.executionID ?? "" })::text[], \(kinds)::text[],
                                 \(outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 })::float8[], \(outgoing.map { $0.timerOperation ?? -1 })::int[])
-                         AS t(i, x, k, v, o)
+                         WITH ORDINALITY AS t(i, x, k, v, o, n)
                     JOIN instances target ON target.id = t.i
                     WHERE (target.id = \(lease.id) OR target.status IN ('pending', 'running'))
                       AND (t.x = '' OR t.x = target.execution_id OR target.id = \(lease.id))
+                    -- Ids in the order the turn produced the messages: they are delivered in id order.
+                    ORDER BY t.n
                     RETURNING 1
                     """,
                     logger: self.logger
@@ -306,10 +325,12 @@ extension PostgresProvider {
             return recorded.lost.isEmpty ? .recorded : .leaseLost
         }
         let instanceID = parts.dropLast(2).joined(separator: "|")
-        try ProviderValidation.turn(turn.result, limit: self.configuration.maxPayloadBytes, instanceID: instanceID)
-        if case .completed(let output) = completion.outcome {
-            try ProviderValidation.payload(output, limit: self.configuration.maxPayloadBytes, what: "the activity output", instanceID: instanceID)
+        if ProviderValidation.activityOutcome(completion.outcome, limit: self.configuration.maxPayloadBytes, taskID: completion.lease.id) != completion.outcome {
+            // Recorded as a failure, which the prepared turn does not consume.
+            let recorded = try await self.completeActivities([completion], claim: nil)
+            return recorded.lost.isEmpty ? .recorded : .leaseLost
         }
+        try ProviderValidation.turn(turn.result, limit: self.configuration.maxPayloadBytes, instanceID: instanceID)
         let (fenced, completed, prefetched) = try await self.commitTurnInOneStatement(
             Lease(id: instanceID, owner: completion.lease.owner, epoch: 0),
             turn,

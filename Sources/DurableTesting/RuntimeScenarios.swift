@@ -26,7 +26,7 @@ public enum RuntimeScenarios {
         Scenario(name: "graceful shutdown hands work to a new runtime", body: shutdownAndResume),
         Scenario(name: "a restarted node resumes every in-progress instance", body: restartResume),
         Scenario(name: "a long history goes on in memory and after a restart", body: longHistory),
-    ]
+    ] + correctnessScenarios
 }
 
 // MARK: Orchestrations
@@ -163,7 +163,7 @@ struct TwoSteps: Orchestration {
     func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
         _ = try await context.activity(Signal.self, "first-step")
         // Long enough that no timer fires while the first runtime shuts down.
-        try await context.sleep(for: .seconds(2))
+        try await context.sleep(for: .seconds(4))
         return try await context.activity(Add.self, .init(a: input, b: 1))
     }
 }

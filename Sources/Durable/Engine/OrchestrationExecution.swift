@@ -39,17 +39,23 @@ final class OrchestrationExecution: Sendable {
         self.context.state.withLock { $0.isReplaying = false }
     }
 
-    /// Appends new messages to the history and runs the code on them; stops at the end of the
-    /// execution (later messages are left unconsumed).
+    /// Appends new messages to the history and runs the code on them. Messages after the one that
+    /// ended the execution are accounted for, never dropped silently: on continue-as-new, raised
+    /// events and cancellations go on to the next execution after the events it buffered; the rest
+    /// (results for the ended execution, or anything once the instance finished) are discarded with
+    /// a reason the turn reports.
     func process(_ messages: [HistoryEvent.Kind], now: Date) throws(DurableError) {
-        for message in messages {
+        for (index, message) in messages.enumerated() {
             let event = self.context.state.withLock { state -> HistoryEvent? in
                 guard !state.isFinished else { return nil }
                 state.now = now
                 state.append(message)
                 return state.newEvents.last
             }
-            guard let event else { break }
+            guard let event else {
+                self.context.state.withLock { $0.accountForUnconsumed(messages[index...]) }
+                break
+            }
             self.deliver(event)
             if let divergence = self.context.state.withLock({ $0.divergence }) {
                 throw divergence
@@ -73,7 +79,10 @@ final class OrchestrationExecution: Sendable {
 
     var result: TurnResult {
         self.context.state.withLock { state in
-            TurnResult(newEvents: state.newEvents, actions: state.actions, outcome: state.outcome, customStatus: state.customStatus)
+            TurnResult(
+                newEvents: state.newEvents, actions: state.actions, outcome: state.outcome, customStatus: state.customStatus,
+                discardedMessages: state.discardedMessages
+            )
         }
     }
 

@@ -59,6 +59,8 @@ struct ReplayState: ~Copyable {
     var outcome: TurnOutcome?
     var customStatus: Payload?
     var continueAsNew: (input: Payload, version: String?)?
+    /// Messages of this turn that arrived after the execution ended and do not go on to a next one.
+    var discardedMessages: [DiscardedMessage] = []
 
     // Operations.
     var now: Date
@@ -86,6 +88,23 @@ struct ReplayState: ~Copyable {
     }
 
     var isFinished: Bool { self.outcome != nil }
+
+    /// Accounts for messages that came after the one that ended the execution.
+    mutating func accountForUnconsumed(_ messages: ArraySlice<HistoryEvent.Kind>) {
+        guard case .continuedAsNew(let next, var carryOver) = self.outcome else {
+            self.discardedMessages += messages.map { DiscardedMessage(message: $0, reason: .instanceFinished) }
+            return
+        }
+        for message in messages {
+            switch message {
+            case .eventRaised, .cancelRequested:
+                carryOver.append(message)
+            default:
+                self.discardedMessages.append(DiscardedMessage(message: message, reason: .executionEnded))
+            }
+        }
+        self.outcome = .continuedAsNew(next: next, carryOver: carryOver)
+    }
 
     // MARK: Recording decisions
 

@@ -10,12 +10,42 @@ public struct TurnResult: Sendable, Hashable {
     public var outcome: TurnOutcome?
     /// The custom status the code last set (it is recomputed by replay, not recorded in history).
     public var customStatus: Payload?
+    /// Claimed messages the turn neither recorded nor carried over to a next execution, because they
+    /// came after the one that ended the execution. The provider deletes them with the rest of the
+    /// turn's messages; the runtime logs and counts them.
+    public var discardedMessages: [DiscardedMessage]
 
-    public init(newEvents: [HistoryEvent] = [], actions: [TurnAction] = [], outcome: TurnOutcome? = nil, customStatus: Payload? = nil) {
+    public init(
+        newEvents: [HistoryEvent] = [],
+        actions: [TurnAction] = [],
+        outcome: TurnOutcome? = nil,
+        customStatus: Payload? = nil,
+        discardedMessages: [DiscardedMessage] = []
+    ) {
         self.newEvents = newEvents
         self.actions = actions
         self.outcome = outcome
         self.customStatus = customStatus
+        self.discardedMessages = discardedMessages
+    }
+}
+
+/// A message a turn deliberately did not deliver, and why.
+public struct DiscardedMessage: Sendable, Hashable {
+    public enum Reason: String, Sendable, Hashable {
+        /// The instance completed, failed or was cancelled before the message's turn came.
+        case instanceFinished = "instance finished"
+        /// The execution it belonged to continued as new (activity results, timers, child outcomes
+        /// of that execution).
+        case executionEnded = "execution ended"
+    }
+
+    public var message: HistoryEvent.Kind
+    public var reason: Reason
+
+    public init(message: HistoryEvent.Kind, reason: Reason) {
+        self.message = message
+        self.reason = reason
     }
 }
 
@@ -25,7 +55,8 @@ public enum TurnOutcome: Sendable, Hashable {
     case failed(FailureDetails)
     case cancelled(reason: String)
     /// The instance goes on as a new execution that starts with `next`, then receives `carryOver`
-    /// (external events raised but not consumed yet).
+    /// (events raised but not consumed yet, in arrival order, and cancellations that came after the
+    /// execution ended)     /// (external events raised but not consumed yet).
     case continuedAsNew(next: HistoryEvent.ExecutionStarted, carryOver: [HistoryEvent.Kind])
 }
 

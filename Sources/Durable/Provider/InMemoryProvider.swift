@@ -308,7 +308,11 @@ public final class InMemoryProvider: DurableProvider {
                 case .cancelActivity(let operationID):
                     let taskID = "\(id)|\(executionID)|\(operationID)"
                     if let task = state.tasks[taskID] {
-                        if let lease = task.lease, lease.expiresAt > now {
+                        if prefetched.contains(where: { $0.lease.id == taskID }) {
+                            // Scheduled earlier in this turn: it never starts.
+                            prefetched.removeAll { $0.lease.id == taskID }
+                            state.tasks[taskID] = nil
+                        } else if let lease = task.lease, lease.expiresAt > now {
                             state.tasks[taskID]?.cancelRequested = true
                         } else {
                             state.tasks[taskID] = nil
@@ -374,9 +378,16 @@ public final class InMemoryProvider: DurableProvider {
                 instance.info.input = next.input
                 instance.history = []
                 state.inbox[id]?.removeAll { $0.executionID == executionID }
+                // Messages that arrived during the turn go after the carried-over ones, which arrived
+                // before them: the next execution sees every message in arrival order.
+                let later = state.inbox[id] ?? []
+                state.inbox[id] = []
                 state.enqueue(id, executionID: next.executionID, .executionStarted(next), visibleAt: now)
                 for message in carryOver {
                     state.enqueue(id, executionID: nil, message, visibleAt: now)
+                }
+                for message in later {
+                    state.enqueue(id, executionID: message.executionID, message.kind, visibleAt: message.visibleAt)
                 }
                 wake.insert(.orchestrations)
             }
@@ -497,10 +508,10 @@ public final class InMemoryProvider: DurableProvider {
     }
 
     public func completeActivities(_ completions: [ActivityCompletion], claim: ClaimRequest?) async throws -> ActivityCompletionResult {
-        for completion in completions {
-            if case .completed(let output) = completion.outcome {
-                try ProviderValidation.payload(output, limit: self.maxPayloadBytes, what: "the activity output", instanceID: completion.lease.id)
-            }
+        let completions = completions.map { completion in
+            var completion = completion
+            completion.outcome = ProviderValidation.activityOutcome(completion.outcome, limit: self.maxPayloadBytes, taskID: completion.lease.id)
+            return completion
         }
         let now = self.now()
         let result = self.state.withLock { state -> ActivityCompletionResult in
@@ -538,8 +549,9 @@ public final class InMemoryProvider: DurableProvider {
     }
 
     public func completeActivity(_ completion: ActivityCompletion, committing turn: TurnCommit) async throws -> CompletionCommit {
-        if case .completed(let output) = completion.outcome {
-            try ProviderValidation.payload(output, limit: self.maxPayloadBytes, what: "the activity output", instanceID: completion.lease.id)
+        if ProviderValidation.activityOutcome(completion.outcome, limit: self.maxPayloadBytes, taskID: completion.lease.id) != completion.outcome {
+            // Recorded as a failure, which the prepared turn does not consume.
+            return try await self.completeActivities([completion], claim: nil).lost.isEmpty ? .recorded : .leaseLost
         }
         let now = self.now()
         // The task is done and the instance leased to the committer in one step; the turn then

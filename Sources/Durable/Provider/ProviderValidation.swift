@@ -32,8 +32,25 @@ public enum ProviderValidation {
     public static func turn(_ result: TurnResult, limit: Int, instanceID: String) throws(DurableError) {
         for event in result.newEvents {
             for payload in event.kind.payloads {
-                try Self.payload(payload, limit: limit, what: "a payload of \(event.kind.name)", instanceID: instanceID)
+                try Self.payload(payload, limit: limit, what: event.kind.payloadDescription, instanceID: instanceID)
             }
+        }
+        if let status = result.customStatus {
+            try Self.payload(status, limit: limit, what: "the custom status", instanceID: instanceID)
+        }
+    }
+
+    /// An activity outcome as it is recorded: an output over the limit (or not JSON) becomes a
+    /// failure with the reason (`payloadTooLarge` or `invalidInput`), which the orchestration can
+    /// catch. Recording it as the attempt's outcome, instead of rejecting the completion, keeps the
+    /// activity from running again at every lease expiry.
+    public static func activityOutcome(_ outcome: ActivityOutcome, limit: Int, taskID: String) -> ActivityOutcome {
+        guard case .completed(let output) = outcome else { return outcome }
+        do throws(DurableError) {
+            try Self.payload(output, limit: limit, what: "the output of activity task '\(taskID)'")
+            return outcome
+        } catch {
+            return .failed(FailureDetails(error))
         }
     }
 }
@@ -69,6 +86,19 @@ private struct JSONValidator: Decodable {
 }
 
 extension HistoryEvent.Kind {
+    /// What the event's payload is, for an error that says which one was too large.
+    var payloadDescription: String {
+        switch self {
+        case .executionStarted(let start): "the input of '\(start.name)'"
+        case .executionCompleted: "the orchestration's output"
+        case .activityScheduled(_, let name, _, _, _): "the input of activity '\(name)'"
+        case .subOrchestrationScheduled(_, let name, _, let childID, _): "the input of sub-orchestration '\(name)' ('\(childID)')"
+        case .continuedAsNew: "the input to continue as new with"
+        case .eventRaised(let name, _): "the data of event '\(name)'"
+        default: "a payload of \(self.name)"
+        }
+    }
+
     /// The user payloads the event carries.
     var payloads: [Payload] {
         switch self {

@@ -52,9 +52,22 @@ final class CompletionBatcher: Sendable {
                 let result = try await self.provider.completeActivities(batch.map(\.completion), claim: claim)
                 self.written(result)
                 for entry in batch { entry.continuation.resume(returning: .success(!result.lost.contains(entry.completion.lease))) }
+            } catch where batch.count > 1 {
+                // One member must never fail the others: each is written alone.
+                for entry in batch { await self.writeAlone(entry) }
             } catch {
                 for entry in batch { entry.continuation.resume(returning: .failure(error)) }
             }
+        }
+    }
+
+    private func writeAlone(_ entry: Entry) async {
+        do {
+            let result = try await self.provider.completeActivities([entry.completion], claim: nil)
+            self.written(result)
+            entry.continuation.resume(returning: .success(!result.lost.contains(entry.completion.lease)))
+        } catch {
+            entry.continuation.resume(returning: .failure(error))
         }
     }
 }

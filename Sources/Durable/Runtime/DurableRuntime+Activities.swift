@@ -176,8 +176,11 @@ extension DurableRuntime {
                 logger.warning("activity result rejected: lease lost to another owner")
             }
         } catch {
+            // Perhaps the turn is over a payload limit, or the statement failed: the outcome is
+            // recorded on its own, and a claimed turn replays and decides.
             self.engine.evict(instanceID: item.instanceID)
-            logger.error("recording the activity result failed; it runs again when its lease expires", metadata: ["error": "\(error)"])
+            logger.debug("the turn with the outcome was not committed; recording the outcome alone", metadata: ["error": "\(error)"])
+            return false
         }
         return true
     }

@@ -138,10 +138,21 @@ extension DurableRuntime {
     }
 
     private func commit(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws {
-        let prefetched = try await self.provider.commitTurn(
-            item.lease,
-            TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result, prefetch: self.prefetchRequest)
-        )
+        var result = result
+        let prefetched: [ActivityWorkItem]
+        do {
+            prefetched = try await self.provider.commitTurn(
+                item.lease,
+                TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result, prefetch: self.prefetchRequest)
+            )
+        } catch let error as DurableError where error.code == .payloadTooLarge {
+            // Deterministic: every delivery would produce the same turn. Fail the execution once,
+            // with what was too large, instead of handing it back forever.
+            self.engine.evict(instanceID: item.lease.id)
+            logger.error("the turn writes a payload over the limit; failing the execution", metadata: ["error": "\(error)"])
+            result = Self.failure(of: item, error)
+            prefetched = try await self.provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result))
+        }
         if resumed {
             logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
         }
@@ -160,6 +171,13 @@ extension DurableRuntime {
     /// What follows a committed turn: local wake-ups for its timers, its prefetched activities, logs.
     func committed(_ result: TurnResult, instanceID: String, now: Date, prefetched: [ActivityWorkItem], logger: Logger) {
         self.counters.withLock { $0.turns += 1 }
+        for discarded in result.discardedMessages {
+            logger.info(
+                "message discarded: it came after the execution ended",
+                metadata: ["durable.message": .string(discarded.message.name), "durable.reason": .string(discarded.reason.rawValue)]
+            )
+            Counter(label: "durable_messages_discarded_total", dimensions: [("reason", discarded.reason.rawValue)]).increment()
+        }
         for case .scheduleTimer(_, let fireAt) in result.actions {
             let delay = fireAt.timeIntervalSince(now)
             self.orchestrationWake.signal(after: .milliseconds(Int64(max(0, delay) * 1000) + 1))

@@ -268,7 +268,9 @@ public final class DurableRuntime: Service, Sendable {
         }
         defer { listener.cancel() }
         var failures = 0
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a plain task group keeps every finished child (its async stack included) until
+        // the group ends, so a long-running node's memory would grow with all the work it ever ran.
+        await withDiscardingTaskGroup { group in
             func start(_ item: Item) {
                 inFlight.add(1)
                 group.addTask {
