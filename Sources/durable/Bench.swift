@@ -9,7 +9,7 @@ import PostgresNIO
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
-        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider). Each runs in a fresh schema after a warm-up; results are medians over --runs."
+        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances; not in the default set). Each runs in a fresh schema after a warm-up; results are medians over --runs."
     )
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
@@ -45,6 +45,12 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Suspended orchestrations each node keeps between turns (0: replay every turn).")
     var stickyCache = 1_000
 
+    @Option(help: "Instances the soak workload runs in all.")
+    var soakInstances = 100_000
+
+    @Option(help: "Instances per soak batch (resident memory is read after each).")
+    var soakBatch = 1_000
+
     func run() async throws {
         let url = try requireDatabaseURL(self.databaseURL, alternative: " (scripts/bench starts one)")
         var results: [String: [String: Stat]] = [:]
@@ -60,6 +66,7 @@ struct Bench: AsyncParsableCommand {
             case "idle": results[workload] = try await self.idle(url: url)
             case "history": results[workload] = try await self.history(url: url)
             case "history-engine": results[workload] = try self.historyEngine()
+            case "soak": results[workload] = try await self.soak(url: url)
             default: throw ValidationError("unknown workload '\(workload)'")
             }
         }
@@ -301,7 +308,7 @@ struct Bench: AsyncParsableCommand {
     static let targets: [String: String] = [
         "fanout5 orchestrations/s": ">= 300", "fanout5 activities/s": ">= 1500", "fanout5 commits/orchestration": "<= 4",
         "chain10 orchestrations/s": ">= 150", "latency p50 ms": "<= 5", "latency p99 ms": "<= 20", "wake p50 ms": "<= 2",
-        "idle statements/min": "<= 12",
+        "idle statements/min": "<= 12", "soak last/first": "<= 1.2",
     ]
 
     func printTable(_ results: [String: [String: Stat]]) {
