@@ -57,14 +57,17 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
                 return batch
             }
             guard !batch.isEmpty else { return }
-            if batch.count > 1, let results = try? await self.inOneTransaction(batch.map(\.statement)) {
+            let statements = batch.map(\.statement)
+            if batch.count > 1, let results = try? await withStatementDeadline({ try await self.inOneTransaction(statements) }) {
                 self.grouped.add(batch.count, ordering: .relaxed)
                 for (entry, rows) in zip(batch, results) { entry.continuation.resume(returning: .success(rows)) }
                 continue
             }
             for entry in batch {
                 do {
-                    entry.continuation.resume(returning: .success(try await self.client.execute(entry.statement, logger: self.logger).rows()))
+                    let statement = entry.statement
+                    let rows = try await withStatementDeadline { try await self.client.execute(statement, logger: self.logger).rows() }
+                    entry.continuation.resume(returning: .success(rows))
                 } catch {
                     entry.continuation.resume(returning: .failure(error))
                 }

@@ -34,7 +34,7 @@ extension PostgresProvider {
             }
             return ClaimResult(
                 items: items,
-                nextVisibleIn: items.isEmpty ? nextVisible.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) } : nil
+                nextVisibleIn: nextVisible.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
             )
         }
     }
@@ -55,21 +55,22 @@ extension PostgresProvider {
             batch.append((completion.lease, try DurableJSON.encode(message), claim == nil ? -1 : completion.knownHistory ?? -1))
         }
         guard !batch.isEmpty else { return ActivityCompletionResult(lost: lost) }
+        let written = batch
         let owner = claim?.owner ?? ""
-        let (completed, ready, claimed) = try await self.withRetry("completing \(batch.count) activities") {
+        let (completed, ready, claims) = try await self.withRetry("completing \(written.count) activities") {
             let rows = try await self.execute(
                 CompleteActivitiesStatement(
-                    ids: batch.map(\.lease.id), epochs: batch.map(\.lease.epoch), owners: batch.map(\.lease.owner),
-                    kinds: batch.map(\.kind), known: batch.map(\.known), limit: claim?.limit ?? 0, owner: owner,
+                    ids: written.map(\.lease.id), epochs: written.map(\.lease.epoch), owners: written.map(\.lease.owner),
+                    kinds: written.map(\.kind), known: written.map(\.known), limit: claim?.limit ?? 0, owner: owner,
                     leaseSeconds: self.leaseSeconds, channel: self.configuration.channel
                 )
             )
             let first = rows[0].makeRandomAccess()
             let completed = Set(try first["completed"].decode([String].self))
             let ready = try first["ready"].decode(Bool.self)
-            let claimed = try Self.workItems(rows, owner: owner).items
-            return (completed, ready, claimed)
+            return (completed, ready, try Self.workItems(rows, owner: owner))
         }
+        let claimed = try await self.consistent(claims).items
         for entry in batch where !completed.contains(entry.lease.id) { lost.insert(entry.lease) }
         return ActivityCompletionResult(lost: lost, claimed: claimed, readyForTurn: ready)
     }

@@ -21,7 +21,7 @@ extension PostgresProvider {
             let (fenced, _, prefetched) = try await self.commitTurnInOneStatement(lease, commit)
             guard fenced > 0 else { throw Self.leaseLost(lease, what: "orchestration") }
             guard fenced == 2 else {
-                throw DurableError(.invalidInput, "the turn's events do not continue the stored history", instanceID: lease.id)
+                throw DurableError(.staleTurn, "the turn's events do not continue the stored history", instanceID: lease.id)
             }
             return prefetched
         }
@@ -45,7 +45,7 @@ extension PostgresProvider {
             guard let (executionID, historyCount) = current else { throw Self.leaseLost(lease, what: "orchestration") }
             if let first = events.first, first.0 != Int(historyCount) {
                 throw DurableError(
-                    .invalidInput,
+                    .staleTurn,
                     "turn events start at sequence \(first.0) but the history has \(historyCount) events",
                     instanceID: lease.id
                 )
@@ -229,6 +229,14 @@ extension PostgresProvider {
                     logger: self.logger
                 )
                 if now, try await inserted.collect().count > 0 { wake.insert("o") }
+                let others = Array(Set(outgoing.map(\.instanceID)).subtracting([lease.id])).sorted()
+                if !others.isEmpty {
+                    // In id order, so that concurrent commits lock the rows in one order.
+                    try await connection.query(
+                        "UPDATE instances SET inbox_at = LEAST(inbox_at, now()) WHERE id = ANY(\(others)) AND status IN ('pending', 'running')",
+                        logger: self.logger
+                    )
+                }
             }
 
             let updated = try await connection.query(
@@ -242,9 +250,12 @@ extension PostgresProvider {
                     completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
                     completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
                     updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL,
-                    history_length = \(next == nil ? Int(historyCount) + events.count : 0)
+                    history_length = \(next == nil ? Int(historyCount) + events.count : 0),
+                    -- This statement's snapshot has every message written before it, and the row has
+                    -- been locked since the fence: later senders update it after this commit.
+                    inbox_at = CASE WHEN \(terminal) THEN NULL ELSE (SELECT min(m.visible_at) FROM messages m WHERE m.instance_id = \(lease.id)) END
                 WHERE id = \(lease.id)
-                RETURNING EXISTS (SELECT 1 FROM messages m WHERE m.instance_id = \(lease.id) AND m.visible_at <= now())
+                RETURNING coalesce(inbox_at <= now(), false)
                 """,
                 logger: self.logger
             )

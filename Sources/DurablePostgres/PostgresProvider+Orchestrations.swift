@@ -56,7 +56,11 @@ extension PostgresProvider {
                 ), queued AS (
                     INSERT INTO messages (instance_id, kind)
                     SELECT id, \(kind) FROM target WHERE status IN ('pending', 'running')
-                    RETURNING 1
+                    RETURNING instance_id
+                ), readied AS (
+                    -- Always written, also when it changes nothing: the row lock orders this message
+                    -- with a commit of the same instance, which then cannot miss it.
+                    UPDATE instances i SET inbox_at = LEAST(i.inbox_at, now()) WHERE i.id IN (SELECT instance_id FROM queued)
                 )
                 SELECT (SELECT status FROM target), (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued) n)::int8
                 """,
@@ -79,41 +83,82 @@ extension PostgresProvider {
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
         try await self.withRetry("claiming orchestrations") {
             let rows = try await self.execute(ClaimOrchestrationsStatement(request, leaseSeconds: self.leaseSeconds))
-            return try Self.workItems(rows, owner: request.owner)
+            return try await self.consistent(try Self.workItems(rows, owner: request.owner))
+        }
+    }
+
+    /// Claimed turns whose history and messages belong to the row version that was locked: a claim
+    /// that locked a row another node committed after the claim's snapshot read them from that
+    /// older snapshot (a history without the commit's events, messages it consumed), so they are
+    /// read again, under the new lease, with a snapshot that has the commit.
+    func consistent(_ claimed: (result: ClaimResult<OrchestrationWorkItem>, stale: Set<String>)) async throws -> ClaimResult<OrchestrationWorkItem> {
+        var result = claimed.result
+        guard !claimed.stale.isEmpty else { return result }
+        for index in result.items.indices where claimed.stale.contains(result.items[index].lease.id) {
+            let item = result.items[index]
+            self.logger.debug("a claim raced a commit of the same instance; reading its history again", metadata: ["durable.instance": .string(item.lease.id)])
+            let rows = try await self.client.query(
+                """
+                SELECT coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
+                                 WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= \(item.historyOffset)), '{}') AS history,
+                       coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
+                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
+                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,
+                       coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
+                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
+                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
+                FROM instances i WHERE i.id = \(item.lease.id) AND i.lock_epoch = \(item.lease.epoch)
+                """,
+                logger: self.logger
+            ).collect()
+            guard let row = rows.first else { continue }
+            let cells = row.makeRandomAccess()
+            let (history, messages, loadError) = Self.decodeTurn(
+                id: item.lease.id, history: try cells["history"].decode([String].self),
+                messageIDs: try cells["message_ids"].decode([Int64].self), messageKinds: try cells["message_kinds"].decode([String].self)
+            )
+            result.items[index].history = history
+            result.items[index].messages = messages
+            result.items[index].loadError = loadError
+        }
+        return result
+    }
+
+    /// Decodes a claimed turn's history and messages; an unreadable event or message spoils its own
+    /// instance only, not the whole claim.
+    static func decodeTurn(id: String, history stored: [String], messageIDs: [Int64], messageKinds: [String]) -> ([HistoryEvent], [InboxMessage], DurableError?) {
+        do {
+            let history = try stored.map { event throws(DurableError) in try DurableJSON.decode(HistoryEvent.self, from: event) }
+            let messages = try zip(messageIDs, messageKinds).map { id, kind throws(DurableError) in
+                InboxMessage(id: id, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: kind))
+            }
+            return (history, messages, nil)
+        } catch {
+            return ([], [], DurableError(.serialization, "the history or messages of '\(id)' cannot be read: \(error)", instanceID: id))
         }
     }
 
     /// Decodes claimed turns: rows of a claim statement, or one row with only `next_visible` when
-    /// nothing was claimed.
-    static func workItems(_ rows: [PostgresRow], owner: String) throws -> ClaimResult<OrchestrationWorkItem> {
+    /// nothing was claimed; with the ids of those whose snapshot was older than the locked row.
+    static func workItems(_ rows: [PostgresRow], owner: String) throws -> (result: ClaimResult<OrchestrationWorkItem>, stale: Set<String>) {
             var items: [OrchestrationWorkItem] = []
+            var stale: Set<String> = []
             var nextVisible: Double?
             for row in rows {
                 let cells = row.makeRandomAccess()
                 nextVisible = try cells["next_visible"].decode(Double?.self)
                 guard try cells["id"].decode(String?.self) != nil else { continue }
                 let info = try Self.instanceInfo(cells)
-                let stored = try cells["history"].decode([String].self)
                 let historyOffset = try cells["history_offset"].decode(Int.self)
-                let messageIDs = try cells["message_ids"].decode([Int64].self)
-                let messageKinds = try cells["message_kinds"].decode([String].self)
-                var history: [HistoryEvent] = []
-                var messages: [InboxMessage] = []
-                var loadError: DurableError?
-                // An unreadable event or message spoils its own instance only, not the whole claim.
-                do {
-                    history = try stored.map { event throws(DurableError) in try DurableJSON.decode(HistoryEvent.self, from: event) }
-                    messages = try zip(messageIDs, messageKinds).map { id, kind throws(DurableError) in
-                        InboxMessage(id: id, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: kind))
-                    }
-                } catch {
-                    loadError = DurableError(.serialization, "the history or messages of '\(info.id)' cannot be read: \(error)", instanceID: info.id)
-                    history = []
-                    messages = []
-                }
+                let epoch = try cells["lock_epoch"].decode(Int64.self)
+                if try cells["snapshot_epoch"].decode(Int64?.self) != epoch - 1 { stale.insert(info.id) }
+                let (history, messages, loadError) = Self.decodeTurn(
+                    id: info.id, history: try cells["history"].decode([String].self),
+                    messageIDs: try cells["message_ids"].decode([Int64].self), messageKinds: try cells["message_kinds"].decode([String].self)
+                )
                 items.append(
                     OrchestrationWorkItem(
-                        lease: Lease(id: info.id, owner: owner, epoch: try cells["lock_epoch"].decode(Int64.self)),
+                        lease: Lease(id: info.id, owner: owner, epoch: epoch),
                         instance: info,
                         history: history,
                         messages: messages,
@@ -126,10 +171,11 @@ extension PostgresProvider {
                     )
                 )
             }
-        return ClaimResult(
+        let result = ClaimResult(
             items: items,
-            nextVisibleIn: items.isEmpty ? nextVisible.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) } : nil
+            nextVisibleIn: nextVisible.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
         )
+        return (result, stale)
     }
 
     // MARK: Leases
@@ -155,6 +201,12 @@ extension PostgresProvider {
                 UPDATE messages SET visible_at = now() + make_interval(secs => \(seconds))
                 WHERE instance_id = \(lease.id) AND visible_at <= now()
                 """,
+                logger: self.logger
+            )
+            // A statement of its own: its snapshot has the delayed messages and every message sent
+            // before it; the row stays locked until the commit, so later senders come after.
+            try await connection.query(
+                "UPDATE instances SET inbox_at = (SELECT min(visible_at) FROM messages WHERE instance_id = \(lease.id)) WHERE id = \(lease.id)",
                 logger: self.logger
             )
             // Even a delayed hand-back notifies: other dispatchers may be sleeping until the lease

@@ -78,20 +78,20 @@ public final class PostgresProvider: DurableProvider, Service {
 
     /// Runs `body`, retrying transient failures (serialization failures, deadlocks, dropped
     /// connections) with bounded backoff; other failures become typed errors.
-    func withRetry<T: Sendable>(_ action: String, _ body: () async throws -> T) async throws -> T {
+    func withRetry<T: Sendable>(_ action: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         // Queries wait until run() started the pool (they would be queued anyway, with a warning).
         await self.started.wait()
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await body()
+                return try await withStatementDeadline(body)
             } catch let error as DurableError {
                 throw error
             } catch {
-                if attempt < 4, Self.isTransient(error), !Task.isCancelled {
+                if case .retry(let delay) = StatementRetryPolicy().decision(after: attempt, Self.retryFailure(error)), !Task.isCancelled {
                     self.logger.debug("transient database error; retrying", metadata: ["durable.action": .string(action), "error": "\(error)"])
-                    try await Task.sleep(for: .milliseconds(25 << attempt))
+                    try await Task.sleep(for: delay)
                     continue
                 }
                 throw Self.storageError(error, action: action)
@@ -115,16 +115,19 @@ public final class PostgresProvider: DurableProvider, Service {
         }
     }
 
-    static func isTransient(_ error: any Error) -> Bool {
-        guard let error = error as? PSQLError else { return false }
+    /// What a database error was, for ``StatementRetryPolicy``.
+    static func retryFailure(_ error: any Error) -> StatementRetryPolicy.Failure {
+        if error is StatementDeadlineExceeded { return .connectionLost }
+        guard let error = error as? PSQLError else { return .other }
         switch error.code {
+        case .clientClosedConnection, .poolClosed:
+            return .notSent
         case .connectionError, .serverClosedConnection, .uncleanShutdown:
-            return true
+            return .connectionLost
         case .server:
-            let state = error.serverInfo?[.sqlState] ?? ""
-            return ["40001", "40P01", "57P01"].contains(state)
+            return .server(sqlState: error.serverInfo?[.sqlState] ?? "")
         default:
-            return false
+            return .other
         }
     }
 

@@ -9,7 +9,7 @@ import PostgresNIO
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
-        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances; not in the default set). Each runs in a fresh schema after a warm-up; results are medians over --runs."
+        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node); the last five are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
     )
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
@@ -45,6 +45,21 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Suspended orchestrations each node keeps between turns (0: replay every turn).")
     var stickyCache = 1_000
 
+    @Option(name: .customLong("scale"), help: "Backlogs the scale workload runs fanout5 at, comma-separated.")
+    var scaleBacklogs = "500,5000,50000"
+
+    @Option(help: "Finished instances the finished workload seeds.")
+    var finishedCount = 1_000_000
+
+    @Option(help: "Instances of the timers workload, due within the same second.")
+    var timerCount = 10_000
+
+    @Option(help: "Seconds from the timers workload's start to the second its timers come due.")
+    var timerLead = 20.0
+
+    @Option(help: "In-progress instances of the resume workload.")
+    var resumeCount = 20_000
+
     @Option(help: "Instances the soak workload runs in all.")
     var soakInstances = 100_000
 
@@ -67,6 +82,10 @@ struct Bench: AsyncParsableCommand {
             case "history": results[workload] = try await self.history(url: url)
             case "history-engine": results[workload] = try self.historyEngine()
             case "soak": results[workload] = try await self.soak(url: url)
+            case "scale": results[workload] = try await self.scale(url: url)
+            case "finished": results[workload] = try await self.finished(url: url)
+            case "timers": results[workload] = try await self.timers(url: url)
+            case "resume": results[workload] = try await self.resume(url: url)
             default: throw ValidationError("unknown workload '\(workload)'")
             }
         }
@@ -95,28 +114,21 @@ struct Bench: AsyncParsableCommand {
     // MARK: Workloads
 
     func throughput<O: Orchestration>(url: String, orchestration: O.Type, activities: Int) async throws -> [String: Stat] where O.Input == Int {
+        try await self.throughput(url: url, orchestration: orchestration, activities: activities, n: self.n, runs: self.runs, warmUp: true)
+    }
+
+    func throughput<O: Orchestration>(
+        url: String, orchestration: O.Type, activities: Int, n: Int, runs: Int, warmUp: Bool
+    ) async throws -> [String: Stat] where O.Input == Int {
         var orchestrationsPerSecond: [Double] = []
         var commits: [Double] = []
         var turns: [Double] = []
         var joined: [Double] = []
-        for run in 0...self.runs {
-            let count = run == 0 ? max(10, self.n / 10) : self.n
+        for run in (warmUp ? 0 : 1)...runs {
+            let count = run == 0 ? max(10, n / 10) : n
             let environment = try await BenchEnvironment(url: url, bench: self)
-            let client = DurableClient(provider: environment.client)
             let before = try await environment.commits()
-            let started = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<16 {
-                    group.addTask {
-                        for i in stride(from: worker, to: count, by: 16) {
-                            try await client.start(O.self, input: i, instanceID: "b\(i)")
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            let polls = try await environment.waitUntilCompleted(count)
-            let elapsed = (ContinuousClock.now - started).secondsValue
+            let (rate, polls) = try await self.measure(environment, O.self, count: count)
             // Backends report their transaction counts when they exit (or within seconds): stop the
             // nodes first, then read.
             await environment.stopNodes()
@@ -127,7 +139,7 @@ struct Bench: AsyncParsableCommand {
             if run == 0 { continue }
             turns.append(Double(statistics.turns) / Double(count))
             joined.append(Double(statistics.joinedTurns) / Double(count))
-            orchestrationsPerSecond.append(Double(count) / elapsed)
+            orchestrationsPerSecond.append(rate)
             commits.append(Double(after - before - Int64(polls)) / Double(count))
         }
         return [
@@ -137,6 +149,29 @@ struct Bench: AsyncParsableCommand {
             "turns/orchestration": Stat(turns),
             "turns claimed with results/orchestration": Stat(joined),
         ]
+    }
+
+    /// Starts `count` instances (16 clients at once) and waits until all finished: orchestrations per
+    /// second over the whole, and the polls made while waiting.
+    func measure<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws -> (rate: Double, polls: Int) where O.Input == Int {
+        let client = DurableClient(provider: environment.client)
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<16 {
+                group.addTask {
+                    for i in stride(from: worker, to: count, by: 16) {
+                        try await client.start(O.self, input: i, instanceID: "b\(i)")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let polls = try await environment.waitUntilCompleted(count)
+        return (Double(count) / (ContinuousClock.now - started).secondsValue, polls)
+    }
+
+    func measureThroughput<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws -> Double where O.Input == Int {
+        try await self.measure(environment, type, count: count).rate
     }
 
     func latency(url: String) async throws -> [String: Stat] {
@@ -308,7 +343,8 @@ struct Bench: AsyncParsableCommand {
     static let targets: [String: String] = [
         "fanout5 orchestrations/s": ">= 300", "fanout5 activities/s": ">= 1500", "fanout5 commits/orchestration": "<= 4",
         "chain10 orchestrations/s": ">= 150", "latency p50 ms": "<= 5", "latency p99 ms": "<= 20", "wake p50 ms": "<= 2",
-        "idle statements/min": "<= 12", "soak last/first": "<= 1.2",
+        "idle statements/min": "<= 12", "soak last/first": "<= 1.2", "finished finished/empty": ">= 0.9",
+        "timers lag p99 ms": "<= 1000", "timers lag max ms": "<= 2000",
     ]
 
     func printTable(_ results: [String: [String: Stat]]) {
@@ -324,6 +360,13 @@ struct Bench: AsyncParsableCommand {
                 )
             }
         }
+        // Every run of a throughput figure, and the ones slower than 0.7 × the median (a stall).
+        for workload in results.keys.sorted() {
+            guard let stat = results[workload]!["orchestrations/s"], stat.runs.count > 1 else { continue }
+            let slow = stat.runs.enumerated().filter { $0.element < 0.7 * stat.median }.map { "run \($0.offset + 1)" }
+            print("\(workload) runs: " + stat.runs.map { String(format: "%.0f", $0) }.joined(separator: ", ")
+                + (slow.isEmpty ? "" : "  SLOWER THAN 0.7 × MEDIAN: " + slow.joined(separator: ", ")))
+        }
         print("")
     }
 }
@@ -332,107 +375,4 @@ struct BenchReport: Codable {
     var machine: [String: String]
     var settings: [String: String]
     var results: [String: [String: Stat]]
-}
-
-/// A fresh schema with runtimes running on it, for one measured run.
-final class BenchEnvironment {
-    let schema = "bench_\(UUID().uuidString.prefix(8).lowercased())"
-    let client: PostgresProvider
-    private let measuring: PostgresConnection
-    private var providerTasks: [Task<Void, any Error>] = []
-    private var runtimeTasks: [Task<Void, any Error>] = []
-    private var runtimes: [DurableRuntime] = []
-
-    init(url: String, bench: Bench) async throws {
-        let logger = Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }
-        let configuration = try PostgresProvider.Configuration(url: url, schema: self.schema, maxConnections: 8)
-        self.client = PostgresProvider(configuration: configuration, logger: logger)
-        try await self.client.migrate()
-        self.measuring = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(), id: 7, logger: logger)
-        let client = self.client
-        self.providerTasks.append(Task { try await client.run() })
-        let registry = try Registry.bench()
-        for node in 0..<bench.nodes {
-            let provider = PostgresProvider(configuration: try .init(url: url, schema: self.schema, maxConnections: 16), logger: logger)
-            let runtime = DurableRuntime(
-                provider: provider,
-                registry: registry,
-                configuration: .init(
-                    nodeID: "bench-\(node)",
-                    orchestrationConcurrency: bench.orchestrationConcurrency,
-                    activityConcurrency: bench.activityConcurrency,
-                    stickyCacheCapacity: bench.stickyCache
-                ),
-                logger: logger
-            )
-            self.runtimes.append(runtime)
-            self.providerTasks.append(Task { try await provider.run() })
-            self.runtimeTasks.append(Task { try await runtime.run() })
-        }
-    }
-
-    /// The runtimes' statistics, summed.
-    var statistics: DurableRuntime.Statistics {
-        self.runtimes.map(\.statistics).reduce(into: DurableRuntime.Statistics()) { sum, next in
-            sum.turns += next.turns
-            sum.joinedTurns += next.joinedTurns
-            sum.activities += next.activities
-        }
-    }
-
-    /// Stops the runtimes and closes every pooled connection.
-    func stopNodes() async {
-        for runtime in self.runtimes { runtime.beginShutdown() }
-        for task in self.runtimeTasks { _ = try? await task.value }
-        for task in self.providerTasks.dropFirst() { task.cancel() }
-    }
-
-    func stop() async {
-        await self.stopNodes()
-        _ = try? await self.client.dropSchema()
-        for task in self.providerTasks { task.cancel() }
-        try? await self.measuring.close()
-    }
-
-    /// Waits until `count` instances finished; returns how many polls (transactions) it made.
-    func waitUntilCompleted(_ count: Int) async throws -> Int {
-        var polls = 0
-        while true {
-            polls += 1
-            let done = try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).instances WHERE status IN ('completed', 'failed')")
-            if done >= count { return polls }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
-    /// Waits until `count` instances run with nothing left to do: no message, no activity task (they
-    /// wait for an event).
-    func waitUntilWaiting(count: Int, timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await self.scalar(
-            """
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM \(self.schema).messages) OR EXISTS (SELECT 1 FROM \(self.schema).activity_tasks) THEN 0
-                        ELSE (SELECT count(*) FROM \(self.schema).instances WHERE status = 'running') END::int8
-            """
-        ) < count {
-            guard ContinuousClock.now < deadline else { throw ValidationError("the history workload did not build its histories within \(timeout)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    func commits() async throws -> Int64 {
-        try await self.scalar("SELECT (xact_commit + xact_rollback)::int8 FROM pg_stat_database WHERE datname = current_database()")
-    }
-
-    func statementsAndCommits() async throws -> (statements: Int64, commits: Int64) {
-        let statements = try await self.scalar(
-            "SELECT coalesce(sum(calls), 0)::int8 FROM public.pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        )
-        return (statements, try await self.commits())
-    }
-
-    private func scalar(_ sql: String) async throws -> Int64 {
-        let rows = try await self.measuring.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }).collect()
-        return try rows[0].decode(Int64.self)
-    }
 }

@@ -51,6 +51,7 @@ extension Registry {
         try registry.register(Single())
         try registry.register(WakeProbe())
         try registry.register(LongHistory())
+        try registry.register(TimerProbe())
         return registry
     }
 }

@@ -12,7 +12,15 @@ enum PostgresTestDatabase {
     static let url = ProcessInfo.processInfo.environment["DURABLE_TEST_DATABASE_URL"]
     static var isAvailable: Bool { url != nil }
 
-    static let logger = Logger(label: "durable.postgres.test") { _ in SwiftLogNoOpLogHandler() }
+    /// Silent unless DURABLE_TEST_LOG names a level (e.g. `debug`), for looking into a failure.
+    static let logger: Logger = {
+        guard let level = ProcessInfo.processInfo.environment["DURABLE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) else {
+            return Logger(label: "durable.postgres.test") { _ in SwiftLogNoOpLogHandler() }
+        }
+        var logger = Logger(label: "durable.postgres.test") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+        return logger
+    }()
 
     /// A running provider in a fresh, migrated schema.
     final class Instance: Sendable {

@@ -18,6 +18,7 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
             case timedOut
             case cancelled
             case leaseLost
+            case staleTurn
             case instanceNotFound
             case instanceAlreadyExists
             case invalidInput
@@ -55,6 +56,10 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let cancelled = Self(.cancelled)
         /// A write was made with a lease epoch that is no longer current: another owner took over.
         public static let leaseLost = Self(.leaseLost)
+        /// A turn's new events do not continue the stored history: it was computed from a history
+        /// that has moved on since (the claim raced another commit). Nothing was written; the turn is
+        /// run again from the stored history.
+        public static let staleTurn = Self(.staleTurn)
         /// No instance (or activity task) with that id.
         public static let instanceNotFound = Self(.instanceNotFound)
         /// An instance with that id exists already, with a different input.

@@ -263,7 +263,7 @@ public final class InMemoryProvider: DurableProvider {
             // Validate everything before changing anything: the commit is all or nothing.
             if let first = commit.result.newEvents.first, first.sequenceNumber != instance.history.count {
                 throw DurableError(
-                    .invalidInput,
+                    .staleTurn,
                     "turn events start at sequence \(first.sequenceNumber) but the history has \(instance.history.count) events",
                     instanceID: lease.id
                 )

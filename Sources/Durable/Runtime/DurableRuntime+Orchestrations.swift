@@ -73,6 +73,11 @@ extension DurableRuntime {
             self.orchestrationWake.signal()
         case .failure(let error as DurableError) where error.code == .leaseLost:
             logger.warning("turn discarded: lease lost to another owner")
+        case .failure(let error as DurableError) where error.code == .staleTurn:
+            // Its messages go back at once: the next claim brings the stored history.
+            logger.warning("turn discarded: computed from a history that moved on; running it again", metadata: ["error": "\(error)"])
+            await self.attempt(logger) { try await self.provider.abandonOrchestration(lease, delay: .zero, reason: .interrupted) }
+            self.orchestrationWake.signal()
         case .failure(let error):
             logger.error("turn failed; handing the instance back", metadata: ["error": "\(error)"])
             await self.attempt(logger) { try await self.provider.abandonOrchestration(lease, delay: .seconds(1), reason: .interrupted) }

@@ -143,6 +143,9 @@ public final class DurableRuntime: Service, Sendable {
         public var missingHandler = 0
         /// Work failed as poisoned.
         public var poisoned = 0
+        /// The most turns one claim returned: claims are bounded by the free turn slots, whatever
+        /// the backlog.
+        public var largestTurnClaim = 0
 
         public init() {}
     }
@@ -275,11 +278,14 @@ public final class DurableRuntime: Service, Sendable {
                 inFlight.add(1)
                 group.addTask {
                     await process(item)
-                    inFlight.add(-1)
                     // A freed slot matters only when the dispatcher was full (work may be waiting
                     // unclaimed); otherwise notifications wake it for new work, and a claim now would
-                    // most likely find nothing and delay the next wake-up.
-                    if inFlight.value + 1 >= concurrency || self.stopping { wake.signal() }
+                    // most likely find nothing and delay the next wake-up. The count after this
+                    // task's own decrement tells: of tasks finishing together exactly one sees the
+                    // dispatcher go from full to not full (reading the count afterwards, both could
+                    // miss it, and the full dispatcher slept until the safety poll).
+                    let remaining = inFlight.add(-1)
+                    if remaining == concurrency - 1 || self.stopping { wake.signal() }
                 }
             }
             // Whether there may be work to claim: not after a wake-up that only handed over local
@@ -303,6 +309,9 @@ public final class DurableRuntime: Service, Sendable {
                     do {
                         let result = try await claim(free)
                         failures = 0
+                        if channel == .orchestrations {
+                            self.counters.withLock { $0.largestTurnClaim = max($0.largestTurnClaim, result.items.count) }
+                        }
                         for item in result.items { start(item) }
                         if result.items.count == free {
                             claimWanted = true
@@ -346,8 +355,10 @@ final class Gauge: Sendable {
 
     var value: Int { self.atomic.load(ordering: .acquiring) }
 
-    func add(_ delta: Int) {
-        self.atomic.add(delta, ordering: .acquiringAndReleasing)
+    /// Adds `delta`; returns the new value.
+    @discardableResult
+    func add(_ delta: Int) -> Int {
+        self.atomic.add(delta, ordering: .acquiringAndReleasing).newValue
     }
 }
 

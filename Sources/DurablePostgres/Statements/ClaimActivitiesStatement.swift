@@ -19,19 +19,29 @@ struct ClaimActivitiesStatement: PreparedQuery {
         WITH garbage AS (
             -- Cancelled tasks whose lease ran out: the orchestration moved on.
             DELETE FROM activity_tasks WHERE cancel_requested AND visible_at <= now()
-        ), candidates AS (
+        ), orphaned AS (
+            -- Tasks leased by a silent node, through the lock owner index (the fleet's activities
+            -- in flight). They are the oldest work, so they go first.
             SELECT id FROM activity_tasks t
-            WHERE NOT cancel_requested
+            WHERE \(self.stale)::float8 IS NOT NULL AND lock_owner IS NOT NULL AND locked_until > now() AND NOT cancel_requested
               AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]))
-              AND (visible_at <= now()
-                   OR (\(self.stale)::float8 IS NOT NULL AND locked_until > now() AND EXISTS (
-                       SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
-                         AND (n.incarnation <> split_part(t.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
-                              OR n.heartbeat_at <= now() - make_interval(secs => \(self.stale)::float8)))))
-            -- Orphans (still leased by a silent node) first: they are the oldest work.
-            ORDER BY visible_at > now() DESC, visible_at, seq
+              AND EXISTS (
+                  SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
+                    AND (n.incarnation <> split_part(t.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
+                         OR n.heartbeat_at <= now() - make_interval(secs => \(self.stale)::float8)))
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
+        ), ready AS (
+            -- The ready index in claim order; visible_at moves to the end of a lease, so expired
+            -- leases are visible too.
+            SELECT id FROM activity_tasks t
+            WHERE visible_at <= now() AND NOT cancel_requested
+              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]))
+            ORDER BY visible_at, seq
+            LIMIT \(self.limit)
+            FOR UPDATE SKIP LOCKED
+        ), candidates AS (
+            SELECT id FROM orphaned UNION ALL SELECT id FROM ready LIMIT \(self.limit)
         ), claimed AS (
             UPDATE activity_tasks t
             SET lock_owner = \(self.owner), lock_epoch = t.lock_epoch + 1, deliveries = t.deliveries + 1,

@@ -37,31 +37,43 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
 
     var query: PostgresQuery {
         """
-        WITH candidates AS (
+        WITH ready AS (
+            -- The ready index, oldest first: reads the rows it returns (and, with capability
+            -- filters, the ones other nodes run), whatever waits behind them.
             SELECT i.id FROM instances i
-            WHERE i.id IN (SELECT m.instance_id FROM messages m WHERE m.visible_at <= now())
+            WHERE i.inbox_at IS NOT NULL AND greatest(i.inbox_at, i.locked_until) <= now()
               AND i.status IN ('pending', 'running')
-              AND (i.locked_until IS NULL OR i.locked_until <= now()
-                   OR (\(self.stale)::float8 IS NOT NULL AND EXISTS (
-                       SELECT 1 FROM nodes n WHERE n.id = split_part(i.lock_owner, '#', 1)
-                         AND (n.incarnation <> split_part(i.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
-                              OR n.heartbeat_at <= now() - make_interval(secs => \(self.stale)::float8)))))
               AND (\(self.names)::text[] IS NULL
                    OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
                    OR i.name || chr(31) || i.version = ANY(\(self.pairs)::text[])
                    -- Work no live node can run is claimed after a grace period, to be handed
                    -- back with backoff and show what it waits for.
                    OR (\(self.grace)::float8 IS NOT NULL
-                       AND EXISTS (SELECT 1 FROM messages g WHERE g.instance_id = i.id
-                                   AND g.visible_at <= now() - make_interval(secs => \(self.grace)::float8))
+                       AND i.inbox_at <= now() - make_interval(secs => \(self.grace)::float8)
                        AND NOT EXISTS (
                            SELECT 1 FROM nodes n
                            WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => \(self.liveness))
                              AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
                                        ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
-            ORDER BY i.updated_at
+            ORDER BY greatest(i.inbox_at, i.locked_until)
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
+        ), orphaned AS (
+            -- Leases of silent nodes, taken over before they expire: found through the lock owner
+            -- index, which holds only the fleet's turns in flight.
+            SELECT i.id FROM instances i
+            WHERE \(self.stale)::float8 IS NOT NULL AND i.lock_owner IS NOT NULL AND i.locked_until > now() AND i.inbox_at <= now()
+              AND (\(self.names)::text[] IS NULL
+                   OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
+                   OR i.name || chr(31) || i.version = ANY(\(self.pairs)::text[]))
+              AND EXISTS (
+                  SELECT 1 FROM nodes n WHERE n.id = split_part(i.lock_owner, '#', 1)
+                    AND (n.incarnation <> split_part(i.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
+                         OR n.heartbeat_at <= now() - make_interval(secs => \(self.stale)::float8)))
+            LIMIT \(self.limit)
+            FOR UPDATE SKIP LOCKED
+        ), candidates AS (
+            SELECT id FROM orphaned UNION SELECT id FROM ready LIMIT \(self.limit)
         ), claimed AS (
             UPDATE instances i
             SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
@@ -71,13 +83,15 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
             -- keeps (or reads the rest when it keeps none), so a claim costs the same at any length.
             RETURNING i.*, CASE WHEN i.history_length > \(self.fullHistoryLimit) THEN i.history_length - 1 ELSE 0 END AS history_offset
         )
-        -- One round trip: the claimed rows with their history and visible messages, and when
-        -- the next message or lease comes due (one row with only that when nothing was claimed).
+        -- One round trip: the claimed rows with their history and visible messages, and when the
+        -- next instance comes due (one row with only that when nothing was claimed). The history and
+        -- messages are read with the statement's snapshot: when another node committed the row
+        -- between that snapshot and the lock, snapshot_epoch shows it (it is not the claimed epoch
+        -- minus one) and the provider reads them again.
         SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), i.history_offset, i.history_length,
-               EXTRACT(EPOCH FROM (LEAST(
-                   (SELECT min(visible_at) FROM messages WHERE visible_at > now()),
-                   (SELECT min(locked_until) FROM instances WHERE locked_until > now())
-               ) - now()))::float8 AS next_visible,
+               (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
+               EXTRACT(EPOCH FROM ((SELECT min(greatest(n.inbox_at, n.locked_until)) FROM instances n
+                                    WHERE n.inbox_at IS NOT NULL AND greatest(n.inbox_at, n.locked_until) > now()) - now()))::float8 AS next_visible,
                coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
                          WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= i.history_offset), '{}') AS history,
                coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m

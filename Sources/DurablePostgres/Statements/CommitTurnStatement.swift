@@ -60,12 +60,12 @@ struct CommitTurnStatement: PreparedQuery {
               AND locked_until IS NOT NULL
             RETURNING instance_id, execution_id
         ), leased AS (
-            SELECT id, execution_id, history_length FROM instances
+            SELECT id, execution_id, history_length, xmin::text AS version FROM instances
             WHERE NOT \(self.completes) AND id = \(self.instanceID) AND lock_epoch = \(self.epoch) AND lock_owner = \(self.leaseOwner)
               AND locked_until IS NOT NULL
             FOR UPDATE
         ), taken AS (
-            SELECT i.id, i.execution_id, i.history_length FROM instances i
+            SELECT i.id, i.execution_id, i.history_length, i.xmin::text AS version FROM instances i
             WHERE \(self.completes) AND i.id = \(self.instanceID) AND i.status IN ('pending', 'running')
               AND (i.locked_until IS NULL OR i.locked_until <= now())
               AND EXISTS (SELECT 1 FROM done d WHERE d.execution_id = i.execution_id)
@@ -74,10 +74,10 @@ struct CommitTurnStatement: PreparedQuery {
                                 AND t.id <> \(self.taskID))
             FOR UPDATE SKIP LOCKED
         ), holder AS (
-            SELECT id, execution_id, history_length FROM leased UNION ALL SELECT id, execution_id, history_length FROM taken
+            SELECT id, execution_id, history_length, version FROM leased UNION ALL SELECT id, execution_id, history_length, version FROM taken
         ), fence AS (
             -- The new events must continue the stored history exactly.
-            SELECT l.id, l.execution_id FROM holder l
+            SELECT l.id, l.execution_id, l.version FROM holder l
             WHERE \(self.firstSequence) < 0 OR l.history_length = \(self.firstSequence)
         ), queued AS (
             INSERT INTO messages (instance_id, execution_id, kind)
@@ -112,7 +112,13 @@ struct CommitTurnStatement: PreparedQuery {
                               \(self.visibleAt)::float8[], \(self.timerOperations)::int[]) AS t(i, x, k, v, o)
             JOIN instances target ON target.id = t.i
             WHERE t.i = f.id OR (target.status IN ('pending', 'running') AND (t.x = '' OR t.x = target.execution_id))
-            RETURNING visible_at <= now() AS visible
+            RETURNING instance_id, visible_at, visible_at <= now() AS visible
+        ), readied AS (
+            -- Messages to other instances make them ready, and so does an outcome queued for this
+            -- one when the turn could not be committed with it.
+            UPDATE instances r SET inbox_at = LEAST(r.inbox_at, now())
+            WHERE r.id IN (SELECT o.instance_id FROM outgoing o WHERE o.instance_id <> \(self.instanceID))
+               OR (r.id = \(self.instanceID) AND EXISTS (SELECT 1 FROM queued))
         ), updated AS (
             UPDATE instances i SET
                 status = \(self.status),
@@ -122,12 +128,16 @@ struct CommitTurnStatement: PreparedQuery {
                 completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END,
                 updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL,
                 lock_epoch = i.lock_epoch + CASE WHEN \(self.completes) THEN 1 ELSE 0 END,
-                history_length = i.history_length + cardinality(\(self.sequenceNumbers)::int[])
+                history_length = i.history_length + cardinality(\(self.sequenceNumbers)::int[]),
+                -- The earliest message left: read with the statement's snapshot, so when the row
+                -- changed between that snapshot and the lock (a message came in), it is ready now.
+                inbox_at = CASE WHEN \(self.terminal) THEN NULL ELSE LEAST(
+                    (SELECT min(m.visible_at) FROM messages m WHERE m.instance_id = f.id AND m.id <> ALL(\(self.consumedMessageIDs)::int8[])),
+                    (SELECT min(o.visible_at) FROM outgoing o WHERE o.instance_id = f.id),
+                    CASE WHEN f.version IS DISTINCT FROM (SELECT s.xmin::text FROM instances s WHERE s.id = f.id) THEN now() END
+                ) END
             FROM fence f WHERE i.id = f.id
-            RETURNING NOT \(self.terminal) AND EXISTS (
-                SELECT 1 FROM messages m WHERE m.instance_id = f.id AND m.visible_at <= now()
-                  AND m.id <> ALL(\(self.consumedMessageIDs)::int8[])
-            ) AS pending
+            RETURNING coalesce(i.inbox_at <= now(), false) AS pending
         ), wake AS (
             SELECT concat(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE NOT leased) THEN 'a' END,

@@ -45,16 +45,22 @@ struct CompleteActivitiesStatement: PreparedQuery {
                                 AND t.id NOT IN (SELECT d.id FROM done d))
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
+        ), readied AS (
+            -- The results make their instances ready (the claimed ones are updated below).
+            UPDATE instances i SET inbox_at = LEAST(i.inbox_at, now())
+            WHERE i.id IN (SELECT q.instance_id FROM queued q) AND i.id NOT IN (SELECT c.id FROM candidates c)
         ), claimed AS (
             UPDATE instances i
             SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
-                locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1
+                locked_until = now() + make_interval(secs => \(self.leaseSeconds)), deliveries = i.deliveries + 1,
+                inbox_at = LEAST(i.inbox_at, now())
             FROM candidates c WHERE i.id = c.id
             RETURNING i.*, greatest(0, (SELECT max(d.known) FROM done d WHERE d.instance_id = i.id) - 1) AS history_offset
         )
         -- One row per claimed turn (its history from the last event the completer has, and
         -- its messages, those written here included); one row with only the totals when none.
         SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(),
+               (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
                NULL::float8 AS next_visible, i.history_offset, i.history_length,
                coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
                          WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= i.history_offset), '{}') AS history,

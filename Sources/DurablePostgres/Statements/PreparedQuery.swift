@@ -1,4 +1,5 @@
 import PostgresNIO
+import Synchronization
 
 /// A hot statement, run as a named prepared statement: PostgreSQL parses it once per connection and
 /// caches its plan, instead of parsing and planning it at every call (planning alone cost more than
@@ -30,6 +31,48 @@ extension PostgresProvider {
     func execute<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
         assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
         return try await self.client.execute(statement, logger: self.logger).rows()
+    }
+}
+
+/// A statement that has not finished after this long is given up as lost.
+let statementDeadline = Duration.seconds(10)
+
+/// Runs `body`, but throws `StatementDeadlineExceeded` when it has not finished within
+/// ``statementDeadline``. PostgresNIO (1.33) can leave a statement waiting forever when its
+/// connection is closed under it (seen when backends are terminated mid-run); one such wait must
+/// not hold up a dispatcher, or every turn commit that queues behind it. The statement is retried
+/// like one whose connection was lost: every write is fenced, so running it again is safe.
+func withStatementDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let gate = ContinuationGate(continuation)
+        let timer = Task {
+            try? await Task.sleep(for: statementDeadline)
+            if !Task.isCancelled { gate.resume(with: .failure(StatementDeadlineExceeded())) }
+        }
+        Task {
+            let result: Result<T, any Error>
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            timer.cancel()
+            gate.resume(with: result)
+        }
+    }
+}
+
+/// A statement did not finish within ``statementDeadline``.
+struct StatementDeadlineExceeded: Error, CustomStringConvertible {
+    var description: String { "the statement did not finish within \(statementDeadline)" }
+}
+
+/// Resumes a continuation once, whichever of several tasks comes first.
+final class ContinuationGate<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        self.continuation.withLock { $0.take() }?.resume(with: result)
     }
 }
 

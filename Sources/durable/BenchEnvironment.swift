@@ -1,0 +1,170 @@
+import ArgumentParser
+import Durable
+import DurablePostgres
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A fresh schema with runtimes running on it, for one measured run.
+final class BenchEnvironment {
+    let schema = "bench_\(UUID().uuidString.prefix(8).lowercased())"
+    let client: PostgresProvider
+    private let measuring: PostgresConnection
+    private var providerTasks: [Task<Void, any Error>] = []
+    private var runtimeTasks: [Task<Void, any Error>] = []
+    private(set) var runtimes: [DurableRuntime] = []
+    private let url: String
+    private let bench: Bench
+    private let logger = Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }
+
+    /// - Parameter nodes: runtimes started at once; `nil` for the bench's `--nodes`.
+    init(url: String, bench: Bench, nodes: Int? = nil) async throws {
+        self.url = url
+        self.bench = bench
+        let configuration = try PostgresProvider.Configuration(url: url, schema: self.schema, maxConnections: 8)
+        self.client = PostgresProvider(configuration: configuration, logger: self.logger)
+        try await self.client.migrate()
+        self.measuring = try await PostgresConnection.connect(configuration: try configuration.connectionConfiguration(), id: 7, logger: self.logger)
+        let client = self.client
+        self.providerTasks.append(Task { try await client.run() })
+        self.startNodes(nodes ?? bench.nodes)
+    }
+
+    /// Starts `count` more runtimes, each with a provider of its own.
+    func startNodes(_ count: Int) {
+        let registry = try! Registry.bench()
+        for _ in 0..<count {
+            let node = self.runtimes.count
+            let provider = PostgresProvider(configuration: try! .init(url: self.url, schema: self.schema, maxConnections: 16), logger: self.logger)
+            let runtime = DurableRuntime(
+                provider: provider,
+                registry: registry,
+                configuration: .init(
+                    nodeID: "bench-\(node)",
+                    orchestrationConcurrency: self.bench.orchestrationConcurrency,
+                    activityConcurrency: self.bench.activityConcurrency,
+                    stickyCacheCapacity: self.bench.stickyCache
+                ),
+                logger: self.logger
+            )
+            self.runtimes.append(runtime)
+            self.providerTasks.append(Task { try await provider.run() })
+            self.runtimeTasks.append(Task { try await runtime.run() })
+        }
+    }
+
+    /// Inserts `count` completed fanout5 instances with 12-event histories, in batches.
+    func seedFinished(_ count: Int) async throws {
+        let batch = 50_000
+        for first in stride(from: 0, to: count, by: batch) {
+            let last = min(count, first + batch) - 1
+            try await self.execute(
+                """
+                INSERT INTO \(self.schema).instances (id, name, version, execution_id, status, input, output, completed_at, inbox_at, history_length)
+                SELECT 'f' || g, 'Fanout5', '1.0.0', md5(g::text), 'completed', g::text, (5 * g + 10)::text, now() - interval '1 hour', NULL, 12
+                FROM generate_series(\(first), \(last)) g
+                """
+            )
+            try await self.execute(
+                """
+                INSERT INTO \(self.schema).history (instance_id, execution_id, seq, event)
+                SELECT 'f' || g, md5(g::text), s, '{"v":1,"seq":' || s || ',"kind":{"seeded":{}}}'
+                FROM generate_series(\(first), \(last)) g, generate_series(0, 11) s
+                """
+            )
+        }
+        try await self.execute("ANALYZE \(self.schema).instances")
+        try await self.execute("ANALYZE \(self.schema).history")
+    }
+
+    /// Makes every pending instance look held by a node that died: its leases last another hour,
+    /// its heartbeat is a minute old.
+    func killNode(holding count: Int) async throws {
+        try await self.execute(
+            """
+            INSERT INTO \(self.schema).nodes (id, incarnation, host, pid, build_version, capabilities, heartbeat_at)
+            VALUES ('dead', '1', 'gone', 1, 'bench', '{"orchestrations":{},"activities":[]}', now() - interval '1 minute')
+            """
+        )
+        try await self.execute(
+            "UPDATE \(self.schema).instances SET lock_owner = 'dead#1', lock_epoch = 1, deliveries = 1, locked_until = now() + interval '1 hour'"
+        )
+    }
+
+    /// Every instance's id and output.
+    func outputs() async throws -> [(String, String)] {
+        let rows = try await self.measuring.query(
+            PostgresQuery(unsafeSQL: "SELECT id, coalesce(output, '') FROM \(self.schema).instances"), logger: self.logger
+        ).collect()
+        return try rows.map { try $0.decode((String, String).self) }
+    }
+
+    func execute(_ sql: String) async throws {
+        _ = try await self.measuring.query(PostgresQuery(unsafeSQL: sql), logger: self.logger).collect()
+    }
+
+    /// The runtimes' statistics, summed.
+    var statistics: DurableRuntime.Statistics {
+        self.runtimes.map(\.statistics).reduce(into: DurableRuntime.Statistics()) { sum, next in
+            sum.turns += next.turns
+            sum.joinedTurns += next.joinedTurns
+            sum.activities += next.activities
+        }
+    }
+
+    /// Stops the runtimes and closes every pooled connection.
+    func stopNodes() async {
+        for runtime in self.runtimes { runtime.beginShutdown() }
+        for task in self.runtimeTasks { _ = try? await task.value }
+        for task in self.providerTasks.dropFirst() { task.cancel() }
+    }
+
+    func stop() async {
+        await self.stopNodes()
+        _ = try? await self.client.dropSchema()
+        for task in self.providerTasks { task.cancel() }
+        try? await self.measuring.close()
+    }
+
+    /// Waits until `count` instances finished; returns how many polls (transactions) it made.
+    func waitUntilCompleted(_ count: Int) async throws -> Int {
+        var polls = 0
+        while true {
+            polls += 1
+            let done = try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).instances WHERE status IN ('completed', 'failed')")
+            if done >= count { return polls }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits until `count` instances run with nothing left to do: no message, no activity task (they
+    /// wait for an event).
+    func waitUntilWaiting(count: Int, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await self.scalar(
+            """
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM \(self.schema).messages) OR EXISTS (SELECT 1 FROM \(self.schema).activity_tasks) THEN 0
+                        ELSE (SELECT count(*) FROM \(self.schema).instances WHERE status = 'running') END::int8
+            """
+        ) < count {
+            guard ContinuousClock.now < deadline else { throw ValidationError("the history workload did not build its histories within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    func commits() async throws -> Int64 {
+        try await self.scalar("SELECT (xact_commit + xact_rollback)::int8 FROM pg_stat_database WHERE datname = current_database()")
+    }
+
+    func statementsAndCommits() async throws -> (statements: Int64, commits: Int64) {
+        let statements = try await self.scalar(
+            "SELECT coalesce(sum(calls), 0)::int8 FROM public.pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return (statements, try await self.commits())
+    }
+
+    private func scalar(_ sql: String) async throws -> Int64 {
+        let rows = try await self.measuring.query(PostgresQuery(unsafeSQL: sql), logger: Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }).collect()
+        return try rows[0].decode(Int64.self)
+    }
+}
