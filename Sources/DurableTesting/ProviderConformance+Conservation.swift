@@ -10,6 +10,7 @@ extension ProviderConformance {
         Check(name: "messages of an ended execution are discarded, not delivered to the next", body: endedExecutionMessages),
         Check(name: "a turn's actions take effect in order", body: actionOrder),
         Check(name: "an oversized activity output is recorded as the attempt's failure", body: oversizedActivityOutput),
+        Check(name: "a turn computed from an older history is refused as stale", body: staleTurn),
     ]
 }
 
@@ -146,4 +147,22 @@ private func oversizedActivityOutput(_ factory: ProviderConformance.Factory) asy
         if case .activityFailed(1, let failure) = kind { failure } else { nil }
     }.first
     try require(failure?.code == DurableError.Code.payloadTooLarge.description, "the oversized output is recorded as a payloadTooLarge failure: \(kinds.map(\.name))")
+}
+
+private func staleTurn(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "stale")
+    let first = try await claimUntil(provider, owner: "a")[0]
+    try await commitFirstTurn(provider, first)
+    try await provider.sendMessage(instanceID: "stale", raised("next"))
+    let second = try await claimUntil(provider, owner: "a")[0]
+    // Events numbered as if the first turn had not been committed.
+    let events = second.messages.enumerated().map { HistoryEvent(sequenceNumber: $0.offset, timestamp: second.claimedAt, kind: $0.element.kind) }
+    try await requireError(.staleTurn, "a turn that does not continue the stored history") {
+        try await provider.commitTurn(second.lease, TurnCommit(consumedMessageIDs: second.messages.map(\.id), result: TurnResult(newEvents: events)))
+    }
+    try require(try await provider.history(instanceID: "stale").count == first.messages.count, "the stale turn changed the history")
+    try await provider.abandonOrchestration(second.lease, delay: .zero, reason: .interrupted)
+    let again = try await claimUntil(provider, owner: "b")[0]
+    try require(again.messages.map(\.kind) == [raised("next")], "the stale turn's messages are claimable again at once: \(again.messages.map(\.kind.name))")
 }

@@ -248,9 +248,14 @@ private func abandonWithDelay(_ factory: ProviderConformance.Factory) async thro
     try await provider.abandonOrchestration(item.lease, delay: .seconds(1), reason: .missingHandler("Conformance 9.9.9"))
     try require(try await provider.instance(id: "abandoned")?.waitingFor == "Conformance 9.9.9", "the instance shows what it waits for")
     let early = try await provider.claimOrchestrations(ClaimRequest(owner: "b", limit: 10))
-    try require(early.items.isEmpty, "abandoned work was visible before its delay")
-    try require(early.nextVisibleIn != nil, "nextVisibleIn must name the end of the delay")
-    let again = try await claimUntil(provider, owner: "b")[0]
+    // On a loaded machine the delay may be over already: then the claim must be at least that late.
+    let again: OrchestrationWorkItem
+    if let claimed = early.items.first {
+        again = claimed
+    } else {
+        try require(early.nextVisibleIn != nil, "nextVisibleIn must name the end of the delay")
+        again = try await claimUntil(provider, owner: "b")[0]
+    }
     try require(again.claimedAt.timeIntervalSince(item.claimedAt) >= 0.99, "the delay was not respected")
     try require(again.deliveryCount == 1, "a missing-handler abandon does not count as a delivery; got \(again.deliveryCount)")
     try require(again.handlerMisses == 1, "a missing-handler abandon counts a handler miss; got \(again.handlerMisses)")
@@ -528,7 +533,8 @@ private func prefetch(_ factory: ProviderConformance.Factory) async throws {
 }
 
 private func batchedCompletions(_ factory: ProviderConformance.Factory) async throws {
-    let provider = try await factory(.milliseconds(500))
+    // Renewed every 50 ms: a lease of 1.5 s survives a loaded machine's pauses.
+    let provider = try await factory(.milliseconds(1500))
     try await start(provider, "batch")
     try await commitFirstTurn(provider, try await claimUntil(provider, owner: "a")[0], activities: 3)
     let first = try await provider.claimActivities(ClaimRequest(owner: "a", limit: 10)).items

@@ -162,8 +162,9 @@ struct Resumable: Orchestration {
 struct TwoSteps: Orchestration {
     func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
         _ = try await context.activity(Signal.self, "first-step")
-        // Long enough that no timer fires while the first runtime shuts down.
-        try await context.sleep(for: .seconds(4))
+        // Raised once the first runtime has stopped: nothing can finish before, however slow the machine.
+        _ = try await context.event("go", as: Bool.self)
+        try await context.sleep(for: .milliseconds(50))
         return try await context.activity(Add.self, .init(a: input, b: 1))
     }
 }
@@ -367,6 +368,7 @@ private func restartResume(_ factory: ProviderConformance.Factory) async throws 
     )
 
     let after = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "worker-1"))
+    for id in ids { try await client.raiseEvent(instanceID: id, name: "go", true) }
     for (i, id) in ids.enumerated() {
         let output = try await client.result(of: TwoSteps.self, instanceID: id, timeout: .seconds(30))
         try require(output == i + 1, "instance \(id) returned \(output)")

@@ -117,8 +117,9 @@ struct CommitTurnStatement: PreparedQuery {
             -- Messages to other instances make them ready, and so does an outcome queued for this
             -- one when the turn could not be committed with it.
             UPDATE instances r SET inbox_at = LEAST(r.inbox_at, now())
-            WHERE r.id IN (SELECT o.instance_id FROM outgoing o WHERE o.instance_id <> \(self.instanceID))
-               OR (r.id = \(self.instanceID) AND EXISTS (SELECT 1 FROM queued))
+            -- = ANY(array), not an OR: found through the primary key whatever the planner guesses.
+            WHERE r.id = ANY(ARRAY(SELECT o.instance_id FROM outgoing o WHERE o.instance_id <> \(self.instanceID)
+                                   UNION ALL SELECT \(self.instanceID)::text WHERE EXISTS (SELECT 1 FROM queued)))
         ), updated AS (
             UPDATE instances i SET
                 status = \(self.status),

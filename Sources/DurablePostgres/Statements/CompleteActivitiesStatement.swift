@@ -37,7 +37,7 @@ struct CompleteActivitiesStatement: PreparedQuery {
             -- The turns these results complete: no other activity outstanding, nobody holding
             -- the instance, and the completer keeps its execution.
             SELECT i.id FROM instances i
-            WHERE i.id IN (SELECT d.instance_id FROM done d WHERE d.known >= 0)
+            WHERE i.id = ANY(ARRAY(SELECT d.instance_id FROM done d WHERE d.known >= 0))
               AND i.status IN ('pending', 'running')
               AND (i.locked_until IS NULL OR i.locked_until <= now())
               AND NOT EXISTS (SELECT 1 FROM activity_tasks t
@@ -47,8 +47,9 @@ struct CompleteActivitiesStatement: PreparedQuery {
             FOR UPDATE SKIP LOCKED
         ), readied AS (
             -- The results make their instances ready (the claimed ones are updated below).
+            -- = ANY(array): found through the primary key whatever the planner guesses of the CTEs.
             UPDATE instances i SET inbox_at = LEAST(i.inbox_at, now())
-            WHERE i.id IN (SELECT q.instance_id FROM queued q) AND i.id NOT IN (SELECT c.id FROM candidates c)
+            WHERE i.id = ANY(ARRAY(SELECT q.instance_id FROM queued q WHERE q.instance_id NOT IN (SELECT c.id FROM candidates c)))
         ), claimed AS (
             UPDATE instances i
             SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
