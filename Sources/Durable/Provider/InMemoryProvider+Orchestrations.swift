@@ -1,0 +1,316 @@
+import Foundation
+import Synchronization
+
+// Starts, messages and turns: claims, commits, abandons and renewals of instance leases.
+extension InMemoryProvider {
+    // MARK: Client
+
+    public func createInstance(_ request: StartRequest) async throws -> StartResult {
+        try ProviderValidation.instanceID(request.instanceID)
+        try ProviderValidation.name(request.name)
+        try ProviderValidation.payload(request.input, limit: self.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
+        let now = self.now()
+        let result = try self.state.withLock { state throws(DurableError) -> StartResult in
+            if let existing = state.instances[request.instanceID] {
+                guard existing.info.name == request.name, existing.info.input == request.input else {
+                    throw DurableError(
+                        .instanceAlreadyExists,
+                        "instance '\(request.instanceID)' exists already (\(existing.info.name), status \(existing.info.status.rawValue)) with another name or input",
+                        instanceID: request.instanceID,
+                        name: existing.info.name
+                    )
+                }
+                return .alreadyExists
+            }
+            let executionID = UUID().uuidString.lowercased()
+            let info = InstanceInfo(
+                id: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
+                status: .pending, input: request.input, createdAt: now, updatedAt: now
+            )
+            state.instances[request.instanceID] = Instance(info: info)
+            let start = HistoryEvent.ExecutionStarted(name: request.name, version: request.version ?? "", input: request.input, executionID: executionID)
+            state.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
+            return .created
+        }
+        if result == .created { self.notify(.orchestrations) }
+        return result
+    }
+
+    public func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws {
+        try ProviderValidation.instanceID(instanceID)
+        if case .eventRaised(let name, let input) = message {
+            try ProviderValidation.name(name)
+            try ProviderValidation.payload(input, limit: self.maxPayloadBytes, what: "the event data", instanceID: instanceID)
+        }
+        let now = self.now()
+        let sent = try self.state.withLock { state throws(DurableError) -> Bool in
+            guard let instance = state.instances[instanceID] else {
+                throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
+            }
+            if instance.info.status.isTerminal {
+                if case .cancelRequested = message { return false }
+                throw DurableError(
+                    .invalidInput,
+                    "instance '\(instanceID)' is \(instance.info.status.rawValue) and takes no more messages",
+                    instanceID: instanceID
+                )
+            }
+            state.enqueue(instanceID, executionID: nil, message, visibleAt: now)
+            return true
+        }
+        if sent { self.notify(.orchestrations) }
+    }
+
+    // MARK: Orchestrations
+
+    public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
+        let now = self.now()
+        return self.state.withLock { state in
+            var candidates: [(firstMessage: Int64, id: String)] = []
+            var nextVisible: Date?
+            func consider(_ date: Date) { nextVisible = min(nextVisible ?? date, date) }
+
+            for (id, messages) in state.inbox where !messages.isEmpty {
+                guard let instance = state.instances[id], !instance.info.status.isTerminal else {
+                    state.inbox[id] = nil
+                    continue
+                }
+                let current = messages.filter { $0.executionID == nil || $0.executionID == instance.info.executionID }
+                state.inbox[id] = current
+                guard let first = current.filter({ $0.visibleAt <= now }).map(\.id).min() else {
+                    if let date = current.map(\.visibleAt).min() { consider(date) }
+                    continue
+                }
+                if let lease = instance.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
+                    consider(lease.expiresAt)
+                    continue
+                }
+                if let capabilities = request.capabilities, !capabilities.canRun(name: instance.info.name, version: instance.info.version) {
+                    // Work no live node can run is claimed after a grace period, to be handed back
+                    // with backoff and show what it waits for.
+                    guard let grace = request.claimUnrunnableAfter,
+                        let oldest = current.filter({ $0.visibleAt <= now }).map(\.visibleAt).min(),
+                        oldest.addingTimeInterval(grace.seconds) <= now,
+                        !state.nodes.values.contains(where: { node in
+                            node.stoppedAt == nil
+                                && node.heartbeatAt.addingTimeInterval((request.staleNodeAfter ?? .seconds(30)).seconds) > now
+                                && node.registration.capabilities.canRun(name: instance.info.name, version: instance.info.version)
+                        })
+                    else { continue }
+                }
+                candidates.append((first, id))
+            }
+            candidates.sort { $0.firstMessage < $1.firstMessage }
+
+            let items = candidates.prefix(max(0, request.limit)).compactMap { _, id in
+                state.lease(id, to: request.owner, now: now, until: self.expiry(from: now))
+            }
+            return ClaimResult(items: items, nextVisibleIn: nextVisible.map { .milliseconds(max(0, Int64($0.timeIntervalSince(now) * 1000))) })
+        }
+    }
+
+    @discardableResult
+    public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
+        try ProviderValidation.turn(commit.result, limit: self.maxPayloadBytes, instanceID: lease.id)
+        let now = self.now()
+        var prefetched: [ActivityWorkItem] = []
+        let wake = try self.state.withLock { state throws(DurableError) -> Set<NotificationChannel> in
+            var instance = try Self.fenced(state.instances[lease.id], lease)
+            // Validate everything before changing anything: the commit is all or nothing.
+            if let first = commit.result.newEvents.first, first.sequenceNumber != instance.history.count {
+                throw DurableError(
+                    .staleTurn,
+                    "turn events start at sequence \(first.sequenceNumber) but the history has \(instance.history.count) events",
+                    instanceID: lease.id
+                )
+            }
+            var wake: Set<NotificationChannel> = []
+            let id = lease.id
+            let executionID = instance.info.executionID
+            let consumed = Set(commit.consumedMessageIDs)
+            state.inbox[id]?.removeAll { consumed.contains($0.id) }
+            instance.history += commit.result.newEvents
+            for event in commit.result.newEvents {
+                if case .executionStarted(let start) = event.kind { instance.info.version = start.version }
+            }
+
+            for action in commit.result.actions {
+                switch action {
+                case .scheduleActivity(let request):
+                    let taskID = "\(id)|\(executionID)|\(request.operationID)"
+                    var task = ActivityTask(
+                        id: taskID, instanceID: id, executionID: executionID, request: request, visibleAt: now, sequence: state.newID()
+                    )
+                    if let prefetch = commit.prefetch, prefetched.count < prefetch.limit,
+                        prefetch.capabilities?.activities.contains(request.name) ?? true
+                    {
+                        task.epoch = 1
+                        task.deliveries = 1
+                        task.lease = LeaseState(owner: prefetch.owner, expiresAt: self.expiry(from: now))
+                        prefetched.append(
+                            ActivityWorkItem(
+                                lease: Lease(id: taskID, owner: prefetch.owner, epoch: 1), instanceID: id, executionID: executionID,
+                                request: request, attempt: 1, deliveryCount: 1
+                            )
+                        )
+                    } else {
+                        wake.insert(.activities)
+                    }
+                    state.tasks[taskID] = task
+                case .scheduleTimer(let operationID, let fireAt):
+                    state.enqueue(id, executionID: executionID, .timerFired(operationID: operationID), visibleAt: fireAt)
+                case .cancelTimer(let operationID):
+                    state.inbox[id]?.removeAll { $0.kind == .timerFired(operationID: operationID) && $0.executionID == executionID }
+                case .cancelActivity(let operationID):
+                    let taskID = "\(id)|\(executionID)|\(operationID)"
+                    if let task = state.tasks[taskID] {
+                        if prefetched.contains(where: { $0.lease.id == taskID }) {
+                            // Scheduled earlier in this turn: it never starts.
+                            prefetched.removeAll { $0.lease.id == taskID }
+                            state.tasks[taskID] = nil
+                        } else if let lease = task.lease, lease.expiresAt > now {
+                            state.tasks[taskID]?.cancelRequested = true
+                        } else {
+                            state.tasks[taskID] = nil
+                        }
+                    }
+                case .startSubOrchestration(let childID, var start):
+                    if let child = state.instances[childID] {
+                        if child.info.parent?.instanceID != id || child.info.input != start.input {
+                            let failure = FailureDetails(
+                                type: String(reflecting: DurableError.self),
+                                message: "instance '\(childID)' exists already",
+                                code: DurableError.Code.instanceAlreadyExists.description
+                            )
+                            state.enqueue(id, executionID: executionID, .subOrchestrationFailed(operationID: start.parent?.operationID ?? 0, failure: failure), visibleAt: now)
+                        }
+                    } else {
+                        start.executionID = UUID().uuidString.lowercased()
+                        let info = InstanceInfo(
+                            id: childID, name: start.name, version: start.version, executionID: start.executionID, status: .pending,
+                            input: start.input, parent: start.parent, createdAt: now, updatedAt: now
+                        )
+                        state.instances[childID] = Instance(info: info)
+                        state.enqueue(childID, executionID: start.executionID, .executionStarted(start), visibleAt: now)
+                    }
+                    wake.insert(.orchestrations)
+                case .cancelSubOrchestration(let childID, let reason):
+                    if let child = state.instances[childID], !child.info.status.isTerminal {
+                        state.enqueue(childID, executionID: nil, .cancelRequested(reason: reason), visibleAt: now)
+                        wake.insert(.orchestrations)
+                    }
+                case .notifyParent(let parent, let message):
+                    if let target = state.instances[parent.instanceID], !target.info.status.isTerminal,
+                        target.info.executionID == parent.executionID
+                    {
+                        state.enqueue(parent.instanceID, executionID: parent.executionID, message, visibleAt: now)
+                        wake.insert(.orchestrations)
+                    }
+                }
+            }
+
+            instance.info.customStatus = commit.result.customStatus
+            instance.info.waitingFor = nil
+            instance.info.updatedAt = now
+            instance.lease = nil
+            instance.deliveries = 0
+            instance.handlerMisses = 0
+            switch commit.result.outcome {
+            case nil:
+                instance.info.status = .running
+            case .completed(let output):
+                instance.info.status = .completed
+                instance.info.output = output
+            case .failed(let failure):
+                instance.info.status = .failed
+                instance.info.failure = failure
+            case .cancelled(let reason):
+                instance.info.status = .cancelled
+                instance.info.failure = FailureDetails(type: String(reflecting: DurableError.self), message: "cancelled: \(reason)", code: DurableError.Code.cancelled.description)
+            case .continuedAsNew(let next, let carryOver):
+                instance.info.status = .running
+                instance.info.executionID = next.executionID
+                instance.info.version = next.version
+                instance.info.input = next.input
+                instance.history = []
+                state.inbox[id]?.removeAll { $0.executionID == executionID }
+                // Messages that arrived during the turn go after the carried-over ones, which arrived
+                // before them: the next execution sees every message in arrival order.
+                let later = state.inbox[id] ?? []
+                state.inbox[id] = []
+                state.enqueue(id, executionID: next.executionID, .executionStarted(next), visibleAt: now)
+                for message in carryOver {
+                    state.enqueue(id, executionID: nil, message, visibleAt: now)
+                }
+                for message in later {
+                    state.enqueue(id, executionID: message.executionID, message.kind, visibleAt: message.visibleAt)
+                }
+                wake.insert(.orchestrations)
+            }
+            if instance.info.status.isTerminal {
+                instance.info.completedAt = now
+                instance.info.completedBy = String(lease.nodeID)
+                state.inbox[id] = nil
+                wake.insert(.completions)
+            } else if state.inbox[id]?.contains(where: { $0.visibleAt <= now }) == true {
+                wake.insert(.orchestrations)
+            }
+            state.instances[id] = instance
+            return wake
+        }
+        for channel in wake {
+            if channel == .completions { self.hub.postCompletion(of: lease.id) } else { self.notify(channel) }
+        }
+        return prefetched
+    }
+
+    public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
+        let now = self.now()
+        let visibleAt = now.addingTimeInterval(delay.seconds)
+        try self.state.withLock { state throws(DurableError) in
+            var instance = try Self.fenced(state.instances[lease.id], lease)
+            instance.lease = nil
+            switch reason {
+            case .interrupted:
+                instance.deliveries = max(0, instance.deliveries - 1)
+            case .missingHandler(let waitingFor):
+                instance.deliveries = max(0, instance.deliveries - 1)
+                instance.handlerMisses += 1
+                instance.info.waitingFor = waitingFor
+            case .retry:
+                break
+            }
+            state.instances[lease.id] = instance
+            if let messages = state.inbox[lease.id] {
+                state.inbox[lease.id] = messages.map { message in
+                    var message = message
+                    if message.visibleAt <= now { message.visibleAt = visibleAt }
+                    return message
+                }
+            }
+        }
+        // Even a delayed hand-back notifies: other dispatchers may be sleeping until the lease
+        // would have expired, later than the delay.
+        self.notify(.orchestrations)
+    }
+
+    public func renewOrchestration(_ lease: Lease) async throws {
+        let now = self.now()
+        try self.state.withLock { state throws(DurableError) in
+            var instance = try Self.fenced(state.instances[lease.id], lease)
+            instance.lease?.expiresAt = self.expiry(from: now)
+            state.instances[lease.id] = instance
+        }
+    }
+
+    static func fenced(_ instance: Instance?, _ lease: Lease) throws(DurableError) -> Instance {
+        guard let instance, instance.epoch == lease.epoch, instance.lease?.owner == lease.owner else {
+            throw DurableError(
+                .leaseLost,
+                "the lease \(lease) of '\(lease.owner)' is no longer current (epoch now \(instance?.epoch ?? 0))",
+                instanceID: lease.id
+            )
+        }
+        return instance
+    }
+}
