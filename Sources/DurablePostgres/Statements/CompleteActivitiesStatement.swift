@@ -23,15 +23,17 @@ struct CompleteActivitiesStatement: PreparedQuery {
         WITH input AS (
             SELECT * FROM unnest(\(self.ids)::text[], \(self.epochs)::int8[],
                                  \(self.owners)::text[], \(self.kinds)::text[], \(self.known)::int[])
-                          AS t(id, epoch, owner, kind, known)
+                          WITH ORDINALITY AS t(id, epoch, owner, kind, known, n)
         ), done AS (
             DELETE FROM activity_tasks a USING input x
             WHERE a.id = x.id AND a.lock_epoch = x.epoch AND a.lock_owner = x.owner AND a.locked_until IS NOT NULL
-            RETURNING a.id, a.instance_id, a.execution_id, x.kind, x.known
+            RETURNING a.id, a.instance_id, a.execution_id, x.kind, x.known, x.n
         ), queued AS (
             INSERT INTO messages (instance_id, execution_id, kind)
             SELECT i.id, i.execution_id, d.kind FROM done d
             JOIN instances i ON i.id = d.instance_id AND i.execution_id = d.execution_id AND i.status IN ('pending', 'running')
+            -- In the batch's order, as the in-memory provider queues them.
+            ORDER BY d.n
             RETURNING id, instance_id, kind
         ), candidates AS (
             -- The turns these results complete: no other activity outstanding, nobody holding
