@@ -99,14 +99,7 @@ extension PostgresProvider {
             self.logger.debug("a claim raced a commit of the same instance; reading its history again", metadata: ["durable.instance": .string(item.lease.id)])
             let rows = try await self.client.query(
                 """
-                SELECT coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
-                                 WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= \(item.historyOffset)), '{}') AS history,
-                       coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
-                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
-                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,
-                       coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
-                                 WHERE m.instance_id = i.id AND m.visible_at <= now()
-                                   AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
+                SELECT \(unescaped: ClaimOrchestrationsStatement.turnColumns(historyFrom: String(item.historyOffset)))
                 FROM instances i WHERE i.id = \(item.lease.id) AND i.lock_epoch = \(item.lease.epoch)
                 """,
                 logger: self.logger

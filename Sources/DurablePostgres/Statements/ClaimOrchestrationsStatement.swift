@@ -92,15 +92,23 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
                (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
                EXTRACT(EPOCH FROM ((SELECT min(greatest(n.inbox_at, n.locked_until)) FROM instances n
                                     WHERE n.inbox_at IS NOT NULL AND greatest(n.inbox_at, n.locked_until) > now()) - now()))::float8 AS next_visible,
-               coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
-                         WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= i.history_offset), '{}') AS history,
-               coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
-                         WHERE m.instance_id = i.id AND m.visible_at <= now()
-                           AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,
-               coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
-                         WHERE m.instance_id = i.id AND m.visible_at <= now()
-                           AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
+               \(unescaped: Self.turnColumns(historyFrom: "i.history_offset"))
         FROM (SELECT 1) one LEFT JOIN claimed i ON true
+        """
+    }
+
+    /// The history (from sequence `historyFrom`) and visible messages of instance row `i`, as the
+    /// columns `history`, `message_ids` and `message_kinds`: what a claimed turn brings.
+    static func turnColumns(historyFrom offset: String) -> String {
+        """
+        coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
+                  WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= \(offset)), '{}') AS history,
+        coalesce((SELECT array_agg(m.id ORDER BY m.id) FROM messages m
+                  WHERE m.instance_id = i.id AND m.visible_at <= now()
+                    AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_ids,
+        coalesce((SELECT array_agg(m.kind ORDER BY m.id) FROM messages m
+                  WHERE m.instance_id = i.id AND m.visible_at <= now()
+                    AND (m.execution_id IS NULL OR m.execution_id = i.execution_id)), '{}') AS message_kinds
         """
     }
 }
