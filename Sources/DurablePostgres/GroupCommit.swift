@@ -20,14 +20,16 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
     private let logger: Logger
     private let maxWriters: Int
     private let maxBatch: Int
+    private let deadline: Duration
     private let state = Mutex<(pending: [Entry], writers: Int)>(([], 0))
     private let grouped = Atomic(0)
 
     /// Statements that ran in a transaction shared with others.
     var groupedStatements: Int { self.grouped.load(ordering: .relaxed) }
 
-    init(client: PostgresClient, logger: Logger, maxWriters: Int = 2, maxBatch: Int = 64) {
+    init(client: PostgresClient, logger: Logger, deadline: Duration, maxWriters: Int = 2, maxBatch: Int = 64) {
         self.client = client
+        self.deadline = deadline
         self.logger = logger
         self.maxWriters = max(1, maxWriters)
         self.maxBatch = max(1, maxBatch)
@@ -58,7 +60,7 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
             }
             guard !batch.isEmpty else { return }
             let statements = batch.map(\.statement)
-            if batch.count > 1, let results = try? await withStatementDeadline({ try await self.inOneTransaction(statements) }) {
+            if batch.count > 1, let results = try? await withStatementDeadline(self.deadline, { try await self.inOneTransaction(statements) }) {
                 self.grouped.add(batch.count, ordering: .relaxed)
                 for (entry, rows) in zip(batch, results) { entry.continuation.resume(returning: .success(rows)) }
                 continue
@@ -66,7 +68,7 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
             for entry in batch {
                 do {
                     let statement = entry.statement
-                    let rows = try await withStatementDeadline { try await self.client.execute(statement, logger: self.logger).rows() }
+                    let rows = try await withStatementDeadline(self.deadline) { try await self.client.execute(statement, logger: self.logger).rows() }
                     entry.continuation.resume(returning: .success(rows))
                 } catch {
                     entry.continuation.resume(returning: .failure(error))

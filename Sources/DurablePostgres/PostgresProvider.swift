@@ -49,8 +49,8 @@ public final class PostgresProvider: DurableProvider, Service {
         // Every pooled connection works in the configured schema.
         clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)]
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-        self.commits = GroupCommit(client: self.client, logger: logger)
-        self.starts = GroupCommit(client: self.client, logger: logger)
+        self.commits = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
+        self.starts = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
     }
 
     /// Runs the connection pool and the LISTEN connections subscribers ask for, until cancelled or
@@ -77,15 +77,18 @@ public final class PostgresProvider: DurableProvider, Service {
     // MARK: Plumbing
 
     /// Runs `body`, retrying transient failures (serialization failures, deadlocks, dropped
-    /// connections) with bounded backoff; other failures become typed errors.
-    func withRetry<T: Sendable>(_ action: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// connections) with bounded backoff; other failures become typed errors. `deadline` bounds
+    /// each attempt: by default the one for work that holds a lease (``statementDeadline(lease:)``);
+    /// reads and operator actions, which hold none, pass a longer one.
+    func withRetry<T: Sendable>(_ action: String, deadline: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let deadline = deadline ?? statementDeadline(lease: self.configuration.leaseDuration)
         // Queries wait until run() started the pool (they would be queued anyway, with a warning).
         await self.started.wait()
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await withStatementDeadline(body)
+                return try await withStatementDeadline(deadline, body)
             } catch let error as DurableError {
                 throw error
             } catch {

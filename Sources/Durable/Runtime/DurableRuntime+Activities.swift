@@ -123,6 +123,13 @@ extension DurableRuntime {
     }
 
     private func complete(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async {
+        let lease = item.lease
+        await withLeaseHeld(every: self.configuration.leaseRenewalInterval, renew: { try await self.provider.renewActivity(lease) }) {
+            await self.record(item, outcome, logger: logger)
+        }
+    }
+
+    private func record(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async {
         if await self.completeWithTurn(item, outcome, logger: logger) { return }
         // When this node keeps the instance's execution, the turn that consumes the result may be
         // claimed with it. Such turns wait in a local queue (bounded by the turn concurrency) and go

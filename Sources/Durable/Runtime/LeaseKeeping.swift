@@ -74,6 +74,30 @@ func withLeaseRenewal<T: Sendable>(
     }
 }
 
+/// Runs `body`, which records the outcome of work, while renewing the work's lease every `interval`:
+/// a write that is slow or retried on a new connection must not let the lease lapse, or another
+/// claim takes the work over and runs it a second time. Renewal never interrupts `body`; once the
+/// outcome is known, only the write's fencing decides whether it counts.
+func withLeaseHeld<T: Sendable>(
+    every interval: Duration,
+    renew: @escaping @Sendable () async throws -> Bool,
+    _ body: () async -> T
+) async -> T {
+    let renewal = Task {
+        while (try? await Task.sleep(for: interval)) != nil {
+            do {
+                _ = try await renew()
+            } catch let error as DurableError where error.code == .leaseLost {
+                return
+            } catch {
+                // Transient: the write itself is being retried.
+            }
+        }
+    }
+    defer { renewal.cancel() }
+    return await body()
+}
+
 /// Runs `body`, cancelling it and throwing a `timedOut` error after `timeout`.
 func withTimeout<T: Sendable>(
     _ timeout: Duration?,

@@ -34,20 +34,25 @@ extension PostgresProvider {
     }
 }
 
-/// A statement that has not finished after this long is given up as lost.
-let statementDeadline = Duration.seconds(10)
+/// How long a statement may take before it is given up as lost: a third of the lease, between 1 s
+/// and 10 s. Work whose result is being written keeps its lease only until the lease runs out, so a
+/// write stuck on a dead connection must be retried on a live one well before then; otherwise
+/// another claim takes the work over and runs it a second time.
+func statementDeadline(lease: Duration) -> Duration {
+    min(.seconds(10), max(.seconds(1), lease / 3))
+}
 
-/// Runs `body`, but throws `StatementDeadlineExceeded` when it has not finished within
-/// ``statementDeadline``. PostgresNIO (1.33) can leave a statement waiting forever when its
-/// connection is closed under it (seen when backends are terminated mid-run); one such wait must
-/// not hold up a dispatcher, or every turn commit that queues behind it. The statement is retried
-/// like one whose connection was lost: every write is fenced, so running it again is safe.
-func withStatementDeadline<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+/// Runs `body`, but throws `StatementDeadlineExceeded` when it has not finished within `deadline`.
+/// PostgresNIO (1.33) can leave a statement waiting forever when its connection is closed under it
+/// (seen when backends are terminated mid-run); one such wait must not hold up a dispatcher, or
+/// every turn commit that queues behind it. The statement is retried like one whose connection was
+/// lost: every write is fenced, so running it again is safe.
+func withStatementDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let gate = ContinuationGate(continuation)
         let timer = Task {
-            try? await Task.sleep(for: statementDeadline)
-            if !Task.isCancelled { gate.resume(with: .failure(StatementDeadlineExceeded())) }
+            try? await Task.sleep(for: deadline)
+            if !Task.isCancelled { gate.resume(with: .failure(StatementDeadlineExceeded(deadline: deadline))) }
         }
         Task {
             let result: Result<T, any Error>
@@ -58,9 +63,10 @@ func withStatementDeadline<T: Sendable>(_ body: @escaping @Sendable () async thr
     }
 }
 
-/// A statement did not finish within ``statementDeadline``.
+/// A statement did not finish within its deadline (see ``statementDeadline(lease:)``).
 struct StatementDeadlineExceeded: Error, CustomStringConvertible {
-    var description: String { "the statement did not finish within \(statementDeadline)" }
+    var deadline: Duration
+    var description: String { "the statement did not finish within \(self.deadline)" }
 }
 
 /// Resumes a continuation once, whichever of several tasks comes first.
