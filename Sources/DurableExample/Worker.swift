@@ -3,6 +3,8 @@ import Durable
 import DurablePostgres
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// A worker node: runs the shop's orchestrations and activities against PostgreSQL until SIGTERM or
@@ -50,12 +52,23 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Cap of that backoff, in milliseconds.")
     var missingHandlerBackoffCapMilliseconds = 60_000
 
+    @Option(help: "Serve /metrics, /health/live and /health/ready on this port (or DURABLE_HTTP_PORT); none when unset.")
+    var httpPort = ProcessInfo.processInfo.environment["DURABLE_HTTP_PORT"].flatMap(Int.init)
+
+    @Option(help: "The address those endpoints listen on.")
+    var httpHost = "0.0.0.0"
+
     func run() async throws {
         let logger = ExampleLogging.makeLogger(label: "durable.example.worker")
         let url = try requireDatabaseURL(self.databaseURL)
+        // The executable owns the bootstrap; the libraries are handed the factory.
+        let prometheus = PrometheusCollectorRegistry()
+        let metricsFactory = PrometheusMetricsFactory(registry: prometheus)
+        MetricsSystem.bootstrap(metricsFactory)
         let provider = PostgresProvider(
             configuration: try .init(url: url, schema: self.schema, leaseDuration: .milliseconds(self.leaseMilliseconds)),
-            logger: logger
+            logger: logger,
+            metricsFactory: metricsFactory
         )
         let registry = try Registry.shop(Shop(workDelay: .milliseconds(self.activityDelayMilliseconds)), release: self.release)
         let runtime = DurableRuntime(
@@ -72,7 +85,8 @@ struct Worker: AsyncParsableCommand {
                 heartbeatInterval: .milliseconds(self.heartbeatMilliseconds),
                 buildVersion: "example-\(self.release.rawValue)"
             ),
-            logger: logger
+            logger: logger,
+            metricsFactory: metricsFactory
         )
         // Migrations use a connection of their own: done before anything else starts, so a node
         // never runs against a schema it cannot use.
@@ -81,9 +95,16 @@ struct Worker: AsyncParsableCommand {
         } else {
             try await provider.checkSchema()
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: provider), .init(service: runtime)]
+        if let port = self.httpPort {
+            let server = ObservabilityServer.make(
+                host: self.httpHost, port: port, registry: prometheus, provider: provider, runtime: runtime, logger: logger
+            )
+            services.append(.init(service: server))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: provider), .init(service: runtime)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -8,7 +8,7 @@ extension PostgresProvider {
         let names = request.capabilities?.activities
         let owner = request.owner
         let stale = request.staleNodeAfter.map(\.seconds)
-        return try await self.withRetry("claiming activities") {
+        return try await self.withRetry("claiming activities", statement: "claim_activities") {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
             let rows = try await self.execute(
                 ClaimActivitiesStatement(owner: owner, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale)
@@ -57,7 +57,7 @@ extension PostgresProvider {
         guard !batch.isEmpty else { return ActivityCompletionResult(lost: lost) }
         let written = batch
         let owner = claim?.owner ?? ""
-        let (completed, ready, claims) = try await self.withRetry("completing \(written.count) activities") {
+        let (completed, ready, claims) = try await self.withRetry("completing \(written.count) activities", statement: "complete_activities") {
             let rows = try await self.execute(
                 CompleteActivitiesStatement(
                     ids: written.map(\.lease.id), epochs: written.map(\.lease.epoch), owners: written.map(\.lease.owner),
@@ -80,7 +80,7 @@ extension PostgresProvider {
         let retry = reason == .retry ? 1 : 0
         let release = reason == .retry ? 0 : 1
         let miss: Int = if case .missingHandler = reason { 1 } else { 0 }
-        try await self.withRetry("abandoning activity \(lease)") {
+        try await self.withRetry("abandoning activity \(lease)", statement: "abandon_activity") {
             let rows = try await self.client.query(
                 """
                 WITH released AS (
@@ -102,7 +102,7 @@ extension PostgresProvider {
     }
 
     public func renewActivity(_ lease: Lease) async throws -> Bool {
-        try await self.withRetry("renewing activity \(lease)") {
+        try await self.withRetry("renewing activity \(lease)", statement: "renew_activity") {
             let rows = try await self.client.query(
                 """
                 UPDATE activity_tasks

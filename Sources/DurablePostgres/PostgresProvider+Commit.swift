@@ -30,7 +30,7 @@ extension PostgresProvider {
         let events = try result.newEvents.map { event throws(DurableError) in (event.sequenceNumber, try DurableJSON.encode(event)) }
         let customStatus = result.customStatus?.json
         let channel = self.configuration.channel
-        let (woke, prefetched) = try await self.transaction("committing a turn of \(lease)") { connection -> (String, [ActivityWorkItem]) in
+        let (woke, prefetched) = try await self.transaction("committing a turn of \(lease)", statement: "commit_turn") { connection -> (String, [ActivityWorkItem]) in
             let fence = try await connection.query(
                 """
                 SELECT execution_id, history_length::int8
@@ -396,7 +396,7 @@ extension PostgresProvider {
             status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json,
             nodeID: String(lease.nodeID), channel: self.configuration.channel, completionChannel: self.configuration.completionChannel
         )
-        let rows = try await self.withRetry("committing a turn of \(lease)") { try await self.commits.execute(statement) }
+        let rows = try await self.withRetry("committing a turn of \(lease)", statement: "commit_turn") { try await self.commits.execute(statement) }
         let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)
         guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return (fenced, completed, []) }
         let byOperation = Dictionary(activities.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })

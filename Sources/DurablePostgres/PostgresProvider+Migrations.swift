@@ -24,6 +24,23 @@ extension PostgresProvider {
         }
     }
 
+    /// Whether this provider can serve a runtime now: the database answers on a pooled connection
+    /// and the schema is at this release's version. Cheap enough for a readiness probe.
+    ///
+    /// - Throws: a `storage` error when the database does not answer within 2 s, a `migration`
+    ///   error when the schema is behind or ahead.
+    public func checkReadiness() async throws {
+        let latest = Migration.embedded.last?.version ?? 0
+        let version = try await self.withRetry("checking readiness", statement: "check_readiness", deadline: .seconds(2)) {
+            let rows = try await self.client.query("SELECT max(version) FROM durable_migrations", logger: self.logger)
+            for try await version in rows.decode(Int?.self) { return version ?? 0 }
+            return 0
+        }
+        guard version == latest else {
+            throw DurableError(.migration, "schema '\(self.configuration.schema)' is at version \(version), this release needs \(latest)")
+        }
+    }
+
     /// Checks that the schema is migrated to exactly this release's version, without changing it.
     public func checkSchema() async throws {
         try await self.withMigrationConnection { connection in

@@ -6,7 +6,7 @@ import PostgresNIO
 extension PostgresProvider {
     public func registerNode(_ node: NodeRegistration) async throws -> Int {
         let capabilities = try DurableJSON.encode(node.capabilities)
-        return try await self.transaction("registering node '\(node.id)'") { connection in
+        return try await self.transaction("registering node '\(node.id)'", statement: "register_node") { connection in
             try await connection.query(
                 """
                 INSERT INTO nodes (id, incarnation, host, pid, build_version, capabilities)
@@ -25,7 +25,7 @@ extension PostgresProvider {
     }
 
     public func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult {
-        let rows = try await self.withRetry("heartbeat of node '\(node.id)'") {
+        let rows = try await self.withRetry("heartbeat of node '\(node.id)'", statement: "heartbeat") {
             try await self.client.query(
                 """
                 WITH beat AS (
@@ -41,23 +41,42 @@ extension PostgresProvider {
                 SELECT (SELECT count(*) FROM beat)::int8,
                        coalesce((SELECT bool_or(stale_at <= now()) FROM others), false),
                        (SELECT EXTRACT(EPOCH FROM (min(stale_at) - now())) FROM others WHERE stale_at > now())::float8,
-                       (SELECT incarnation FROM nodes WHERE id = \(node.id))
+                       (SELECT incarnation FROM nodes WHERE id = \(node.id)),
+                       (SELECT count(*) FROM nodes WHERE stopped_at IS NULL
+                          AND heartbeat_at + make_interval(secs => \(staleAfter.seconds)) > now())::int8,
+                       (SELECT count(*) FROM (SELECT 1 FROM instances WHERE inbox_at IS NOT NULL
+                          AND greatest(inbox_at, locked_until) <= now() LIMIT \(FleetSnapshot.countLimit)) ready)::int8,
+                       EXTRACT(EPOCH FROM (now() - (SELECT min(greatest(inbox_at, locked_until)) FROM instances
+                          WHERE inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now())))::float8,
+                       (SELECT count(*) FROM (SELECT 1 FROM activity_tasks WHERE visible_at <= now() AND NOT cancel_requested
+                          LIMIT \(FleetSnapshot.countLimit)) ready)::int8,
+                       EXTRACT(EPOCH FROM (now() - (SELECT min(visible_at) FROM activity_tasks
+                          WHERE visible_at <= now() AND NOT cancel_requested)))::float8
                 """,
                 logger: self.logger
             ).collect()
         }
-        let (beats, orphans, next, incarnation) = try rows[0].decode((Int64, Bool, Double?, String?).self)
+        let (beats, orphans, next, incarnation, alive, turns, oldestTurn, activities, oldestActivity) = try rows[0].decode(
+            (Int64, Bool, Double?, String?, Int64, Int64, Double?, Int64, Double?).self
+        )
         guard beats == 1 else {
             throw DurableError(
                 .invalidInput,
                 "node id '\(node.id)' was registered by another process (incarnation \(incarnation ?? "none")); give each node its own id"
             )
         }
-        return HeartbeatResult(orphansNow: orphans, nextOrphanIn: next.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) })
+        let fleet = FleetSnapshot(
+            aliveNodes: Int(alive),
+            readyTurns: Int(turns),
+            oldestReadyTurn: oldestTurn.map { .milliseconds(Int64($0 * 1000)) },
+            readyActivities: Int(activities),
+            oldestReadyActivity: oldestActivity.map { .milliseconds(Int64($0 * 1000)) }
+        )
+        return HeartbeatResult(orphansNow: orphans, nextOrphanIn: next.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }, fleet: fleet)
     }
 
     public func deregisterNode(_ node: NodeRegistration) async throws {
-        try await self.transaction("deregistering node '\(node.id)'") { connection in
+        try await self.transaction("deregistering node '\(node.id)'", statement: "deregister_node") { connection in
             let stopped = try await connection.query(
                 "UPDATE nodes SET stopped_at = now() WHERE id = \(node.id) AND incarnation = \(node.incarnation) RETURNING 1",
                 logger: self.logger
@@ -68,7 +87,7 @@ extension PostgresProvider {
     }
 
     public func listNodes(staleAfter: Duration) async throws -> [NodeInfo] {
-        try await self.withRetry("listing nodes") {
+        try await self.withRetry("listing nodes", statement: "list_nodes") {
             let rows = try await self.client.query(
                 """
                 SELECT n.id, n.incarnation, n.host, n.pid, n.build_version, n.capabilities, n.started_at, n.heartbeat_at, n.stopped_at,

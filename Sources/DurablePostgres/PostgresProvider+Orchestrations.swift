@@ -15,7 +15,7 @@ extension PostgresProvider {
         let start = try DurableJSON.encode(
             HistoryEvent.Kind.executionStarted(.init(name: request.name, version: version, input: request.input, executionID: executionID))
         )
-        return try await self.withRetry("starting instance '\(request.instanceID)'") {
+        return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance") {
             let rows = try await self.starts.execute(
                 CreateInstanceStatement(
                     instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
@@ -48,7 +48,7 @@ extension PostgresProvider {
             try ProviderValidation.payload(input, limit: self.configuration.maxPayloadBytes, what: "the event data", instanceID: instanceID)
         }
         let kind = try DurableJSON.encode(message)
-        let status: String? = try await self.withRetry("sending a message to '\(instanceID)'") {
+        let status: String? = try await self.withRetry("sending a message to '\(instanceID)'", statement: "send_message") {
             let rows = try await self.client.query(
                 """
                 WITH target AS (
@@ -81,7 +81,7 @@ extension PostgresProvider {
     // MARK: Claims
 
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
-        try await self.withRetry("claiming orchestrations") {
+        try await self.withRetry("claiming orchestrations", statement: "claim_orchestrations") {
             let rows = try await self.execute(ClaimOrchestrationsStatement(request, leaseSeconds: self.leaseSeconds))
             return try await self.consistent(try Self.workItems(rows, owner: request.owner))
         }
@@ -178,7 +178,7 @@ extension PostgresProvider {
         let waitingFor: String? = if case .missingHandler(let missing) = reason { missing } else { nil }
         let release = reason == .retry ? 0 : 1
         let miss = waitingFor == nil ? 0 : 1
-        try await self.transaction("abandoning \(lease)") { connection in
+        try await self.transaction("abandoning \(lease)", statement: "abandon_orchestration") { connection in
             let rows = try await connection.query(
                 """
                 UPDATE instances SET lock_owner = NULL, locked_until = NULL, deliveries = greatest(0, deliveries - \(release)),
@@ -209,7 +209,7 @@ extension PostgresProvider {
     }
 
     public func renewOrchestration(_ lease: Lease) async throws {
-        try await self.withRetry("renewing \(lease)") {
+        try await self.withRetry("renewing \(lease)", statement: "renew_orchestration") {
             let rows = try await self.client.query(
                 """
                 UPDATE instances SET locked_until = now() + make_interval(secs => \(self.leaseSeconds))

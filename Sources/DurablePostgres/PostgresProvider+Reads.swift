@@ -5,7 +5,7 @@ import PostgresNIO
 
 extension PostgresProvider {
     public func instance(id: String) async throws -> InstanceInfo? {
-        try await self.withRetry("reading instance '\(id)'", deadline: .seconds(10)) {
+        try await self.withRetry("reading instance '\(id)'", statement: "read_instance", deadline: .seconds(10)) {
             let rows = try await self.client.query(
                 "SELECT \(unescaped: Self.instanceColumns("i")) FROM instances i WHERE i.id = \(id)",
                 logger: self.logger
@@ -16,7 +16,7 @@ extension PostgresProvider {
     }
 
     public func history(instanceID: String) async throws -> [HistoryEvent] {
-        try await self.withRetry("reading the history of '\(instanceID)'", deadline: .seconds(30)) {
+        try await self.withRetry("reading the history of '\(instanceID)'", statement: "read_history", deadline: .seconds(30)) {
             let rows = try await self.client.query(
                 """
                 SELECT i.id IS NOT NULL, h.event FROM (SELECT \(instanceID)::text AS id) wanted
@@ -42,7 +42,7 @@ extension PostgresProvider {
             throw DurableError(.invalidInput, "a page holds 1 to 10,000 instances, not \(query.limit)")
         }
         let statuses = query.statuses.map { $0.map(\.rawValue) }
-        return try await self.withRetry("listing instances", deadline: .seconds(30)) {
+        return try await self.withRetry("listing instances", statement: "list_instances", deadline: .seconds(30)) {
             let rows = try await self.client.query(
                 """
                 SELECT \(unescaped: Self.instanceColumns("i")) FROM instances i
@@ -64,7 +64,7 @@ extension PostgresProvider {
 
     public func purgeInstances(_ query: PurgeQuery) async throws -> Int {
         let statuses = query.statuses.filter(\.isTerminal).map(\.rawValue)
-        return try await self.withRetry("purging instances", deadline: .seconds(60)) {
+        return try await self.withRetry("purging instances", statement: "purge_instances", deadline: .seconds(60)) {
             let rows = try await self.client.query(
                 """
                 WITH gone AS (
@@ -90,7 +90,7 @@ extension PostgresProvider {
     }
 
     public func queueDepths() async throws -> QueueDepths {
-        try await self.withRetry("reading queue depths", deadline: .seconds(30)) {
+        try await self.withRetry("reading queue depths", statement: "queue_depths", deadline: .seconds(30)) {
             let rows = try await self.client.query(
                 """
                 SELECT

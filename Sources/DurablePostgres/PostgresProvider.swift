@@ -1,6 +1,7 @@
 public import Durable
 import Foundation
 public import Logging
+public import Metrics
 import NIOCore
 import PostgresNIO
 public import ServiceLifecycle
@@ -21,6 +22,7 @@ public final class PostgresProvider: DurableProvider, Service {
     public let configuration: Configuration
     let client: PostgresClient
     let logger: Logger
+    let metrics: MetricHandles
     let hub = NotificationHub()
     let started = StartGate()
     /// Turn commits and starts, grouped into shared transactions when they arrive together.
@@ -30,9 +32,12 @@ public final class PostgresProvider: DurableProvider, Service {
     let listening = Mutex<Set<ListenGroup>>([])
     let listenRequests = AsyncStream.makeStream(of: ListenGroup.self)
 
-    public init(configuration: Configuration, logger: Logger) {
+    /// - Parameter metricsFactory: where statement metrics go (docs/observability.md); defaults to
+    ///   the bootstrapped `MetricsSystem`.
+    public init(configuration: Configuration, logger: Logger, metricsFactory: (any MetricsFactory)? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = MetricHandles(factory: metricsFactory ?? MetricsSystem.factory, fixed: [])
         var clientConfiguration = PostgresClient.Configuration(
             host: configuration.host,
             port: configuration.port,
@@ -80,30 +85,52 @@ public final class PostgresProvider: DurableProvider, Service {
     /// connections) with bounded backoff; other failures become typed errors. `deadline` bounds
     /// each attempt: by default the one for work that holds a lease (``statementDeadline(lease:)``);
     /// reads and operator actions, which hold none, pass a longer one.
-    func withRetry<T: Sendable>(_ action: String, deadline: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// `statement` names the statement in metrics and logs (a fixed name; `action` may hold ids).
+    func withRetry<T: Sendable>(
+        _ action: String,
+        statement: String,
+        deadline: Duration? = nil,
+        _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         let deadline = deadline ?? statementDeadline(lease: self.configuration.leaseDuration)
+        let duration = self.metrics.timer("durable_statement_duration_seconds", [("statement", statement)])
         // Queries wait until run() started the pool (they would be queued anyway, with a warning).
         await self.started.wait()
         var attempt = 0
         while true {
             attempt += 1
+            let started = ContinuousClock.now
             do {
-                return try await withStatementDeadline(deadline, body)
+                let value = try await withStatementDeadline(deadline, body)
+                duration.record(duration: ContinuousClock.now - started)
+                return value
             } catch let error as DurableError {
+                duration.record(duration: ContinuousClock.now - started)
                 throw error
             } catch {
-                if case .retry(let delay) = StatementRetryPolicy().decision(after: attempt, Self.retryFailure(error)), !Task.isCancelled {
-                    self.logger.debug("transient database error; retrying", metadata: ["durable.action": .string(action), "error": "\(error)"])
+                duration.record(duration: ContinuousClock.now - started)
+                let failure = Self.retryFailure(error)
+                if case .retry(let delay) = StatementRetryPolicy().decision(after: attempt, failure), !Task.isCancelled {
+                    self.metrics.counter("durable_statement_retries_total", [("statement", statement)]).increment()
+                    self.logger.debug(
+                        "transient database error; retrying",
+                        metadata: ["durable.statement": .string(statement), "durable.action": .string(action), "error": "\(Self.describe(error))"]
+                    )
                     try await Task.sleep(for: delay)
                     continue
                 }
+                self.metrics.counter("durable_statement_failures_total", [("statement", statement), ("sqlstate", failure.sqlState ?? "none")]).increment()
                 throw Self.storageError(error, action: action)
             }
         }
     }
 
-    func transaction<T: Sendable>(_ action: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await self.withRetry(action) {
+    func transaction<T: Sendable>(
+        _ action: String,
+        statement: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await self.withRetry(action, statement: statement) {
             try await self.client.withConnection { connection in
                 try await connection.query("BEGIN", logger: self.logger)
                 do {
@@ -116,6 +143,16 @@ public final class PostgresProvider: DurableProvider, Service {
                 }
             }
         }
+    }
+
+    /// A database error as an operator can act on it: the server's SQLSTATE and message, or what
+    /// failed on the connection; never PostgresNIO's generic description, never bound values.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        if let state = error.serverInfo?[.sqlState] {
+            return "SQLSTATE \(state): \(error.serverInfo?[.message] ?? "(no message)")"
+        }
+        return "\(error.code)" + (error.underlying.map { " (\($0))" } ?? "")
     }
 
     /// What a database error was, for ``StatementRetryPolicy``.

@@ -17,6 +17,11 @@ struct StatementRetryPolicy: Sendable, Hashable {
         case server(sqlState: String)
         /// Anything else: a bug, bad input, a decoding error.
         case other
+
+        /// The server's SQLSTATE, when the server reported the failure.
+        var sqlState: String? {
+            if case .server(let state) = self { state } else { nil }
+        }
     }
 
     enum Decision: Sendable, Hashable {

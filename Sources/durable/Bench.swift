@@ -3,7 +3,9 @@ import Durable
 import DurablePostgres
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
+import Prometheus
 
 /// Measures throughput, latency, wake-up time, idle cost and turn cost against PostgreSQL.
 struct Bench: AsyncParsableCommand {
@@ -66,8 +68,14 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Instances per soak batch (resident memory is read after each).")
     var soakBatch = 1_000
 
+    @Option(help: "Where the nodes' metrics go: prometheus (recorded in a registry, as a worker serving /metrics does) or none.")
+    var metrics: BenchMetrics = .prometheus
+
     func run() async throws {
         let url = try requireDatabaseURL(self.databaseURL, alternative: " (scripts/bench starts one)")
+        if self.metrics == .prometheus {
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
+        }
         var results: [String: [String: Stat]] = [:]
         let selected = self.workloads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for workload in selected {
@@ -101,7 +109,7 @@ struct Bench: AsyncParsableCommand {
 
     var settings: [String: String] {
         [
-            "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "samples": "\(self.samples)",
+            "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "metrics": self.metrics.rawValue, "samples": "\(self.samples)",
             "orchestrationConcurrency": "\(self.orchestrationConcurrency)", "activityConcurrency": "\(self.activityConcurrency)",
             "stickyCache": "\(self.stickyCache)",
         ]
@@ -375,4 +383,10 @@ struct BenchReport: Codable {
     var machine: [String: String]
     var settings: [String: String]
     var results: [String: [String: Stat]]
+}
+
+/// Whether the bench's nodes record their metrics.
+enum BenchMetrics: String, ExpressibleByArgument, Sendable {
+    case prometheus
+    case none
 }

@@ -18,19 +18,26 @@ final class ExecutionCache: Sendable {
 
     private let state = Mutex<(entries: [String: Entry], clock: UInt64)>(([:], 0))
     let capacity: Int
+    private let metrics: DurableMetrics
 
-    init(capacity: Int) {
+    init(capacity: Int, metrics: DurableMetrics) {
         self.capacity = capacity
+        self.metrics = metrics
     }
 
     /// Takes the cached execution out when it continues exactly a history of `historyCount` events
     /// ending with `lastEvent`; otherwise drops it.
     func take(instanceID: String, executionID: String, historyCount: Int, lastEvent: HistoryEvent?) -> OrchestrationExecution? {
-        guard let entry = self.state.withLock({ $0.entries.removeValue(forKey: instanceID) }) else { return nil }
+        guard let entry = self.state.withLock({ $0.entries.removeValue(forKey: instanceID) }) else {
+            self.metrics.stickyMisses.increment()
+            return nil
+        }
         guard entry.executionID == executionID, entry.historyCount == historyCount, entry.lastEvent == lastEvent else {
+            self.metrics.stickyMisses.increment()
             entry.execution.unload()
             return nil
         }
+        self.metrics.stickyHits.increment()
         return entry.execution
     }
 
@@ -47,6 +54,7 @@ final class ExecutionCache: Sendable {
             while state.entries.count > self.capacity,
                 let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })
             {
+                self.metrics.stickyEvictions.increment()
                 evicted.append(oldest.value.execution)
                 state.entries[oldest.key] = nil
             }
@@ -66,6 +74,7 @@ final class ExecutionCache: Sendable {
             }
             return nil
         }
+        self.metrics.stickyHits.increment()
         return (entry.execution, entry.historyCount, entry.lastEvent)
     }
 
@@ -74,6 +83,11 @@ final class ExecutionCache: Sendable {
         self.state.withLock { state in
             state.entries[instanceID].flatMap { $0.executionID == executionID ? $0.historyCount : nil }
         }
+    }
+
+    /// The orchestration name of the instance's cached execution, if there is one.
+    func name(instanceID: String) -> String? {
+        self.state.withLock { $0.entries[instanceID]?.execution.context.name }
     }
 
     /// Drops an instance's entry (its commit failed, or it moved to another node).

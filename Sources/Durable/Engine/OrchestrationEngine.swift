@@ -14,9 +14,13 @@ public struct OrchestrationEngine: Sendable {
 
     /// - Parameter cacheCapacity: suspended executions kept between turns; 0 replays every turn.
     public init(registry: Registry, logger: Logger = Logger(label: "durable.engine"), cacheCapacity: Int = 0) {
+        self.init(registry: registry, logger: logger, cacheCapacity: cacheCapacity, metrics: .none)
+    }
+
+    init(registry: Registry, logger: Logger, cacheCapacity: Int, metrics: DurableMetrics) {
         self.registry = registry
         self.logger = logger
-        self.cache = cacheCapacity > 0 ? ExecutionCache(capacity: cacheCapacity) : nil
+        self.cache = cacheCapacity > 0 ? ExecutionCache(capacity: cacheCapacity, metrics: metrics) : nil
     }
 
     /// Forgets an instance's cached execution: its last turn did not commit, or it moved away.
@@ -138,6 +142,11 @@ public struct OrchestrationEngine: Sendable {
     /// The number of history events of the instance's execution this engine keeps, if it keeps one.
     public func cachedHistoryCount(instanceID: String, executionID: String) -> Int? {
         self.cache?.historyCount(instanceID: instanceID, executionID: executionID)
+    }
+
+    /// The orchestration name of the instance's kept execution, if this engine keeps one.
+    func cachedName(instanceID: String) -> String? {
+        self.cache?.name(instanceID: instanceID)
     }
 
     /// Runs the turn; then keeps the suspended execution in the cache, or unloads it.

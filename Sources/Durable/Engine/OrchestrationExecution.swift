@@ -81,7 +81,7 @@ final class OrchestrationExecution: Sendable {
         self.context.state.withLock { state in
             TurnResult(
                 newEvents: state.newEvents, actions: state.actions, outcome: state.outcome, customStatus: state.customStatus,
-                discardedMessages: state.discardedMessages
+                discardedMessages: state.discardedMessages, timersFired: state.timersFired
             )
         }
     }

@@ -61,6 +61,8 @@ struct ReplayState: ~Copyable {
     var continueAsNew: (input: Payload, version: String?)?
     /// Messages of this turn that arrived after the execution ended and do not go on to a next one.
     var discardedMessages: [DiscardedMessage] = []
+    /// When the timers this turn delivered (not replayed) were due, for the timer-lag metric.
+    var timersFired: [Date] = []
 
     // Operations.
     var now: Date
@@ -191,6 +193,7 @@ struct ReplayState: ~Copyable {
         self.recordedCount += self.newEvents.count
         self.newEvents = []
         self.actions = []
+        self.timersFired = []
         self.history = []
         self.cursor = 0
     }
@@ -320,6 +323,7 @@ struct ReplayState: ~Copyable {
             return self.resolve(id, .failure(error))
         case .timerFired(let id):
             guard case .timer(let fireAt) = self.slots[id]?.kind else { return Wakeups() }
+            if !self.isReplaying { self.timersFired.append(fireAt) }
             return self.resolve(id, Result { () throws(DurableError) in try Payload(encoding: fireAt) })
         case .eventRaised(let name, let input):
             if var waiters = self.eventWaiters[name], !waiters.isEmpty {

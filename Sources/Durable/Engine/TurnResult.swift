@@ -14,19 +14,23 @@ public struct TurnResult: Sendable, Hashable {
     /// came after the one that ended the execution. The provider deletes them with the rest of the
     /// turn's messages; the runtime logs and counts them.
     public var discardedMessages: [DiscardedMessage]
+    /// When each timer the turn delivered was due (for the timer-lag metric; not committed).
+    public var timersFired: [Date]
 
     public init(
         newEvents: [HistoryEvent] = [],
         actions: [TurnAction] = [],
         outcome: TurnOutcome? = nil,
         customStatus: Payload? = nil,
-        discardedMessages: [DiscardedMessage] = []
+        discardedMessages: [DiscardedMessage] = [],
+        timersFired: [Date] = []
     ) {
         self.newEvents = newEvents
         self.actions = actions
         self.outcome = outcome
         self.customStatus = customStatus
         self.discardedMessages = discardedMessages
+        self.timersFired = timersFired
     }
 }
 

@@ -56,9 +56,40 @@ public struct HeartbeatResult: Sendable, Hashable {
     /// How long until the next lease-holding node becomes stale if it does not heartbeat again.
     public var nextOrphanIn: Duration?
 
-    public init(orphansNow: Bool, nextOrphanIn: Duration?) {
+    /// What the fleet looks like as of this heartbeat, for metrics; `nil` when the provider does not
+    /// say.
+    public var fleet: FleetSnapshot?
+
+    public init(orphansNow: Bool, nextOrphanIn: Duration?, fleet: FleetSnapshot? = nil) {
         self.orphansNow = orphansNow
         self.nextOrphanIn = nextOrphanIn
+        self.fleet = fleet
+    }
+}
+
+/// Nodes alive and work waiting, read cheaply with a heartbeat: index descents and counts bounded
+/// by ``FleetSnapshot/countLimit``, never a scan of the backlog.
+public struct FleetSnapshot: Sendable, Hashable {
+    /// Ready counts stop at this many (a deeper queue reports this number).
+    public static let countLimit = 10_000
+
+    /// Registered nodes that have not stopped and heartbeated within the stale limit.
+    public var aliveNodes: Int
+    /// Instances with a turn ready to be claimed, up to ``countLimit``.
+    public var readyTurns: Int
+    /// How long the longest-waiting ready turn has been ready.
+    public var oldestReadyTurn: Duration?
+    /// Activity tasks ready to be claimed, up to ``countLimit``.
+    public var readyActivities: Int
+    /// How long the longest-waiting ready activity task has been ready.
+    public var oldestReadyActivity: Duration?
+
+    public init(aliveNodes: Int, readyTurns: Int, oldestReadyTurn: Duration?, readyActivities: Int, oldestReadyActivity: Duration?) {
+        self.aliveNodes = aliveNodes
+        self.readyTurns = readyTurns
+        self.oldestReadyTurn = oldestReadyTurn
+        self.readyActivities = readyActivities
+        self.oldestReadyActivity = oldestReadyActivity
     }
 }
 

@@ -31,6 +31,7 @@ extension DurableRuntime {
         logger[metadataKey: "durable.attempt"] = "\(item.attempt)"
 
         if item.deliveryCount > 1 {
+            self.metrics.takeover(.activities)
             logger.info("taking over an activity whose previous delivery did not finish", metadata: ["durable.delivery": "\(item.deliveryCount)"])
         }
         if item.deliveryCount > self.configuration.poisonLimit {
@@ -43,6 +44,7 @@ extension DurableRuntime {
             )
             logger.error("poisoned: failing the activity", metadata: ["error": "\(error)"])
             self.counters.withLock { $0.poisoned += 1 }
+            self.metrics.poisoned(.activities, name: request.name)
             await self.complete(item, .failed(FailureDetails(error)), logger: logger)
             return
         }
@@ -72,6 +74,7 @@ extension DurableRuntime {
             logger: logger
         )
         let lease = item.lease
+        let started = ContinuousClock.now
         let result = await withLeaseRenewal(
             every: self.configuration.leaseRenewalInterval,
             maxDuration: self.configuration.maxActivityDuration,
@@ -94,28 +97,37 @@ extension DurableRuntime {
         if case .failure(WorkInterruption.hung) = result {} else {
             self.counters.withLock { $0.activities += 1 }
         }
+        let duration = ContinuousClock.now - started
         switch result {
         case .failure(WorkInterruption.hung(let limit)):
+            self.metrics.attempt(activity: request.name, .hung, duration: duration)
             logger.error("activity ran past \(limit); cancelled, its lease left to expire, the delivery counts towards poisoning")
             // The next claim learns when the lease expires.
             self.activityWake.signal()
         case .success(let output):
+            self.metrics.attempt(activity: request.name, .completed, duration: duration)
             await self.complete(item, .completed(output), logger: logger)
         case .failure(WorkInterruption.leaseLost):
+            self.metrics.attempt(activity: request.name, .leaseLost, duration: duration)
+            self.metrics.leaseLost(.activities)
             logger.warning("activity result discarded: lease lost to another owner")
         case .failure(WorkInterruption.cancelRequested):
+            self.metrics.attempt(activity: request.name, .cancelled, duration: duration)
             logger.info("activity cancelled by its orchestration")
             let failure = FailureDetails(DurableError(.cancelled, "cancelled by its orchestration", instanceID: item.instanceID, name: request.name))
             await self.complete(item, .failed(failure), logger: logger)
         case .failure(let error) where self.stopping && (error is CancellationError || Task.isCancelled):
+            self.metrics.attempt(activity: request.name, .interrupted, duration: duration)
             logger.info("activity interrupted by shutdown; handing it back")
             await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: .zero, reason: .interrupted) }
         case .failure(let error):
             let failure = FailureDetails(error)
             if let delay = request.retry.delay(afterAttempt: item.attempt, failure: failure) {
+                self.metrics.attempt(activity: request.name, .retried, duration: duration)
                 logger.info("activity attempt failed; retrying", metadata: ["error": "\(failure)", "durable.retryIn": "\(delay)"])
                 await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: delay, reason: .retry) }
             } else {
+                self.metrics.attempt(activity: request.name, .failed, duration: duration)
                 logger.info("activity failed", metadata: ["error": "\(failure)"])
                 await self.complete(item, .failed(failure), logger: logger)
             }
@@ -142,6 +154,7 @@ extension DurableRuntime {
         case .success(true):
             break
         case .success(false):
+            self.metrics.leaseLost(.activities)
             logger.warning("activity result rejected: lease lost to another owner")
         case .failure(let error):
             logger.error("recording the activity result failed; it runs again when its lease expires", metadata: ["error": "\(error)"])
@@ -154,6 +167,8 @@ extension DurableRuntime {
     private func completeWithTurn(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async -> Bool {
         guard !self.stopping else { return false }
         let now = Date().addingTimeInterval(self.providerClockOffset.withLock { $0 })
+        let started = ContinuousClock.now
+        let orchestration = self.engine.cachedName(instanceID: item.instanceID)
         let result: TurnResult?
         do throws(DurableError) {
             result = try self.engine.continueWithResult(
@@ -165,14 +180,15 @@ extension DurableRuntime {
             logger.debug("the turn with the outcome failed; recording the outcome alone", metadata: ["error": "\(error)"])
             return false
         }
-        guard let result else { return false }
+        guard let result, let orchestration else { return false }
         let completion = ActivityCompletion(lease: item.lease, outcome: outcome)
         do {
             let turn = TurnCommit(consumedMessageIDs: [], result: result, prefetch: self.prefetchRequest)
             switch try await self.provider.completeActivity(completion, committing: turn) {
             case .committed(let prefetched):
                 self.counters.withLock { $0.joinedTurns += 1 }
-                self.committed(result, instanceID: item.instanceID, now: now, prefetched: prefetched, logger: logger)
+                self.committed(result, instanceID: item.instanceID, orchestration: orchestration, now: now, prefetched: prefetched, logger: logger)
+                self.metrics.turn(orchestration: orchestration, .committed, duration: ContinuousClock.now - started)
             case .recorded:
                 // Another turn comes first (the instance was busy or moved on): the kept execution
                 // is ahead of the stored history.
@@ -180,6 +196,7 @@ extension DurableRuntime {
                 self.orchestrationWake.signal()
             case .leaseLost:
                 self.engine.evict(instanceID: item.instanceID)
+                self.metrics.leaseLost(.activities)
                 logger.warning("activity result rejected: lease lost to another owner")
             }
         } catch {

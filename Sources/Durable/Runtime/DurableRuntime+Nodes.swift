@@ -13,6 +13,8 @@ extension DurableRuntime {
             guard !Task.isCancelled && !self.isStopping.load(ordering: .acquiring) else { return }
             do {
                 let result = try await self.provider.heartbeat(self.registration, staleAfter: self.configuration.staleNodeAfter)
+                self.metrics.heartbeats.increment()
+                if let fleet = result.fleet { self.metrics.fleet(fleet) }
                 if result.orphansNow {
                     self.logger.info("a node holding leases stopped heartbeating; taking its work over")
                     self.orchestrationWake.signal()
@@ -27,6 +29,7 @@ extension DurableRuntime {
                     }
                 }
             } catch {
+                self.metrics.heartbeatFailures.increment()
                 self.logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }
         }

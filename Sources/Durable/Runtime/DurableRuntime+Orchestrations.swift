@@ -41,8 +41,11 @@ extension DurableRuntime {
         logger[metadataKey: "durable.execution"] = .string(item.instance.executionID)
         logger[metadataKey: "durable.epoch"] = "\(item.lease.epoch)"
         if item.deliveryCount > 1 {
+            self.metrics.takeover(.orchestrations)
             logger.info("taking over an instance whose previous claim did not commit", metadata: ["durable.delivery": "\(item.deliveryCount)"])
         }
+        let started = ContinuousClock.now
+        let orchestration = item.instance.name
         let lease = item.lease
         if item.deliveryCount > self.configuration.poisonLimit {
             await self.poison(item, logger: logger)
@@ -64,27 +67,37 @@ extension DurableRuntime {
             self.engine.evict(instanceID: lease.id)
         }
         switch outcome {
-        case .success:
+        case .success(true):
+            self.metrics.turn(orchestration: orchestration, .committed, duration: ContinuousClock.now - started)
+        case .success(false):
             break
         case .failure(WorkInterruption.leaseLost):
+            self.metrics.leaseLost(.orchestrations)
+            self.metrics.turnDiscarded(orchestration: orchestration, .leaseLost)
             logger.warning("turn discarded: lease lost to another owner")
         case .failure(WorkInterruption.hung(let limit)):
+            self.metrics.turnDiscarded(orchestration: orchestration, .hung)
             logger.error("turn ran past \(limit); its lease is left to expire and the delivery counts towards poisoning")
             self.orchestrationWake.signal()
         case .failure(let error as DurableError) where error.code == .leaseLost:
+            self.metrics.leaseLost(.orchestrations)
+            self.metrics.turnDiscarded(orchestration: orchestration, .leaseLost)
             logger.warning("turn discarded: lease lost to another owner")
         case .failure(let error as DurableError) where error.code == .staleTurn:
+            self.metrics.turnDiscarded(orchestration: orchestration, .stale)
             // Its messages go back at once: the next claim brings the stored history.
             logger.warning("turn discarded: computed from a history that moved on; running it again", metadata: ["error": "\(error)"])
             await self.attempt(logger) { try await self.provider.abandonOrchestration(lease, delay: .zero, reason: .interrupted) }
             self.orchestrationWake.signal()
         case .failure(let error):
+            self.metrics.turn(orchestration: orchestration, .failed)
             logger.error("turn failed; handing the instance back", metadata: ["error": "\(error)"])
             await self.attempt(logger) { try await self.provider.abandonOrchestration(lease, delay: .seconds(1), reason: .interrupted) }
         }
     }
 
-    private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws {
+    /// Runs and commits the turn; `false` when the instance was handed back without one.
+    private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws -> Bool {
         self.providerClockOffset.withLock { $0 = item.claimedAt.timeIntervalSinceNow }
         var item = item
         if item.loadError == nil, item.historyOffset > 0 {
@@ -101,7 +114,8 @@ extension DurableRuntime {
             }
             if let continued {
                 self.counters.withLock { $0.joinedTurns += 1 }
-                return try await self.commit(item, continued, resumed: false, logger: logger)
+                try await self.commit(item, continued, resumed: false, logger: logger)
+                return true
             }
             // It was evicted meanwhile (or no longer matches): replay the whole history.
             item.history = try await self.provider.history(instanceID: item.lease.id)
@@ -115,7 +129,12 @@ extension DurableRuntime {
             let delay = self.missingHandlerDelay(misses: item.deliveryCount)
             logger.error("cannot load the instance; handing it back", metadata: ["error": "\(loadError)", "durable.retryIn": "\(delay)"])
             try await self.provider.abandonOrchestration(item.lease, delay: delay, reason: .retry)
-            return
+            self.metrics.turn(orchestration: item.instance.name, .failed)
+            return false
+        }
+        if item.historyLength == 0, item.instance.status == .pending {
+            // A new instance's first turn (a continued execution starts with an empty history too).
+            self.metrics.record(self.metrics.startToFirstTurn, from: item.instance.createdAt, to: item.claimedAt)
         }
         let resumed = self.resume.withLock { $0.attach(item.lease.id) }
         if resumed {
@@ -133,13 +152,14 @@ extension DurableRuntime {
             }
         } catch let error where error.code == .orchestrationNotRegistered {
             try await self.handBackUnregistered(item, error: error, logger: logger)
-            return
+            return false
         } catch {
             // Divergence or a malformed history: the execution cannot go on; fail it with the reason.
             logger.error("orchestration failed by the engine", metadata: ["error": "\(error)"])
             result = Self.failure(of: item, error)
         }
         try await self.commit(item, result, resumed: resumed, logger: logger)
+        return true
     }
 
     private func commit(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws {
@@ -161,7 +181,7 @@ extension DurableRuntime {
         if resumed {
             logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
         }
-        self.committed(result, instanceID: item.lease.id, now: item.claimedAt, prefetched: prefetched, logger: logger)
+        self.committed(result, instanceID: item.lease.id, orchestration: item.instance.name, now: item.claimedAt, prefetched: prefetched, logger: logger)
     }
 
     /// Activities a turn schedules are leased to this node in the same commit, up to its free activity
@@ -174,14 +194,17 @@ extension DurableRuntime {
     }
 
     /// What follows a committed turn: local wake-ups for its timers, its prefetched activities, logs.
-    func committed(_ result: TurnResult, instanceID: String, now: Date, prefetched: [ActivityWorkItem], logger: Logger) {
+    func committed(_ result: TurnResult, instanceID: String, orchestration: String, now: Date, prefetched: [ActivityWorkItem], logger: Logger) {
         self.counters.withLock { $0.turns += 1 }
+        for due in result.timersFired {
+            self.metrics.record(self.metrics.timerLag, from: due, to: now)
+        }
         for discarded in result.discardedMessages {
             logger.info(
                 "message discarded: it came after the execution ended",
                 metadata: ["durable.message": .string(discarded.message.name), "durable.reason": .string(discarded.reason.rawValue)]
             )
-            Counter(label: "durable_messages_discarded_total", dimensions: [("reason", discarded.reason.rawValue)]).increment()
+            self.metrics.messageDiscarded(reason: discarded.reason.rawValue)
         }
         for case .scheduleTimer(_, let fireAt) in result.actions {
             let delay = fireAt.timeIntervalSince(now)
@@ -190,6 +213,9 @@ extension DurableRuntime {
         if !prefetched.isEmpty {
             self.localActivities.push(prefetched)
             self.activityWake.signal(claim: false)
+        }
+        if let outcome = result.outcome {
+            self.metrics.finished(orchestration: orchestration, status: outcome.metricLabel)
         }
         if let outcome = result.outcome, case .continuedAsNew = outcome {} else if let outcome = result.outcome {
             logger.debug("execution ended", metadata: ["durable.outcome": "\(outcome)"])
@@ -209,6 +235,7 @@ extension DurableRuntime {
         let version = error.version ?? item.instance.version
         let waitingFor = version.isEmpty ? name : "\(name) \(version)"
         self.countMissingHandler(kind: "orchestration", name: name)
+        self.metrics.turnDiscarded(orchestration: name, .missingHandler)
         if let limit = self.configuration.missingHandlerLimit, misses >= limit {
             logger.error("no handler after \(misses) claims; failing the instance", metadata: ["durable.missing": .string(waitingFor)])
             var failure = error
@@ -247,6 +274,7 @@ extension DurableRuntime {
         )
         logger.error("poisoned: failing the instance", metadata: ["error": "\(error)"])
         self.counters.withLock { $0.poisoned += 1 }
+        self.metrics.poisoned(.orchestrations, name: item.instance.name)
         await self.attempt(logger) {
             try await self.provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: Self.failure(of: item, error)))
         }
@@ -254,7 +282,7 @@ extension DurableRuntime {
 
     func countMissingHandler(kind: String, name: String) {
         self.counters.withLock { $0.missingHandler += 1 }
-        Counter(label: "durable_missing_handler_total", dimensions: [("kind", kind), ("name", name)]).increment()
+        self.metrics.missingHandler(kind: kind, name: name)
     }
 
     /// Runs `body` in a span named `name`, or without one when `name` is nil.
@@ -276,5 +304,17 @@ extension DurableRuntime {
         }
         let event = HistoryEvent(sequenceNumber: item.historyLength, timestamp: item.claimedAt, kind: .executionFailed(failure: failure))
         return TurnResult(newEvents: [event], actions: actions, outcome: .failed(failure), customStatus: item.instance.customStatus)
+    }
+}
+
+extension TurnOutcome {
+    /// The `status` label of `durable_instances_finished_total`.
+    var metricLabel: String {
+        switch self {
+        case .completed: "completed"
+        case .failed: "failed"
+        case .cancelled: "cancelled"
+        case .continuedAsNew: "continued_as_new"
+        }
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import Metrics
 public import ServiceLifecycle
 import Synchronization
 public import Tracing
@@ -111,6 +112,7 @@ public final class DurableRuntime: Service, Sendable {
     let engine: OrchestrationEngine
     let logger: Logger
     let isStopping = Atomic(false)
+    private let registered = Atomic(false)
     let orchestrationWake: WakeSignal
     let activityWake = WakeSignal()
     let heartbeatWake = WakeSignal()
@@ -119,8 +121,9 @@ public final class DurableRuntime: Service, Sendable {
     let tracer: any Tracer
     let resume = Mutex(ResumeTracker())
     let counters = Mutex(Statistics())
-    let turnsInFlight = Gauge()
-    let activitiesInFlight = Gauge()
+    let turnsInFlight: InFlightCount
+    let activitiesInFlight: InFlightCount
+    let metrics: DurableMetrics
     /// Turns claimed by an activity completion and activities leased by a turn commit: work this
     /// node took in passing, waiting for a free slot.
     let localTurns: LocalWork<OrchestrationWorkItem>
@@ -153,14 +156,22 @@ public final class DurableRuntime: Service, Sendable {
     /// What this runtime did so far.
     public var statistics: Statistics { self.counters.withLock { $0 } }
 
-    /// - Parameter tracer: where resume spans go; defaults to the bootstrapped `InstrumentationSystem`.
+    /// - Parameters:
+    ///   - tracer: where spans go; defaults to the bootstrapped `InstrumentationSystem`.
+    ///   - metricsFactory: where metrics go (docs/observability.md lists them); defaults to the
+    ///     bootstrapped `MetricsSystem`.
     public init(
         provider: any DurableProvider,
         registry: Registry,
         configuration: Configuration = .init(),
         logger: Logger,
-        tracer: (any Tracer)? = nil
+        tracer: (any Tracer)? = nil,
+        metricsFactory: (any MetricsFactory)? = nil
     ) {
+        let metrics = DurableMetrics(factory: metricsFactory ?? MetricsSystem.factory, node: configuration.nodeID)
+        self.metrics = metrics
+        self.turnsInFlight = InFlightCount(reportingTo: metrics.turnsInFlight)
+        self.activitiesInFlight = InFlightCount(reportingTo: metrics.activitiesInFlight)
         self.provider = provider
         self.registry = registry
         self.configuration = configuration
@@ -188,7 +199,7 @@ public final class DurableRuntime: Service, Sendable {
         logger[metadataKey: "durable.node"] = .string(configuration.nodeID)
         self.logger = logger
         self.tracer = tracer ?? InstrumentationSystem.tracer
-        self.engine = OrchestrationEngine(registry: registry, logger: logger, cacheCapacity: configuration.stickyCacheCapacity)
+        self.engine = OrchestrationEngine(registry: registry, logger: logger, cacheCapacity: configuration.stickyCacheCapacity, metrics: metrics)
     }
 
     /// Registers the node, resumes in-progress instances and runs until a graceful shutdown (or
@@ -198,6 +209,7 @@ public final class DurableRuntime: Service, Sendable {
     ///   migrated).
     public func run() async throws {
         let released = try await self.provider.registerNode(self.registration)
+        self.registered.store(true, ordering: .releasing)
         self.logger.info(
             "runtime starting",
             metadata: [
@@ -220,8 +232,15 @@ public final class DurableRuntime: Service, Sendable {
         heartbeats.cancel()
         await heartbeats.value
         let registration = self.registration
+        self.registered.store(false, ordering: .releasing)
         await self.attempt(self.logger) { try await self.provider.deregisterNode(registration) }
         self.logger.info("runtime stopped")
+    }
+
+    /// Whether the node is registered and taking work: from its registration in ``run()`` until it
+    /// begins to deregister (for readiness probes).
+    public var isRegistered: Bool {
+        self.registered.load(ordering: .acquiring) && !self.isStopping.load(ordering: .acquiring)
     }
 
     /// Stops claiming new work; in-flight work gets the grace period. `run()` returns when done.
@@ -258,7 +277,7 @@ public final class DurableRuntime: Service, Sendable {
         _ channel: NotificationChannel,
         wake: WakeSignal,
         concurrency: Int,
-        inFlight: Gauge,
+        inFlight: InFlightCount,
         local: LocalWork<Item>,
         claim: @escaping @Sendable (Int) async throws -> ClaimResult<Item>,
         process: @escaping @Sendable (Item) async -> Void,
@@ -266,8 +285,14 @@ public final class DurableRuntime: Service, Sendable {
     ) async {
         // Subscribed before the first claim: a notification sent in between must not be lost.
         let notifications = self.provider.notifications(channel)
+        let queue: DurableMetrics.Queue = channel == .orchestrations ? .orchestrations : .activities
+        // When the oldest notification not yet followed by a claim arrived: the wake latency.
+        let notifiedAt = Mutex<ContinuousClock.Instant?>(nil)
         let listener = Task {
-            for await _ in notifications { wake.signal() }
+            for await _ in notifications {
+                notifiedAt.withLock { $0 = $0 ?? .now }
+                wake.signal()
+            }
         }
         defer { listener.cancel() }
         var failures = 0
@@ -307,7 +332,12 @@ public final class DurableRuntime: Service, Sendable {
                     var sleep = self.configuration.safetyPollInterval * Double.random(in: 0.9...1.0)
                     defer { deadline = ContinuousClock.now + sleep }
                     do {
+                        if let notified = notifiedAt.withLock({ $0.take() }) {
+                            self.metrics.wakeLatency[queue]?.record(duration: ContinuousClock.now - notified)
+                        }
+                        let started = ContinuousClock.now
                         let result = try await claim(free)
+                        self.metrics.claim(queue, items: result.items.count, duration: ContinuousClock.now - started)
                         failures = 0
                         if channel == .orchestrations {
                             self.counters.withLock { $0.largestTurnClaim = max($0.largestTurnClaim, result.items.count) }
@@ -319,6 +349,7 @@ public final class DurableRuntime: Service, Sendable {
                         }
                         if let next = result.nextVisibleIn { sleep = min(sleep, next) }
                     } catch {
+                        self.metrics.claimFailed(queue)
                         failures += 1
                         sleep = RetryPolicy(maxAttempts: .max, initialInterval: .milliseconds(100), maximumInterval: .seconds(10))
                             .backoff(afterAttempt: failures)
@@ -349,16 +380,23 @@ public final class DurableRuntime: Service, Sendable {
     }
 }
 
-/// A shared count (work in flight) that escaping closures can hold.
-final class Gauge: Sendable {
+/// A shared count (work in flight) that escaping closures can hold, reported as a gauge.
+final class InFlightCount: Sendable {
     private let atomic = Atomic(0)
+    private let gauge: Gauge
+
+    init(reportingTo gauge: Gauge) {
+        self.gauge = gauge
+    }
 
     var value: Int { self.atomic.load(ordering: .acquiring) }
 
     /// Adds `delta`; returns the new value.
     @discardableResult
     func add(_ delta: Int) -> Int {
-        self.atomic.add(delta, ordering: .acquiringAndReleasing).newValue
+        let value = self.atomic.add(delta, ordering: .acquiringAndReleasing).newValue
+        self.gauge.record(value)
+        return value
     }
 }
 
