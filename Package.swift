@@ -40,7 +40,10 @@ let package = Package(
         ),
         .target(
             name: "DurableTesting",
-            dependencies: ["Durable"],
+            dependencies: [
+                "Durable",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -13,7 +13,9 @@ extension PostgresProvider {
         let executionID = UUID().uuidString.lowercased()
         let version = request.version ?? ""
         let start = try DurableJSON.encode(
-            HistoryEvent.Kind.executionStarted(.init(name: request.name, version: version, input: request.input, executionID: executionID))
+            HistoryEvent.Kind.executionStarted(
+                .init(name: request.name, version: version, input: request.input, executionID: executionID, traceContext: request.traceContext)
+            )
         )
         return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance") {
             let rows = try await self.starts.execute(

@@ -1,6 +1,7 @@
 public import Durable
 import Foundation
 public import Logging
+public import Tracing
 
 /// Runs a ``DurableRuntime`` in the background for the length of a test.
 public struct RuntimeHarness: Sendable {
@@ -8,12 +9,19 @@ public struct RuntimeHarness: Sendable {
     private let task: Task<Void, any Error>
 
     /// Starts a runtime.
-    public init(provider: any DurableProvider, registry: Registry, configuration: DurableRuntime.Configuration, logger: Logger? = nil) {
+    public init(
+        provider: any DurableProvider,
+        registry: Registry,
+        configuration: DurableRuntime.Configuration,
+        logger: Logger? = nil,
+        tracer: (any Tracer)? = nil
+    ) {
         let runtime = DurableRuntime(
             provider: provider,
             registry: registry,
             configuration: configuration,
-            logger: logger ?? Logger(label: "durable.test") { _ in SwiftLogNoOpLogHandler() }
+            logger: logger ?? Logger(label: "durable.test") { _ in SwiftLogNoOpLogHandler() },
+            tracer: tracer
         )
         self.runtime = runtime
         self.task = Task { try await runtime.run() }

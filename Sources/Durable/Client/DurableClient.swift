@@ -1,12 +1,17 @@
 import Foundation
+public import Tracing
 
 /// Starts, signals, inspects and awaits orchestration instances. It needs only a provider, not the
 /// orchestration code, so any process (a web server, the CLI) can use it.
 public struct DurableClient: Sendable {
     public let provider: any DurableProvider
+    let tracer: any Tracer
 
-    public init(provider: any DurableProvider) {
+    /// - Parameter tracer: where the start spans go (the root of each instance's trace); defaults
+    ///   to the bootstrapped `InstrumentationSystem`.
+    public init(provider: any DurableProvider, tracer: (any Tracer)? = nil) {
         self.provider = provider
+        self.tracer = tracer ?? InstrumentationSystem.tracer
     }
 
     /// Starts an instance of a typed orchestration and returns its id.
@@ -28,7 +33,23 @@ public struct DurableClient: Sendable {
     @discardableResult
     public func start(name: String, input: Payload, instanceID: String? = nil, version: String? = nil) async throws -> String {
         let id = instanceID ?? UUID().uuidString.lowercased()
-        _ = try await self.provider.createInstance(StartRequest(instanceID: id, name: name, version: version, input: input))
+        // The root of the instance's trace: its turns and activities, on whichever nodes, are its
+        // descendants through the context stored with the start.
+        let span = self.tracer.startSpan("durable.start", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        defer { span.end() }
+        span.attributes["durable.instance.id"] = id
+        span.attributes["durable.orchestration.name"] = name
+        if let version { span.attributes["durable.orchestration.version"] = version }
+        do {
+            let request = StartRequest(instanceID: id, name: name, version: version, input: input, traceContext: self.tracer.carrier(for: span.context))
+            if case .alreadyExists = try await self.provider.createInstance(request) {
+                span.attributes["durable.start.existing"] = true
+            }
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
         return id
     }
 

@@ -85,9 +85,11 @@ final class ExecutionCache: Sendable {
         }
     }
 
-    /// The orchestration name of the instance's cached execution, if there is one.
-    func name(instanceID: String) -> String? {
-        self.state.withLock { $0.entries[instanceID]?.execution.context.name }
+    /// How the instance's cached execution started, if there is one.
+    func start(instanceID: String) -> HistoryEvent.ExecutionStarted? {
+        // Read outside the cache's lock: the execution's state has a lock of its own.
+        let execution = self.state.withLock { $0.entries[instanceID]?.execution }
+        return execution?.context.state.withLock { $0.start }
     }
 
     /// Drops an instance's entry (its commit failed, or it moved to another node).

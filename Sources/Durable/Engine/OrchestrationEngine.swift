@@ -144,9 +144,9 @@ public struct OrchestrationEngine: Sendable {
         self.cache?.historyCount(instanceID: instanceID, executionID: executionID)
     }
 
-    /// The orchestration name of the instance's kept execution, if this engine keeps one.
-    func cachedName(instanceID: String) -> String? {
-        self.cache?.name(instanceID: instanceID)
+    /// How the instance's kept execution started (its name, its trace), if this engine keeps one.
+    func cachedStart(instanceID: String) -> HistoryEvent.ExecutionStarted? {
+        self.cache?.start(instanceID: instanceID)
     }
 
     /// Runs the turn; then keeps the suspended execution in the cache, or unloads it.

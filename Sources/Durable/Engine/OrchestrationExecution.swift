@@ -139,7 +139,8 @@ final class OrchestrationExecution: Sendable {
                         version: version,
                         input: continueAsNew.input,
                         executionID: nextExecutionID,
-                        parent: state.start.parent
+                        parent: state.start.parent,
+                        traceContext: state.start.traceContext
                     )
                     try state.record(.continuedAsNew(input: continueAsNew.input, version: version))
                     state.outcome = .continuedAsNew(next: next, carryOver: state.bufferedEvents.map { .eventRaised(name: $0.name, input: $0.input) })

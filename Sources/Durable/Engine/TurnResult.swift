@@ -90,12 +90,36 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
     public var retry: RetryPolicy
     /// The limit of one attempt.
     public var timeout: Duration?
+    /// The span of the turn that scheduled it, parent of its attempts' spans (``TraceCarrier``).
+    public var traceContext: TraceCarrier?
 
-    public init(operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?) {
+    public init(operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, traceContext: TraceCarrier? = nil) {
         self.operationID = operationID
         self.name = name
         self.input = input
         self.retry = retry
         self.timeout = timeout
+        self.traceContext = traceContext
+    }
+}
+
+extension TurnResult {
+    /// The turn's new work (activities, child starts) parented to the turn's span.
+    func tracing(_ carrier: TraceCarrier?) -> TurnResult {
+        guard let carrier else { return self }
+        var result = self
+        result.actions = self.actions.map { action in
+            switch action {
+            case .scheduleActivity(var request):
+                request.traceContext = carrier
+                return .scheduleActivity(request)
+            case .startSubOrchestration(let instanceID, var start):
+                start.traceContext = carrier
+                return .startSubOrchestration(instanceID: instanceID, start: start)
+            default:
+                return action
+            }
+        }
+        return result
     }
 }

@@ -88,13 +88,23 @@ extension HistoryEvent {
         public var executionID: String
         /// The instance that started this one as a sub-orchestration.
         public var parent: ParentReference?
+        /// The trace the instance's spans belong to (the start's span); see ``TraceCarrier``.
+        public var traceContext: TraceCarrier?
 
-        public init(name: String, version: String, input: Payload, executionID: String, parent: ParentReference? = nil) {
+        public init(
+            name: String,
+            version: String,
+            input: Payload,
+            executionID: String,
+            parent: ParentReference? = nil,
+            traceContext: TraceCarrier? = nil
+        ) {
             self.name = name
             self.version = version
             self.input = input
             self.executionID = executionID
             self.parent = parent
+            self.traceContext = traceContext
         }
     }
 

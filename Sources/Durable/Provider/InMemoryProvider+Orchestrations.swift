@@ -28,7 +28,9 @@ extension InMemoryProvider {
                 status: .pending, input: request.input, createdAt: now, updatedAt: now
             )
             state.instances[request.instanceID] = Instance(info: info)
-            let start = HistoryEvent.ExecutionStarted(name: request.name, version: request.version ?? "", input: request.input, executionID: executionID)
+            let start = HistoryEvent.ExecutionStarted(
+                name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext
+            )
             state.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
             return .created
         }

@@ -73,12 +73,15 @@ public struct StartRequest: Sendable, Hashable {
     /// turn (or the version pinned there).
     public var version: String?
     public var input: Payload
+    /// The client's start span, parent of the instance's spans (``TraceCarrier``).
+    public var traceContext: TraceCarrier?
 
-    public init(instanceID: String, name: String, version: String? = nil, input: Payload) {
+    public init(instanceID: String, name: String, version: String? = nil, input: Payload, traceContext: TraceCarrier? = nil) {
         self.instanceID = instanceID
         self.name = name
         self.version = version
         self.input = input
+        self.traceContext = traceContext
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 
 extension DurableRuntime {
     func runActivityDispatcher() async {
@@ -75,6 +76,13 @@ extension DurableRuntime {
         )
         let lease = item.lease
         let started = ContinuousClock.now
+        let span = self.startSpan("durable.activity", parent: request.traceContext, instanceID: item.instanceID)
+        defer { span.end() }
+        span.attributes["durable.activity.name"] = request.name
+        span.attributes["durable.activity.operation"] = request.operationID
+        span.attributes["durable.activity.attempt"] = item.attempt
+        span.attributes["durable.execution.id"] = item.executionID
+        span.attributes["durable.lease.epoch"] = Int(item.lease.epoch)
         let result = await withLeaseRenewal(
             every: self.configuration.leaseRenewalInterval,
             maxDuration: self.configuration.maxActivityDuration,
@@ -98,6 +106,10 @@ extension DurableRuntime {
             self.counters.withLock { $0.activities += 1 }
         }
         let duration = ContinuousClock.now - started
+        if case .failure(let error) = result {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+        }
         switch result {
         case .failure(WorkInterruption.hung(let limit)):
             self.metrics.attempt(activity: request.name, .hung, duration: duration)
@@ -168,7 +180,8 @@ extension DurableRuntime {
         guard !self.stopping else { return false }
         let now = Date().addingTimeInterval(self.providerClockOffset.withLock { $0 })
         let started = ContinuousClock.now
-        let orchestration = self.engine.cachedName(instanceID: item.instanceID)
+        guard let start = self.engine.cachedStart(instanceID: item.instanceID) else { return false }
+        let orchestration = start.name
         let result: TurnResult?
         do throws(DurableError) {
             result = try self.engine.continueWithResult(
@@ -180,7 +193,14 @@ extension DurableRuntime {
             logger.debug("the turn with the outcome failed; recording the outcome alone", metadata: ["error": "\(error)"])
             return false
         }
-        guard let result, let orchestration else { return false }
+        guard var result else { return false }
+        let span = self.startSpan("durable.turn", parent: start.traceContext, instanceID: item.instanceID)
+        defer { span.end() }
+        span.attributes["durable.orchestration.name"] = orchestration
+        span.attributes["durable.orchestration.version"] = start.version
+        span.attributes["durable.execution.id"] = item.executionID
+        span.attributes["durable.turn.joined"] = true
+        result = result.tracing(self.tracer.carrier(for: span.context))
         let completion = ActivityCompletion(lease: item.lease, outcome: outcome)
         do {
             let turn = TurnCommit(consumedMessageIDs: [], result: result, prefetch: self.prefetchRequest)

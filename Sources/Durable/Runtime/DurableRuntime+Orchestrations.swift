@@ -51,6 +51,9 @@ extension DurableRuntime {
             await self.poison(item, logger: logger)
             return
         }
+        let span = self.startTurnSpan(item)
+        defer { span.end() }
+        let trace = self.tracer.carrier(for: span.context)
         let outcome = await withLeaseRenewal(
             every: self.configuration.leaseRenewalInterval,
             maxDuration: self.configuration.maxTurnDuration,
@@ -60,17 +63,21 @@ extension DurableRuntime {
             },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
         ) { [logger] in
-            try await self.runTurn(item, logger: logger)
+            try await self.runTurn(item, trace: trace, logger: logger)
         }
-        if case .failure = outcome {
+        if case .failure(let error) = outcome {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
             // The history in storage does not hold this turn: the cached execution is ahead of it.
             self.engine.evict(instanceID: lease.id)
         }
         switch outcome {
-        case .success(true):
+        case .success(let result?):
             self.metrics.turn(orchestration: orchestration, .committed, duration: ContinuousClock.now - started)
-        case .success(false):
-            break
+            span.attributes["durable.turn.new_events"] = result.newEvents.count
+            self.traceTimers(result, firedAt: item.claimedAt, turn: span.context)
+        case .success(nil):
+            span.attributes["durable.turn.handed_back"] = true
         case .failure(WorkInterruption.leaseLost):
             self.metrics.leaseLost(.orchestrations)
             self.metrics.turnDiscarded(orchestration: orchestration, .leaseLost)
@@ -96,8 +103,9 @@ extension DurableRuntime {
         }
     }
 
-    /// Runs and commits the turn; `false` when the instance was handed back without one.
-    private func runTurn(_ item: OrchestrationWorkItem, logger: Logger) async throws -> Bool {
+    /// Runs and commits the turn, its new work parented to `trace`; returns what it committed, or
+    /// `nil` when the instance was handed back without a turn.
+    private func runTurn(_ item: OrchestrationWorkItem, trace: TraceCarrier?, logger: Logger) async throws -> TurnResult? {
         self.providerClockOffset.withLock { $0 = item.claimedAt.timeIntervalSinceNow }
         var item = item
         if item.loadError == nil, item.historyOffset > 0 {
@@ -114,8 +122,7 @@ extension DurableRuntime {
             }
             if let continued {
                 self.counters.withLock { $0.joinedTurns += 1 }
-                try await self.commit(item, continued, resumed: false, logger: logger)
-                return true
+                return try await self.commit(item, continued.tracing(trace), resumed: false, logger: logger)
             }
             // It was evicted meanwhile (or no longer matches): replay the whole history.
             item.history = try await self.provider.history(instanceID: item.lease.id)
@@ -130,7 +137,7 @@ extension DurableRuntime {
             logger.error("cannot load the instance; handing it back", metadata: ["error": "\(loadError)", "durable.retryIn": "\(delay)"])
             try await self.provider.abandonOrchestration(item.lease, delay: delay, reason: .retry)
             self.metrics.turn(orchestration: item.instance.name, .failed)
-            return false
+            return nil
         }
         if item.historyLength == 0, item.instance.status == .pending {
             // A new instance's first turn (a continued execution starts with an empty history too).
@@ -152,17 +159,17 @@ extension DurableRuntime {
             }
         } catch let error where error.code == .orchestrationNotRegistered {
             try await self.handBackUnregistered(item, error: error, logger: logger)
-            return false
+            return nil
         } catch {
             // Divergence or a malformed history: the execution cannot go on; fail it with the reason.
             logger.error("orchestration failed by the engine", metadata: ["error": "\(error)"])
             result = Self.failure(of: item, error)
         }
-        try await self.commit(item, result, resumed: resumed, logger: logger)
-        return true
+        return try await self.commit(item, result.tracing(trace), resumed: resumed, logger: logger)
     }
 
-    private func commit(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws {
+    @discardableResult
+    private func commit(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws -> TurnResult {
         var result = result
         let prefetched: [ActivityWorkItem]
         do {
@@ -182,6 +189,7 @@ extension DurableRuntime {
             logger.info("resume: replayed", metadata: ["durable.newEvents": "\(result.newEvents.count)"])
         }
         self.committed(result, instanceID: item.lease.id, orchestration: item.instance.name, now: item.claimedAt, prefetched: prefetched, logger: logger)
+        return result
     }
 
     /// Activities a turn schedules are leased to this node in the same commit, up to its free activity
