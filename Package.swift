@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "Durable", "DurableTesting",
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),

@@ -34,7 +34,7 @@ extension PostgresProvider {
                     SELECT lock_owner FROM instances WHERE locked_until > now()
                     UNION SELECT lock_owner FROM activity_tasks WHERE locked_until > now()
                 ), others AS (
-                    SELECT n.heartbeat_at + make_interval(secs => \(staleAfter.seconds)) AS stale_at
+                    SELECT n.id, n.heartbeat_at + make_interval(secs => \(staleAfter.seconds)) AS stale_at
                     FROM nodes n JOIN holders h ON h.lock_owner = n.id || '#' || n.incarnation
                     WHERE n.id <> \(node.id) AND n.stopped_at IS NULL
                 )
@@ -42,6 +42,7 @@ extension PostgresProvider {
                        coalesce((SELECT bool_or(stale_at <= now()) FROM others), false),
                        (SELECT EXTRACT(EPOCH FROM (min(stale_at) - now())) FROM others WHERE stale_at > now())::float8,
                        (SELECT incarnation FROM nodes WHERE id = \(node.id)),
+                       coalesce((SELECT array_agg(DISTINCT id) FROM others WHERE stale_at <= now()), '{}'),
                        (SELECT count(*) FROM nodes WHERE stopped_at IS NULL
                           AND heartbeat_at + make_interval(secs => \(staleAfter.seconds)) > now())::int8,
                        (SELECT count(*) FROM (SELECT 1 FROM instances WHERE inbox_at IS NOT NULL
@@ -56,8 +57,8 @@ extension PostgresProvider {
                 logger: self.logger
             ).collect()
         }
-        let (beats, orphans, next, incarnation, alive, turns, oldestTurn, activities, oldestActivity) = try rows[0].decode(
-            (Int64, Bool, Double?, String?, Int64, Int64, Double?, Int64, Double?).self
+        let (beats, orphans, next, incarnation, stale, alive, turns, oldestTurn, activities, oldestActivity) = try rows[0].decode(
+            (Int64, Bool, Double?, String?, [String], Int64, Int64, Double?, Int64, Double?).self
         )
         guard beats == 1 else {
             throw DurableError(
@@ -72,7 +73,7 @@ extension PostgresProvider {
             readyActivities: Int(activities),
             oldestReadyActivity: oldestActivity.map { .milliseconds(Int64($0 * 1000)) }
         )
-        return HeartbeatResult(orphansNow: orphans, nextOrphanIn: next.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }, fleet: fleet)
+        return HeartbeatResult(orphansNow: orphans, nextOrphanIn: next.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }, staleNodes: stale, fleet: fleet)
     }
 
     public func deregisterNode(_ node: NodeRegistration) async throws {

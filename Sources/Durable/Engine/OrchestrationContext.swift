@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import Metrics
 import Synchronization
 
 /// What orchestration code uses to do anything durable: call activities, sleep, wait for events,
@@ -22,8 +23,18 @@ public final class OrchestrationContext: Sendable {
     let state: Mutex<ReplayState>
     let registry: Registry
     private let baseLogger: Logger
+    private let metricsFactory: any MetricsFactory
 
-    init(instanceID: String, start: HistoryEvent.ExecutionStarted, history: [HistoryEvent], now: Date, registry: Registry, logger: Logger) {
+    init(
+        instanceID: String,
+        start: HistoryEvent.ExecutionStarted,
+        history: [HistoryEvent],
+        now: Date,
+        registry: Registry,
+        logger: Logger,
+        metricsFactory: any MetricsFactory
+    ) {
+        self.metricsFactory = metricsFactory
         self.instanceID = instanceID
         self.executionID = start.executionID
         self.name = start.name
@@ -53,6 +64,12 @@ public final class OrchestrationContext: Sendable {
         logger[metadataKey: "durable.instance"] = .string(self.instanceID)
         logger[metadataKey: "durable.orchestration"] = .string(self.name)
         return logger
+    }
+
+    /// Counters, histograms and timers that are silent while replaying (``OrchestrationMetrics``),
+    /// through the runtime's metrics factory.
+    public var metrics: OrchestrationMetrics {
+        OrchestrationMetrics(context: self, factory: self.metricsFactory)
     }
 
     /// A UUID that is the same on every replay.

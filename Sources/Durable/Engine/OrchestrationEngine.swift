@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+import Metrics
 
 /// The replay engine: runs one turn of an orchestration from its history and new messages.
 ///
@@ -11,13 +12,15 @@ public struct OrchestrationEngine: Sendable {
     public let registry: Registry
     public let logger: Logger
     let cache: ExecutionCache?
+    let metricsFactory: any MetricsFactory
 
     /// - Parameter cacheCapacity: suspended executions kept between turns; 0 replays every turn.
     public init(registry: Registry, logger: Logger = Logger(label: "durable.engine"), cacheCapacity: Int = 0) {
-        self.init(registry: registry, logger: logger, cacheCapacity: cacheCapacity, metrics: .none)
+        self.init(registry: registry, logger: logger, cacheCapacity: cacheCapacity, metrics: .none, metricsFactory: NOOPMetricsHandler.instance)
     }
 
-    init(registry: Registry, logger: Logger, cacheCapacity: Int, metrics: DurableMetrics) {
+    init(registry: Registry, logger: Logger, cacheCapacity: Int, metrics: DurableMetrics, metricsFactory: any MetricsFactory) {
+        self.metricsFactory = metricsFactory
         self.registry = registry
         self.logger = logger
         self.cache = cacheCapacity > 0 ? ExecutionCache(capacity: cacheCapacity, metrics: metrics) : nil
@@ -82,7 +85,8 @@ public struct OrchestrationEngine: Sendable {
             history: history,
             now: now,
             registry: self.registry,
-            logger: self.logger
+            logger: self.logger,
+            metricsFactory: self.metricsFactory
         )
         let execution = OrchestrationExecution(context: context, handler: handler)
         return try self.finish(execution, instanceID: instanceID, historyCount: history.count, lastEvent: history.last) { () throws(DurableError) in

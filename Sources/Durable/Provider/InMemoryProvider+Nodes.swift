@@ -38,6 +38,7 @@ extension InMemoryProvider {
                 let staleAt = other.heartbeatAt.addingTimeInterval(staleAfter.seconds)
                 if staleAt <= now {
                     result.orphansNow = true
+                    result.staleNodes.append(other.registration.id)
                 } else {
                     let wait = Duration.milliseconds(Int64(staleAt.timeIntervalSince(now) * 1000))
                     result.nextOrphanIn = min(result.nextOrphanIn ?? wait, wait)

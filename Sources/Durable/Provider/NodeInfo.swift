@@ -56,13 +56,16 @@ public struct HeartbeatResult: Sendable, Hashable {
     /// How long until the next lease-holding node becomes stale if it does not heartbeat again.
     public var nextOrphanIn: Duration?
 
+    /// The nodes whose work can be taken over now (they hold leases and went stale).
+    public var staleNodes: [String]
     /// What the fleet looks like as of this heartbeat, for metrics; `nil` when the provider does not
     /// say.
     public var fleet: FleetSnapshot?
 
-    public init(orphansNow: Bool, nextOrphanIn: Duration?, fleet: FleetSnapshot? = nil) {
+    public init(orphansNow: Bool, nextOrphanIn: Duration?, staleNodes: [String] = [], fleet: FleetSnapshot? = nil) {
         self.orphansNow = orphansNow
         self.nextOrphanIn = nextOrphanIn
+        self.staleNodes = staleNodes
         self.fleet = fleet
     }
 }

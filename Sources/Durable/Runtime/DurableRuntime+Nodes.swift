@@ -8,6 +8,8 @@ extension DurableRuntime {
     func runHeartbeats() async {
         var staleWake: Task<Void, Never>?
         defer { staleWake?.cancel() }
+        // Nodes already announced as dead: one log line per takeover, not one per heartbeat.
+        var announced: Set<String> = []
         while !Task.isCancelled && !self.isStopping.load(ordering: .acquiring) {
             await self.heartbeatWake.wait(timeout: self.configuration.heartbeatInterval)
             guard !Task.isCancelled && !self.isStopping.load(ordering: .acquiring) else { return }
@@ -15,8 +17,11 @@ extension DurableRuntime {
                 let result = try await self.provider.heartbeat(self.registration, staleAfter: self.configuration.staleNodeAfter)
                 self.metrics.heartbeats.increment()
                 if let fleet = result.fleet { self.metrics.fleet(fleet) }
+                for node in result.staleNodes where !announced.contains(node) {
+                    self.logger.info("node stopped heartbeating while holding leases; taking its work over", metadata: ["durable.deadNode": .string(node)])
+                }
+                announced = Set(result.staleNodes)
                 if result.orphansNow {
-                    self.logger.info("a node holding leases stopped heartbeating; taking its work over")
                     self.orchestrationWake.signal()
                     self.activityWake.signal()
                 } else if let next = result.nextOrphanIn, next < self.configuration.heartbeatInterval {

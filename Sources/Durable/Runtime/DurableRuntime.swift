@@ -168,7 +168,8 @@ public final class DurableRuntime: Service, Sendable {
         tracer: (any Tracer)? = nil,
         metricsFactory: (any MetricsFactory)? = nil
     ) {
-        let metrics = DurableMetrics(factory: metricsFactory ?? MetricsSystem.factory, node: configuration.nodeID)
+        let metricsFactory = metricsFactory ?? MetricsSystem.factory
+        let metrics = DurableMetrics(factory: metricsFactory, node: configuration.nodeID)
         self.metrics = metrics
         self.turnsInFlight = InFlightCount(reportingTo: metrics.turnsInFlight)
         self.activitiesInFlight = InFlightCount(reportingTo: metrics.activitiesInFlight)
@@ -199,7 +200,7 @@ public final class DurableRuntime: Service, Sendable {
         logger[metadataKey: "durable.node"] = .string(configuration.nodeID)
         self.logger = logger
         self.tracer = tracer ?? InstrumentationSystem.tracer
-        self.engine = OrchestrationEngine(registry: registry, logger: logger, cacheCapacity: configuration.stickyCacheCapacity, metrics: metrics)
+        self.engine = OrchestrationEngine(registry: registry, logger: logger, cacheCapacity: configuration.stickyCacheCapacity, metrics: metrics, metricsFactory: metricsFactory)
     }
 
     /// Registers the node, resumes in-progress instances and runs until a graceful shutdown (or
