@@ -107,3 +107,10 @@ extension PostgresProvider.Configuration {
         return configuration
     }
 }
+
+extension PostgresProvider.Configuration: CustomStringConvertible {
+    /// The connection as it can be logged: never the password.
+    public var description: String {
+        "postgres://\(self.username)\(self.password == nil ? "" : ":***")@\(self.host):\(self.port)/\(self.database) (schema \(self.schema))"
+    }
+}

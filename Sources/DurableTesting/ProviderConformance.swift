@@ -49,7 +49,7 @@ public enum ProviderConformance {
         Check(name: "batched completions are fenced one by one", body: batchedCompletions),
         Check(name: "a completion with no sibling outstanding claims the join", body: completionClaimsTheJoin),
         Check(name: "an activity outcome commits the turn that consumes it", body: completionCommitsTheTurn),
-    ] + conservationChecks
+    ] + conservationChecks + observabilityChecks
 }
 
 /// A provider broke a rule of the contract.
@@ -471,7 +471,9 @@ private func staleNodeTakeover(_ factory: ProviderConformance.Factory) async thr
         taken = try await provider.claimOrchestrations(ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)).items
     }
     try require(taken.count == 1 && taken[0].lease.epoch > held.lease.epoch, "the live node took the orphan over")
-    try require(try await provider.heartbeat(live, staleAfter: stale).orphansNow, "a heartbeat reports the silent node's leases")
+    let orphaned = try await provider.heartbeat(live, staleAfter: stale)
+    try require(orphaned.orphansNow, "a heartbeat reports the silent node's leases")
+    try require(orphaned.staleNodes == ["silent"], "a heartbeat names the silent node, got \(orphaned.staleNodes)")
     let tasks = try await provider.claimActivities(ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)).items
     try require(tasks.count == 1, "the orphaned activity was taken over")
     try await requireError(.leaseLost, "the silent node's late commit") { try await commitFirstTurn(provider, held) }

@@ -28,6 +28,8 @@ import Testing
         #expect(throws: DurableError.self) { try PostgresProvider.Configuration(url: "postgres://u@h/db", schema: "Bad-Schema") }
         let parsed = try? PostgresProvider.Configuration(url: "postgresql://me:p%40ss@db.local:6543/app?sslmode=require")
         #expect(parsed?.host == "db.local" && parsed?.port == 6543 && parsed?.password == "p@ss" && parsed?.database == "app")
+        // What can be logged never holds the password.
+        #expect(parsed.map { "\($0)" } == "postgres://me:***@db.local:6543/app (schema durable)")
     }
 }
 

@@ -169,7 +169,7 @@ extension DurableRuntime {
             self.metrics.leaseLost(.activities)
             logger.warning("activity result rejected: lease lost to another owner")
         case .failure(let error):
-            logger.error("recording the activity result failed; it runs again when its lease expires", metadata: ["error": "\(error)"])
+            logger.warning("recording the activity result failed; it runs again when its lease expires", metadata: ["error": "\(error)"])
         }
     }
 
@@ -237,7 +237,7 @@ extension DurableRuntime {
         } catch let error as DurableError where error.code == .leaseLost {
             logger.warning("write rejected: lease lost to another owner")
         } catch {
-            logger.error("provider write failed; the work becomes visible again when its lease expires", metadata: ["error": "\(error)"])
+            logger.warning("provider write failed; the work becomes visible again when its lease expires", metadata: ["error": "\(error)"])
         }
     }
 }

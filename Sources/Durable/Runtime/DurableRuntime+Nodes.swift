@@ -70,7 +70,7 @@ extension DurableRuntime {
                 }
                 cursor = page.nextCursor
             } catch {
-                self.logger.error("resume: listing in-progress instances failed; they are still claimed as ready work", metadata: ["error": "\(error)"])
+                self.logger.warning("resume: listing in-progress instances failed; they are still claimed as ready work", metadata: ["error": "\(error)"])
                 span.recordError(error)
                 return
             }

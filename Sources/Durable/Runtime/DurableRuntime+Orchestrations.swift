@@ -98,7 +98,7 @@ extension DurableRuntime {
             self.orchestrationWake.signal()
         case .failure(let error):
             self.metrics.turn(orchestration: orchestration, .failed)
-            logger.error("turn failed; handing the instance back", metadata: ["error": "\(error)"])
+            logger.warning("turn failed; handing the instance back", metadata: ["error": "\(error)"])
             await self.attempt(logger) { try await self.provider.abandonOrchestration(lease, delay: .seconds(1), reason: .interrupted) }
         }
     }
