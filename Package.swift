@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "Durable",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
         ),

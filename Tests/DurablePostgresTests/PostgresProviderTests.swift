@@ -10,6 +10,11 @@ struct PostgresProviderTests {
         try await PostgresTestDatabase.withFactory { try await check.run($0) }
     }
 
+    /// The trace context survives PostgreSQL: one trace per instance across two nodes.
+    @Test func oneTracePerInstanceAcrossTwoNodes() async throws {
+        try await PostgresTestDatabase.withFactory { try await TraceScenario.run(provider: try await $0(.seconds(30))) }
+    }
+
     @Test(arguments: RuntimeScenarios.scenarios)
     func endToEnd(_ scenario: RuntimeScenarios.Scenario) async throws {
         try await PostgresTestDatabase.withFactory { try await scenario.run($0) }
