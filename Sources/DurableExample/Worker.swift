@@ -3,8 +3,6 @@ import Durable
 import DurablePostgres
 import Foundation
 import Logging
-import Metrics
-import Prometheus
 import ServiceLifecycle
 
 /// A worker node: runs the shop's orchestrations and activities against PostgreSQL until SIGTERM or
@@ -61,14 +59,12 @@ struct Worker: AsyncParsableCommand {
     func run() async throws {
         let logger = ExampleLogging.makeLogger(label: "durable.example.worker")
         let url = try requireDatabaseURL(self.databaseURL)
-        // The executable owns the bootstrap; the libraries are handed the factory.
-        let prometheus = PrometheusCollectorRegistry()
-        let metricsFactory = PrometheusMetricsFactory(registry: prometheus)
-        MetricsSystem.bootstrap(metricsFactory)
+        // The executable owns the bootstrap; the libraries are handed the factory and tracer.
+        let telemetry = try Telemetry.bootstrap(serviceName: ProcessInfo.processInfo.environment["OTEL_SERVICE_NAME"] ?? "durable-worker")
         let provider = PostgresProvider(
             configuration: try .init(url: url, schema: self.schema, leaseDuration: .milliseconds(self.leaseMilliseconds)),
             logger: logger,
-            metricsFactory: metricsFactory
+            metricsFactory: telemetry.metricsFactory
         )
         let registry = try Registry.shop(Shop(workDelay: .milliseconds(self.activityDelayMilliseconds)), release: self.release)
         let runtime = DurableRuntime(
@@ -86,7 +82,8 @@ struct Worker: AsyncParsableCommand {
                 buildVersion: "example-\(self.release.rawValue)"
             ),
             logger: logger,
-            metricsFactory: metricsFactory
+            tracer: telemetry.tracer,
+            metricsFactory: telemetry.metricsFactory
         )
         // Migrations use a connection of their own: done before anything else starts, so a node
         // never runs against a schema it cannot use.
@@ -95,10 +92,12 @@ struct Worker: AsyncParsableCommand {
         } else {
             try await provider.checkSchema()
         }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: provider), .init(service: runtime)]
+        // Started in order and stopped in reverse: the exporters outlive the runtime and flush.
+        var services = telemetry.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        services += [.init(service: provider), .init(service: runtime)]
         if let port = self.httpPort {
             let server = ObservabilityServer.make(
-                host: self.httpHost, port: port, registry: prometheus, provider: provider, runtime: runtime, logger: logger
+                host: self.httpHost, port: port, registry: telemetry.prometheus, provider: provider, runtime: runtime, logger: logger
             )
             services.append(.init(service: server))
         }

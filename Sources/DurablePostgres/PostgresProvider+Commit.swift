@@ -16,6 +16,67 @@ extension PostgresProvider {
 
     @discardableResult
     public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
+        do {
+            return try await self.commitTurnOnce(lease, commit)
+        } catch let error as DurableError where error.code == .leaseLost {
+            if let prefetched = try await self.appliedCommit(lease, commit) { return prefetched }
+            throw error
+        }
+    }
+
+    /// The activities a commit leased to the committer, when that commit was already applied: a
+    /// commit retried after its first run had committed (its answer lost with the connection) is
+    /// fenced off by that very commit, and must not be taken for a lost lease. The turn is ours
+    /// when the instance still carries our epoch (every claim bumps it) and its history ends with
+    /// the turn's first and last events exactly; `nil` otherwise.
+    func appliedCommit(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem]? {
+        guard let first = commit.result.newEvents.first, let last = commit.result.newEvents.last else { return nil }
+        let (firstEvent, event) = (try DurableJSON.encode(first), try DurableJSON.encode(last))
+        let owner = commit.prefetch?.owner ?? ""
+        let rows = try await self.withRetry("checking whether a turn of \(lease) was committed", statement: "check_commit") {
+            try await self.client.query(
+                """
+                SELECT h.execution_id,
+                       coalesce((SELECT array_agg(t.id ORDER BY t.operation_id) FROM activity_tasks t
+                                 WHERE t.instance_id = i.id AND t.execution_id = h.execution_id AND t.lock_owner = \(owner)
+                                   AND t.lock_epoch = 1 AND t.deliveries = 1), '{}'),
+                       coalesce((SELECT array_agg(t.operation_id ORDER BY t.operation_id) FROM activity_tasks t
+                                 WHERE t.instance_id = i.id AND t.execution_id = h.execution_id AND t.lock_owner = \(owner)
+                                   AND t.lock_epoch = 1 AND t.deliveries = 1), '{}')
+                FROM instances i JOIN history h ON h.instance_id = i.id
+                WHERE i.id = \(lease.id) AND i.lock_epoch = \(lease.epoch) AND i.lock_owner IS NULL
+                  AND h.seq = \(last.sequenceNumber) AND h.event = \(event)
+                  AND EXISTS (SELECT 1 FROM history f WHERE f.instance_id = i.id AND f.execution_id = h.execution_id
+                                AND f.seq = \(first.sequenceNumber) AND f.event = \(firstEvent))
+                  AND NOT EXISTS (SELECT 1 FROM history n WHERE n.instance_id = i.id AND n.execution_id = h.execution_id
+                                    AND n.seq > \(last.sequenceNumber))
+                """,
+                logger: self.logger
+            ).collect()
+        }
+        guard let row = rows.first else { return nil }
+        let (executionID, ids, operations) = try row.decode((String, [String], [Int]).self)
+        self.logger.debug("a retried commit had been applied already", metadata: ["durable.instance": .string(lease.id)])
+        let requests = commit.result.actions.compactMap { if case .scheduleActivity(let request) = $0 { request } else { nil } }
+        return Self.prefetchedItems(ids: ids, operations: operations, requests: requests, owner: owner, instanceID: lease.id, executionID: executionID)
+    }
+
+    /// Work items for the activity tasks a commit leased to `owner`.
+    static func prefetchedItems(
+        ids: [String], operations: [Int], requests: [ActivityRequest], owner: String, instanceID: String, executionID: String
+    ) -> [ActivityWorkItem] {
+        let byOperation = Dictionary(requests.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })
+        return zip(ids, operations).compactMap { id, operationID in
+            byOperation[operationID].map { request in
+                ActivityWorkItem(
+                    lease: Lease(id: id, owner: owner, epoch: 1), instanceID: instanceID, executionID: executionID,
+                    request: request, attempt: 1, deliveryCount: 1
+                )
+            }
+        }
+    }
+
+    private func commitTurnOnce(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
         try ProviderValidation.turn(commit.result, limit: self.configuration.maxPayloadBytes, instanceID: lease.id)
         if Self.fitsOneStatement(commit.result) {
             let (fenced, _, prefetched) = try await self.commitTurnInOneStatement(lease, commit)
@@ -396,18 +457,16 @@ extension PostgresProvider {
             status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json,
             nodeID: String(lease.nodeID), channel: self.configuration.channel, completionChannel: self.configuration.completionChannel
         )
-        let rows = try await self.withRetry("committing a turn of \(lease)", statement: "commit_turn") { try await self.commits.execute(statement) }
+        // GroupCommit bounds each batch itself: a deadline here would also count the time queued
+        // behind other batches, and give up on a statement that still runs and commits.
+        let rows = try await self.withRetry("committing a turn of \(lease)", statement: "commit_turn", deadline: .seconds(3600)) {
+            try await self.commits.execute(statement)
+        }
         let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)
         guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return (fenced, completed, []) }
-        let byOperation = Dictionary(activities.map { ($0.operationID, $0) }, uniquingKeysWith: { first, _ in first })
-        let prefetched = zip(ids, operations).compactMap { id, operationID in
-            byOperation[operationID].map { request in
-                ActivityWorkItem(
-                    lease: Lease(id: id, owner: owner, epoch: 1), instanceID: lease.id, executionID: executionID,
-                    request: request, attempt: 1, deliveryCount: 1
-                )
-            }
-        }
+        let prefetched = Self.prefetchedItems(
+            ids: ids, operations: operations, requests: activities, owner: owner, instanceID: lease.id, executionID: executionID
+        )
         return (fenced, completed, prefetched)
     }
 }

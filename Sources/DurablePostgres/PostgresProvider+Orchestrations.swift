@@ -17,7 +17,7 @@ extension PostgresProvider {
                 .init(name: request.name, version: version, input: request.input, executionID: executionID, traceContext: request.traceContext)
             )
         )
-        return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance") {
+        return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance", deadline: .seconds(3600)) {
             let rows = try await self.starts.execute(
                 CreateInstanceStatement(
                     instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,

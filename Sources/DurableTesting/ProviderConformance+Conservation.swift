@@ -11,6 +11,7 @@ extension ProviderConformance {
         Check(name: "a turn's actions take effect in order", body: actionOrder),
         Check(name: "an oversized activity output is recorded as the attempt's failure", body: oversizedActivityOutput),
         Check(name: "a turn computed from an older history is refused as stale", body: staleTurn),
+        Check(name: "a commit repeated after it was applied is recognized, not a lost lease", body: repeatedCommit),
     ]
 }
 
@@ -165,4 +166,29 @@ private func staleTurn(_ factory: ProviderConformance.Factory) async throws {
     try await provider.abandonOrchestration(second.lease, delay: .zero, reason: .interrupted)
     let again = try await claimUntil(provider, owner: "b")[0]
     try require(again.messages.map(\.kind) == [raised("next")], "the stale turn's messages are claimable again at once: \(again.messages.map(\.kind.name))")
+}
+
+/// A commit retried after its first run committed (the answer was lost with the connection) must
+/// not be taken for a lost lease: the turn is in the history once, and the activities it leased
+/// to the committer are handed back again. A different turn with the same lease is still refused.
+private func repeatedCommit(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "repeated")
+    let item = try await claimUntil(provider, owner: "a")[0]
+    let request = ActivityRequest(operationID: 1, name: "Work", input: .null, retry: .none, timeout: nil)
+    let events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
+        + [event(item, item.messages.count, .activityScheduled(operationID: 1, name: "Work", input: .null, retry: .none, timeout: nil))]
+    let commit = TurnCommit(
+        consumedMessageIDs: item.messages.map(\.id),
+        result: TurnResult(newEvents: events, actions: [.scheduleActivity(request)]),
+        prefetch: ClaimRequest(owner: "a", limit: 10)
+    )
+    let first = try await provider.commitTurn(item.lease, commit)
+    try require(first.count == 1, "the commit leased its activity to the committer")
+    let again = try await provider.commitTurn(item.lease, commit)
+    try require(again.map(\.lease) == first.map(\.lease), "the repeated commit hands back the same leased activity, got \(again)")
+    try require(try await provider.history(instanceID: "repeated").count == events.count, "the turn is in the history once")
+    var other = commit
+    other.result.newEvents[other.result.newEvents.count - 1].kind = .timerCreated(operationID: 1, fireAt: item.claimedAt)
+    try await requireError(.leaseLost, "another turn with the spent lease") { try await provider.commitTurn(item.lease, other) }
 }

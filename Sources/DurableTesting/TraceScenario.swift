@@ -32,10 +32,11 @@ public enum TraceScenario {
     }
 
     /// Runs four instances on node a up to their wait, then on node b after a left; throws
-    /// ``ConformanceFailure`` naming what is wrong with the spans.
-    public static func run(provider: any DurableProvider) async throws {
+    /// ``ConformanceFailure`` naming what is wrong with the spans. With `tracedClient` false the
+    /// client has no tracer: each instance's first turn is the root of its trace.
+    public static func run(provider: any DurableProvider, tracedClient: Bool = true) async throws {
         let tracer = InMemoryTracer()
-        let client = DurableClient(provider: provider, tracer: tracer)
+        let client = DurableClient(provider: provider, tracer: tracedClient ? tracer : NoOpTracer())
         var registry = Registry()
         try registry.register(Parent())
         try registry.register(Child())
@@ -59,10 +60,10 @@ public enum TraceScenario {
             try require(result == index * 2 + (index + 1) * 2 + 10, "\(id) returned \(result)")
         }
         try await b.stop()
-        try self.check(tracer.finishedSpans, ids: ids)
+        try self.check(tracer.finishedSpans, ids: ids, tracedClient: tracedClient)
     }
 
-    static func check(_ spans: [FinishedInMemorySpan], ids: [String]) throws {
+    static func check(_ spans: [FinishedInMemorySpan], ids: [String], tracedClient: Bool) throws {
         func attribute(_ span: FinishedInMemorySpan, _ key: String) -> String? {
             if case .string(let value) = span.attributes.get(key) { value } else { nil }
         }
@@ -70,14 +71,16 @@ public enum TraceScenario {
         let traced = spans.filter { instance($0) != nil }
         try require(Set(traced.map(\.traceID)).count == ids.count, "one trace per started instance, got \(Set(traced.map(\.traceID)).count)")
         for id in ids {
-            let starts = traced.filter { $0.operationName == "durable.start" && instance($0) == id }
-            try require(starts.count == 1, "one start span for \(id), got \(starts.count)")
-            let start = starts[0]
-            try require(start.parentSpanID == nil, "the start is the root")
-            let trace = spans.filter { $0.traceID == start.traceID }
+            // The root: the client's start span, or else the instance's first turn.
+            let roots = traced.filter { $0.parentSpanID == nil && instance($0) == id }
+            try require(roots.count == 1, "one root span for \(id), got \(roots.map(\.operationName))")
+            let root = roots[0]
+            try require(root.operationName == (tracedClient ? "durable.start" : "durable.turn"), "the root of \(id) is \(root.operationName)")
+            let trace = spans.filter { $0.traceID == root.traceID }
             let turns = trace.filter { $0.operationName == "durable.turn" && instance($0) == id }
             try require(turns.count >= 4, "turns of \(id) in its trace: \(turns.count)")
-            try require(turns.allSatisfy { $0.parentSpanID == start.spanID }, "every turn of \(id) is a child of its start")
+            let children = turns.filter { $0.spanID != root.spanID }
+            try require(children.allSatisfy { $0.parentSpanID == root.spanID }, "every turn of \(id) is a child of its root")
             let nodes = Set(turns.compactMap { attribute($0, "durable.node.id") })
             try require(nodes == ["a", "b"], "both nodes ran turns of \(id), got \(nodes)")
             let turnIDs = Set(turns.map(\.spanID))
@@ -85,7 +88,10 @@ public enum TraceScenario {
             try require(activities.count == 2, "two attempts of \(id), got \(activities.count)")
             try require(activities.allSatisfy { turnIDs.contains($0.parentSpanID ?? "") }, "attempts of \(id) are children of a turn")
             let timers = trace.filter { $0.operationName == "durable.timer" }
-            try require(timers.count == 1 && timers.allSatisfy { turnIDs.contains($0.parentSpanID ?? "") }, "one timer span under a turn of \(id)")
+            try require(
+                timers.count == 1 && timers.allSatisfy { turnIDs.contains($0.parentSpanID ?? "") },
+                "one timer span under a turn of \(id), got \(timers.map { "\($0.spanID) <- \($0.parentSpanID ?? "none")" }); the trace: \(trace.map { "\($0.operationName) \($0.spanID) <- \($0.parentSpanID ?? "none")" })"
+            )
             let childTurns = trace.filter { $0.operationName == "durable.turn" && instance($0) == "\(id)-child" }
             try require(!childTurns.isEmpty, "the child's turns are in \(id)'s trace")
             try require(childTurns.allSatisfy { turnIDs.contains($0.parentSpanID ?? "") }, "the child's turns are children of a turn of \(id)")

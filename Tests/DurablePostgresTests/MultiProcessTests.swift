@@ -29,9 +29,12 @@ final class WorkerFleet: Sendable {
 
     /// Starts a worker; returns its pid. Its output goes to `<log ?? nodeID>.log`.
     @discardableResult
-    func start(nodeID: String, log logName: String? = nil, arguments: [String] = []) throws -> Int32 {
+    func start(nodeID: String, log logName: String? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws -> Int32 {
         let process = Process()
         process.executableURL = Self.executable
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.arguments = ["worker", "--database-url", self.url, "--schema", self.schema, "--node-id", nodeID] + arguments
         let log = self.logDirectory.appendingPathComponent("\(logName ?? nodeID).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)

@@ -13,6 +13,7 @@ struct PostgresProviderTests {
     /// The trace context survives PostgreSQL: one trace per instance across two nodes.
     @Test func oneTracePerInstanceAcrossTwoNodes() async throws {
         try await PostgresTestDatabase.withFactory { try await TraceScenario.run(provider: try await $0(.seconds(30))) }
+        try await PostgresTestDatabase.withFactory { try await TraceScenario.run(provider: try await $0(.seconds(30)), tracedClient: false) }
     }
 
     @Test(arguments: RuntimeScenarios.scenarios)

@@ -8,4 +8,8 @@ import Testing
     @Test func oneTracePerInstanceAcrossTwoNodes() async throws {
         try await TraceScenario.run(provider: InMemoryProvider())
     }
+
+    @Test func withoutAClientTracerTheFirstTurnIsTheRoot() async throws {
+        try await TraceScenario.run(provider: InMemoryProvider(), tracedClient: false)
+    }
 }

@@ -117,6 +117,11 @@ extension InMemoryProvider {
         let now = self.now()
         var prefetched: [ActivityWorkItem] = []
         let wake = try self.state.withLock { state throws(DurableError) -> Set<NotificationChannel> in
+            if let applied = state.appliedCommit(lease, commit) {
+                // The same commit again (a retry whose first run was applied): not a lost lease.
+                prefetched = applied
+                return []
+            }
             var instance = try Self.fenced(state.instances[lease.id], lease)
             // Validate everything before changing anything: the commit is all or nothing.
             if let first = commit.result.newEvents.first, first.sequenceNumber != instance.history.count {
@@ -314,5 +319,28 @@ extension InMemoryProvider {
             )
         }
         return instance
+    }
+}
+
+extension InMemoryProvider.State {
+    /// The activities `commit` leased to its committer, when that very commit was applied already
+    /// (the instance still carries the lease's epoch, unlocked, and its history ends with exactly
+    /// the turn's events); `nil` otherwise. The PostgreSQL provider answers a retried commit the same way.
+    func appliedCommit(_ lease: Lease, _ commit: TurnCommit) -> [ActivityWorkItem]? {
+        let events = commit.result.newEvents
+        guard let first = events.first, let instance = self.instances[lease.id], instance.epoch == lease.epoch, instance.lease == nil,
+            first.sequenceNumber >= 0, instance.history.count == first.sequenceNumber + events.count,
+            Array(instance.history[first.sequenceNumber...]) == events
+        else { return nil }
+        let owner = commit.prefetch?.owner
+        return self.tasks.values
+            .filter { $0.instanceID == lease.id && $0.executionID == instance.info.executionID && $0.lease?.owner == owner && $0.epoch == 1 }
+            .sorted { $0.request.operationID < $1.request.operationID }
+            .map { task in
+                ActivityWorkItem(
+                    lease: Lease(id: task.id, owner: task.lease?.owner ?? "", epoch: task.epoch), instanceID: task.instanceID,
+                    executionID: task.executionID, request: task.request, attempt: 1, deliveryCount: 1
+                )
+            }
     }
 }

@@ -51,7 +51,9 @@ extension DurableRuntime {
             await self.poison(item, logger: logger)
             return
         }
-        let span = self.startTurnSpan(item)
+        var traced = item
+        let span = self.startTurnSpan(&traced)
+        let turnItem = traced
         defer { span.end() }
         let trace = self.tracer.carrier(for: span.context)
         let outcome = await withLeaseRenewal(
@@ -63,7 +65,7 @@ extension DurableRuntime {
             },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
         ) { [logger] in
-            try await self.runTurn(item, trace: trace, logger: logger)
+            try await self.runTurn(turnItem, trace: trace, logger: logger)
         }
         if case .failure(let error) = outcome {
             span.recordError(error)

@@ -5,9 +5,16 @@ extension DurableRuntime {
     /// The span of a claimed turn: a child of the instance's start span (carried with its start
     /// event), so one instance's turns form one trace whichever node runs them. Replaying the
     /// history inside the turn is part of the turn, not new spans.
-    func startTurnSpan(_ item: OrchestrationWorkItem) -> any Span {
+    ///
+    /// A start that brought no trace context (a client without a tracer) gets one here: the first
+    /// turn's span becomes the trace's root, and its context is written into the start event the
+    /// turn records, so the instance's later turns, on any node, join that trace.
+    func startTurnSpan(_ item: inout OrchestrationWorkItem) -> any Span {
         let start = item.startEvent ?? self.engine.cachedStart(instanceID: item.lease.id)
         let span = self.startSpan("durable.turn", parent: start?.traceContext, instanceID: item.lease.id)
+        if start?.traceContext == nil, let carrier = self.tracer.carrier(for: span.context) {
+            item.adoptTraceContext(carrier)
+        }
         span.attributes["durable.orchestration.name"] = item.instance.name
         span.attributes["durable.orchestration.version"] = start?.version ?? item.instance.version
         span.attributes["durable.execution.id"] = item.instance.executionID
@@ -42,6 +49,17 @@ extension DurableRuntime {
 }
 
 extension OrchestrationWorkItem {
+    /// Puts `carrier` into the start message of a new instance, which the turn records as its
+    /// history's first event.
+    mutating func adoptTraceContext(_ carrier: TraceCarrier) {
+        for index in self.messages.indices {
+            if case .executionStarted(var start) = self.messages[index].kind, start.traceContext == nil {
+                start.traceContext = carrier
+                self.messages[index].kind = .executionStarted(start)
+            }
+        }
+    }
+
     /// How the claimed execution started, when the claim brought it: the first event of a full
     /// history, or the start message of a new instance.
     var startEvent: HistoryEvent.ExecutionStarted? {

@@ -61,7 +61,10 @@ func withLeaseRenewal<T: Sendable>(
             switch event {
             case .finished(let result):
                 group.cancelAll()
-                if let interruption { return .failure(interruption) }
+                // Work that finished wins over an interruption that raced with its end: a turn
+                // whose commit returned was committed (a lost lease fails the commit), and its
+                // commit released the lease, which a renewal in flight then reports as lost.
+                if let interruption, case .failure = result { return .failure(interruption) }
                 return result
             case .interrupted(let reason):
                 interruption = reason
