@@ -29,6 +29,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "In-process runtimes (nodes).")
     var nodes = 1
 
+    @Option(help: "Run the nodes as this many separate worker processes (`durable bench-worker`) instead of in-process runtimes; 0 for in-process. The bench process is then only the client.")
+    var processes = 0
+
     @Option(help: "Turns at once per node.")
     var orchestrationConcurrency = 64
 
@@ -109,7 +112,7 @@ struct Bench: AsyncParsableCommand {
 
     var settings: [String: String] {
         [
-            "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "metrics": self.metrics.rawValue, "samples": "\(self.samples)",
+            "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "processes": "\(self.processes)", "metrics": self.metrics.rawValue, "samples": "\(self.samples)",
             "orchestrationConcurrency": "\(self.orchestrationConcurrency)", "activityConcurrency": "\(self.activityConcurrency)",
             "stickyCache": "\(self.stickyCache)",
         ]

@@ -13,6 +13,8 @@ final class BenchEnvironment {
     private var providerTasks: [Task<Void, any Error>] = []
     private var runtimeTasks: [Task<Void, any Error>] = []
     private(set) var runtimes: [DurableRuntime] = []
+    /// Worker processes (`--processes`); their statistics are not visible from here.
+    private var processes: [Process] = []
     private let url: String
     private let bench: Bench
     private let logger = Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }
@@ -30,8 +32,13 @@ final class BenchEnvironment {
         self.startNodes(nodes ?? bench.nodes)
     }
 
-    /// Starts `count` more runtimes, each with a provider of its own.
+    /// Starts `count` more runtimes, each with a provider of its own: in this process, or as
+    /// separate worker processes with `--processes`.
     func startNodes(_ count: Int) {
+        if self.bench.processes > 0 {
+            self.startProcesses(self.bench.processes)
+            return
+        }
         let registry = try! Registry.bench()
         for _ in 0..<count {
             let node = self.runtimes.count
@@ -112,8 +119,31 @@ final class BenchEnvironment {
         }
     }
 
+    /// Starts `count` worker processes (`durable bench-worker`) on this schema.
+    private func startProcesses(_ count: Int) {
+        for index in 0..<count {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            process.arguments = [
+                "bench-worker", "--database-url", self.url, "--schema", self.schema, "--node-id", "bench-process-\(index)",
+                "--orchestration-concurrency", "\(self.bench.orchestrationConcurrency)",
+                "--activity-concurrency", "\(self.bench.activityConcurrency)", "--sticky-cache", "\(self.bench.stickyCache)",
+            ]
+            process.standardOutput = FileHandle.nullDevice
+            do {
+                try process.run()
+                self.processes.append(process)
+            } catch {
+                print("could not start a bench worker process: \(error)")
+            }
+        }
+    }
+
     /// Stops the runtimes and closes every pooled connection.
     func stopNodes() async {
+        for process in self.processes where process.isRunning { process.terminate() }
+        for process in self.processes { process.waitUntilExit() }
+        self.processes = []
         for runtime in self.runtimes { runtime.beginShutdown() }
         for task in self.runtimeTasks { _ = try? await task.value }
         for task in self.providerTasks.dropFirst() { task.cancel() }

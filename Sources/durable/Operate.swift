@@ -172,3 +172,23 @@ func requireDatabaseURL(_ option: String?, alternative: String = "") throws -> S
     }
     return url
 }
+
+struct Why: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Explain why an instance is where it is: what it waits for, who holds it, what is missing.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "The instance id.") var id: String
+    @Flag(help: "Print the explanation as JSON.") var json = false
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            let explanation = try await DurableClient(provider: provider).explain(instanceID: self.id)
+            if self.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(explanation), as: UTF8.self))
+            } else {
+                for line in explanation.lines { print(line) }
+            }
+        }
+    }
+}

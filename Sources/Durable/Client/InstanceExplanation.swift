@@ -1,0 +1,160 @@
+public import Foundation
+
+/// Why an instance is where it is, in a few plain lines (`durable why ID`), derived from what the
+/// database holds: the instance row, its history, the instances of its children and the node
+/// registry. Pure: ``init(instance:history:children:nodes:now:)`` does no I/O, so every kind of
+/// wait is unit-tested; ``DurableClient/explain(instanceID:)`` gathers the inputs.
+public struct InstanceExplanation: Sendable, Hashable, Codable {
+    /// One thing that explains the instance's state.
+    public struct Finding: Sendable, Hashable, Codable {
+        public enum Kind: String, Sendable, Hashable, Codable {
+            case finished
+            case poisoned
+            case missingHandler = "missing_handler"
+            case runningTurn = "running_turn"
+            case deadOwner = "dead_owner"
+            case activity
+            case timer
+            case child
+            case event
+            case starting
+        }
+
+        public var kind: Kind
+        public var message: String
+    }
+
+    public var instanceID: String
+    public var status: InstanceStatus
+    public var findings: [Finding]
+
+    /// The findings as lines for a terminal.
+    public var lines: [String] {
+        ["\(self.instanceID): \(self.status.rawValue)"] + self.findings.map { "- \($0.message)" }
+    }
+
+    public init(instance: InstanceInfo, history: [HistoryEvent], children: [String: InstanceInfo], nodes: [NodeInfo], now: Date) {
+        self.instanceID = instance.id
+        self.status = instance.status
+        var findings: [Finding] = []
+        func add(_ kind: Finding.Kind, _ message: String) { findings.append(Finding(kind: kind, message: message)) }
+        func ago(_ date: Date) -> String { Self.duration(now.timeIntervalSince(date)) + " ago" }
+
+        if instance.status.isTerminal {
+            let when = instance.completedAt.map { " \(ago($0))" } ?? ""
+            if let failure = instance.failure, failure.code == DurableError.Code.poisoned.description {
+                add(.poisoned, "poisoned\(when): \(failure.message)")
+            } else if let failure = instance.failure {
+                add(.finished, "\(instance.status.rawValue)\(when): \(failure.message)")
+            } else {
+                add(.finished, "\(instance.status.rawValue)\(when)" + (instance.completedBy.map { " on node \($0)" } ?? ""))
+            }
+            self.findings = findings
+            return
+        }
+
+        if let holder = nodes.first(where: { $0.registration.id != "" && $0.instanceLeases.contains(instance.id) }) {
+            if holder.isAlive {
+                add(.runningTurn, "a turn is running on node \(holder.registration.id) (alive, last heartbeat \(ago(holder.heartbeatAt)))")
+            } else {
+                add(.deadOwner, "its lease is held by node \(holder.registration.id), which is not alive (last heartbeat \(ago(holder.heartbeatAt))); another node takes it over")
+            }
+        }
+        let live = nodes.filter(\.isAlive)
+        let versions = live.flatMap { node in
+            (node.registration.capabilities.orchestrations[instance.name] ?? []).map { "\(node.registration.id) has \(instance.name)@\($0)" }
+        }
+        let others = versions.isEmpty ? "no live node has \(instance.name) at all" : versions.joined(separator: ", ")
+        if let missing = instance.waitingFor {
+            add(.missingHandler, "waits for a handler: \(missing), which no node that claimed it had (\(others)); it is handed back with backoff until a node has it")
+        } else if history.isEmpty, !live.isEmpty, !live.contains(where: { node in
+            node.registration.capabilities.orchestrations[instance.name].map { instance.version.isEmpty || $0.contains(instance.version) } ?? false
+        }) {
+            // Capability-aware claims leave it alone until a node can run it.
+            let wanted = instance.version.isEmpty ? instance.name : "\(instance.name)@\(instance.version)"
+            add(.missingHandler, "no live node can run \(wanted) (\(others)); nodes that claim only what they can run leave it until one can")
+        }
+
+        let pending = Self.pendingOperations(history)
+        for operation in pending {
+            switch operation {
+            case .activity(let id, let name, let since):
+                add(.activity, "activity \(name) (operation \(id)) scheduled \(ago(since)), no result yet")
+            case .timer(let id, let fireAt):
+                let due = fireAt > now ? "due in \(Self.duration(fireAt.timeIntervalSince(now)))" : "was due \(ago(fireAt)), not delivered yet"
+                add(.timer, "timer (operation \(id)) \(due)")
+            case .child(let id, let name, let childID):
+                let state = children[childID].map { child -> String in
+                    var text = child.status.rawValue
+                    if let missing = child.waitingFor { text += ", waiting for a handler: \(missing)" }
+                    return text
+                } ?? "not created yet"
+                add(.child, "child \(childID) (\(name), operation \(id)): \(state) — `durable why \(childID)` for more")
+            }
+        }
+        if history.isEmpty {
+            add(.starting, "not started yet: its first turn has not run (created \(ago(instance.createdAt)))")
+        } else if pending.isEmpty && instance.waitingFor == nil && !findings.contains(where: { $0.kind == .runningTurn }) {
+            add(.event, "no activity, timer or child pending: it waits for an external event (`durable raise \(instance.id) NAME JSON`)")
+        }
+        self.findings = findings
+    }
+
+    enum PendingOperation: Equatable {
+        case activity(id: Int, name: String, since: Date)
+        case timer(id: Int, fireAt: Date)
+        case child(id: Int, name: String, instanceID: String)
+    }
+
+    /// The operations the history scheduled and has no outcome for, in the order scheduled.
+    static func pendingOperations(_ history: [HistoryEvent]) -> [PendingOperation] {
+        var pending: [Int: PendingOperation] = [:]
+        var order: [Int] = []
+        for event in history {
+            switch event.kind {
+            case .activityScheduled(let id, let name, _, _, _):
+                pending[id] = .activity(id: id, name: name, since: event.timestamp)
+                order.append(id)
+            case .timerCreated(let id, let fireAt):
+                pending[id] = .timer(id: id, fireAt: fireAt)
+                order.append(id)
+            case .subOrchestrationScheduled(let id, let name, _, let childID, _):
+                pending[id] = .child(id: id, name: name, instanceID: childID)
+                order.append(id)
+            case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),
+                .subOrchestrationCompleted(let id, _), .subOrchestrationFailed(let id, _), .operationCancelled(let id):
+                pending[id] = nil
+            default:
+                break
+            }
+        }
+        return order.compactMap { pending[$0] }
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        let seconds = max(0, seconds)
+        switch seconds {
+        case ..<1: return "\(Int(seconds * 1000)) ms"
+        case ..<120: return "\(Int(seconds)) s"
+        case ..<7200: return "\(Int(seconds / 60)) min"
+        case ..<172_800: return "\(Int(seconds / 3600)) h"
+        default: return "\(Int(seconds / 86_400)) days"
+        }
+    }
+}
+
+extension DurableClient {
+    /// Why the instance is where it is (``InstanceExplanation``), from the database alone.
+    ///
+    /// - Throws: `instanceNotFound` for an unknown id.
+    public func explain(instanceID: String, staleNodeAfter: Duration = .seconds(30)) async throws -> InstanceExplanation {
+        let info = try await self.status(instanceID: instanceID)
+        let history = info.status.isTerminal ? [] : try await self.history(instanceID: instanceID)
+        var children: [String: InstanceInfo] = [:]
+        for case .child(_, _, let childID) in InstanceExplanation.pendingOperations(history) {
+            children[childID] = try await self.provider.instance(id: childID)
+        }
+        let nodes = try await self.provider.listNodes(staleAfter: staleNodeAfter)
+        return InstanceExplanation(instance: info, history: history, children: children, nodes: nodes, now: Date())
+    }
+}

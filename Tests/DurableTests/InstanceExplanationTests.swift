@@ -1,0 +1,116 @@
+import Durable
+import Foundation
+import Testing
+
+/// `durable why`: each kind of wait explained from the database's facts alone (no I/O here).
+@Suite struct InstanceExplanationTests {
+    let now = Date(timeIntervalSince1970: 1_000_000)
+
+    func instance(_ status: InstanceStatus = .running, waitingFor: String? = nil, failure: FailureDetails? = nil) -> InstanceInfo {
+        InstanceInfo(
+            id: "order-7", name: "ProcessOrder", version: "1.0.0", executionID: "e1", status: status, input: .null,
+            failure: failure, createdAt: self.now.addingTimeInterval(-600), updatedAt: self.now, completedAt: status.isTerminal ? self.now.addingTimeInterval(-5) : nil,
+            waitingFor: waitingFor
+        )
+    }
+
+    func history(_ kinds: [HistoryEvent.Kind], at offset: TimeInterval = -60) -> [HistoryEvent] {
+        let start = HistoryEvent.Kind.executionStarted(.init(name: "ProcessOrder", version: "1.0.0", input: .null, executionID: "e1"))
+        return ([start] + kinds).enumerated().map { HistoryEvent(sequenceNumber: $0.offset, timestamp: self.now.addingTimeInterval(offset), kind: $0.element) }
+    }
+
+    func node(_ id: String, alive: Bool, leases: [String] = [], versions: [String] = ["1.0.0"]) -> NodeInfo {
+        NodeInfo(
+            registration: NodeRegistration(
+                id: id, incarnation: "1", host: "h", pid: 1, buildVersion: "b",
+                capabilities: Capabilities(orchestrations: ["ProcessOrder": versions], activities: [])
+            ),
+            startedAt: self.now.addingTimeInterval(-3600), heartbeatAt: self.now.addingTimeInterval(alive ? -2 : -300), stoppedAt: nil,
+            isAlive: alive, instanceLeases: leases, activityLeases: 0
+        )
+    }
+
+    func explain(_ info: InstanceInfo, _ history: [HistoryEvent] = [], children: [String: InstanceInfo] = [:], nodes: [NodeInfo] = []) -> InstanceExplanation {
+        InstanceExplanation(instance: info, history: history, children: children, nodes: nodes, now: self.now)
+    }
+
+    @Test func aPendingActivity() {
+        let why = self.explain(self.instance(), self.history([.activityScheduled(operationID: 1, name: "ChargeCard", input: .null, retry: .none, timeout: nil)]))
+        #expect(why.findings.map(\.kind) == [.activity])
+        #expect(why.lines == ["order-7: running", "- activity ChargeCard (operation 1) scheduled 60 s ago, no result yet"])
+    }
+
+    @Test func aTimerDueLaterOrOverdue() {
+        let later = self.explain(self.instance(), self.history([.timerCreated(operationID: 2, fireAt: self.now.addingTimeInterval(90))]))
+        #expect(later.findings.map(\.message) == ["timer (operation 2) due in 90 s"])
+        let overdue = self.explain(self.instance(), self.history([.timerCreated(operationID: 2, fireAt: self.now.addingTimeInterval(-30))]))
+        #expect(overdue.findings.map(\.message) == ["timer (operation 2) was due 30 s ago, not delivered yet"])
+    }
+
+    @Test func resolvedOperationsAreNotPending() {
+        let why = self.explain(self.instance(), self.history([
+            .activityScheduled(operationID: 1, name: "ChargeCard", input: .null, retry: .none, timeout: nil),
+            .activityCompleted(operationID: 1, result: .null),
+            .timerCreated(operationID: 2, fireAt: self.now), .timerFired(operationID: 2),
+            .activityScheduled(operationID: 3, name: "Ship", input: .null, retry: .none, timeout: nil), .operationCancelled(operationID: 3),
+        ]))
+        #expect(why.findings.map(\.kind) == [.event], "nothing pending: an external event is what is left")
+        #expect(why.lines.last == "- no activity, timer or child pending: it waits for an external event (`durable raise order-7 NAME JSON`)")
+    }
+
+    @Test func aChildAndItsOwnState() {
+        let child = InstanceInfo(
+            id: "order-7-child", name: "Refund", version: "", executionID: "c1", status: .pending, input: .null,
+            createdAt: self.now, updatedAt: self.now, waitingFor: "Refund 2.0.0"
+        )
+        let why = self.explain(
+            self.instance(),
+            self.history([.subOrchestrationScheduled(operationID: 4, name: "Refund", version: nil, instanceID: "order-7-child", input: .null)]),
+            children: ["order-7-child": child]
+        )
+        #expect(why.findings.map(\.message) == [
+            "child order-7-child (Refund, operation 4): pending, waiting for a handler: Refund 2.0.0 — `durable why order-7-child` for more"
+        ])
+    }
+
+    @Test func aMissingHandlerNamesWhatLiveNodesHave() {
+        let why = self.explain(
+            self.instance(.pending, waitingFor: "ProcessOrder 2.0.0"), self.history([]),
+            nodes: [self.node("node-1", alive: true, versions: ["1.0.0"]), self.node("node-9", alive: false, versions: ["2.0.0"])]
+        )
+        #expect(why.findings.first?.kind == .missingHandler)
+        #expect(why.findings.first?.message.contains("node-1 has ProcessOrder@1.0.0") == true)
+        #expect(why.findings.first?.message.contains("node-9") == false, "a dead node's versions do not count")
+    }
+
+    @Test func aStartNoLiveNodeCanRun() {
+        var info = self.instance(.pending)
+        info.version = "3.0.0"
+        let why = self.explain(info, [], nodes: [self.node("node-1", alive: true, versions: ["1.0.0", "2.0.0"])])
+        #expect(why.findings.map(\.kind) == [.missingHandler, .starting])
+        #expect(why.findings.first?.message == "no live node can run ProcessOrder@3.0.0 (node-1 has ProcessOrder@1.0.0, node-1 has ProcessOrder@2.0.0); nodes that claim only what they can run leave it until one can")
+    }
+
+    @Test func whoHoldsTheLeaseAndWhetherItIsAlive() {
+        let history = self.history([.activityScheduled(operationID: 1, name: "ChargeCard", input: .null, retry: .none, timeout: nil)])
+        let running = self.explain(self.instance(), history, nodes: [self.node("node-1", alive: true, leases: ["order-7"])])
+        #expect(running.findings.first?.message == "a turn is running on node node-1 (alive, last heartbeat 2 s ago)")
+        let dead = self.explain(self.instance(), history, nodes: [self.node("node-2", alive: false, leases: ["order-7"])])
+        #expect(dead.findings.first?.kind == .deadOwner)
+        #expect(dead.findings.first?.message.contains("last heartbeat 5 min ago") == true)
+    }
+
+    @Test func finishedPoisonedAndNotStarted() {
+        #expect(self.explain(self.instance(.completed)).lines == ["order-7: completed", "- completed 5 s ago"])
+        let poisoned = FailureDetails(DurableError(.poisoned, "delivered 11 times without completing"))
+        #expect(self.explain(self.instance(.failed, failure: poisoned)).findings.map(\.kind) == [.poisoned])
+        let new = self.explain(self.instance(.pending))
+        #expect(new.findings.map(\.message) == ["not started yet: its first turn has not run (created 10 min ago)"])
+    }
+
+    @Test func theExplanationEncodesAsJSON() throws {
+        let why = self.explain(self.instance(), self.history([.timerCreated(operationID: 2, fireAt: self.now.addingTimeInterval(90))]))
+        let decoded = try JSONDecoder().decode(InstanceExplanation.self, from: try JSONEncoder().encode(why))
+        #expect(decoded == why)
+    }
+}
