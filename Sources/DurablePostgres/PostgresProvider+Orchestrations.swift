@@ -45,7 +45,7 @@ extension PostgresProvider {
 
     public func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws {
         try ProviderValidation.instanceID(instanceID)
-        if case .eventRaised(let name, let input) = message {
+        if case .eventRaised(let name, let input, _) = message {
             try ProviderValidation.name(name)
             try ProviderValidation.payload(input, limit: self.configuration.maxPayloadBytes, what: "the event data", instanceID: instanceID)
         }

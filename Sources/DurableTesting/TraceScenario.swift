@@ -68,8 +68,12 @@ public enum TraceScenario {
             if case .string(let value) = span.attributes.get(key) { value } else { nil }
         }
         func instance(_ span: FinishedInMemorySpan) -> String? { attribute(span, "durable.instance.id") }
-        let traced = spans.filter { instance($0) != nil }
+        // A raise belongs to its caller's trace (here a root of its own); the turn that consumes
+        // the event links to it.
+        let raises = spans.filter { $0.operationName == "durable.raise_event" }
+        let traced = spans.filter { instance($0) != nil && $0.operationName != "durable.raise_event" }
         try require(Set(traced.map(\.traceID)).count == ids.count, "one trace per started instance, got \(Set(traced.map(\.traceID)).count)")
+        try require(raises.count == (tracedClient ? ids.count : 0), "one raise span per raised event, got \(raises.count)")
         for id in ids {
             // The root: the client's start span, or else the instance's first turn.
             let roots = traced.filter { $0.parentSpanID == nil && instance($0) == id }
@@ -84,6 +88,10 @@ public enum TraceScenario {
             let nodes = Set(turns.compactMap { attribute($0, "durable.node.id") })
             try require(nodes == ["a", "b"], "both nodes ran turns of \(id), got \(nodes)")
             let turnIDs = Set(turns.map(\.spanID))
+            if let raise = raises.first(where: { instance($0) == id }) {
+                let linking = turns.filter { $0.links.contains { $0.context.inMemorySpanContext?.spanID == raise.spanID } }
+                try require(linking.count == 1, "the turn that consumed \(id)'s event links to its raise, got \(linking.count)")
+            }
             let activities = trace.filter { $0.operationName == "durable.activity" && instance($0) == id }
             try require(activities.count == 2, "two attempts of \(id), got \(activities.count)")
             try require(activities.allSatisfy { turnIDs.contains($0.parentSpanID ?? "") }, "attempts of \(id) are children of a turn")

@@ -257,7 +257,7 @@ struct DifferentialDriver {
         let operation = kind.operationID.map { "#\($0)" } ?? ""
         switch kind {
         case .executionStarted(let start): return "executionStarted \(start.input.json)"
-        case .eventRaised(let name, let input): return "eventRaised \(name) \(input.json)"
+        case .eventRaised(let name, let input, _): return "eventRaised \(name) \(input.json)"
         case .activityCompleted(_, let result), .subOrchestrationCompleted(_, let result): return "\(kind.name)\(operation) \(result.json)"
         case .activityFailed(_, let failure), .subOrchestrationFailed(_, let failure): return "\(kind.name)\(operation) \(failure.code ?? failure.type)"
         case .executionCompleted(let output): return "executionCompleted \(output.json)"

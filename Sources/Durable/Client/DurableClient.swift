@@ -56,7 +56,19 @@ public struct DurableClient: Sendable {
     /// Raises an external event. An event raised before the orchestration waits for it is kept until
     /// a wait consumes it.
     public func raiseEvent<T: Encodable>(instanceID: String, name: String, _ data: T) async throws {
-        try await self.provider.sendMessage(instanceID: instanceID, .eventRaised(name: name, input: try Payload(encoding: data)))
+        // Linked from the turn that consumes the event (the instance's own trace is its start's).
+        let span = self.tracer.startSpan("durable.raise_event", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        defer { span.end() }
+        span.attributes["durable.instance.id"] = instanceID
+        span.attributes["durable.event.name"] = name
+        do {
+            let message = HistoryEvent.Kind.eventRaised(name: name, input: try Payload(encoding: data), traceContext: self.tracer.carrier(for: span.context))
+            try await self.provider.sendMessage(instanceID: instanceID, message)
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
     }
 
     /// Cancels an instance: it ends as `cancelled`, its pending activities and its children are

@@ -325,7 +325,7 @@ struct ReplayState: ~Copyable {
             guard case .timer(let fireAt) = self.slots[id]?.kind else { return Wakeups() }
             if !self.isReplaying { self.timersFired.append(fireAt) }
             return self.resolve(id, Result { () throws(DurableError) in try Payload(encoding: fireAt) })
-        case .eventRaised(let name, let input):
+        case .eventRaised(let name, let input, _):
             if var waiters = self.eventWaiters[name], !waiters.isEmpty {
                 let id = waiters.removeFirst()
                 self.eventWaiters[name] = waiters

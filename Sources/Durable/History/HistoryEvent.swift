@@ -61,7 +61,9 @@ extension HistoryEvent {
         case activityCompleted(operationID: Int, result: Payload)
         case activityFailed(operationID: Int, failure: FailureDetails)
         case timerFired(operationID: Int)
-        case eventRaised(name: String, input: Payload)
+        /// An external event; `traceContext` is the raiser's span (``TraceCarrier``), linked from
+        /// the turn that consumes it.
+        case eventRaised(name: String, input: Payload, traceContext: TraceCarrier? = nil)
         case subOrchestrationCompleted(operationID: Int, result: Payload)
         case subOrchestrationFailed(operationID: Int, failure: FailureDetails)
         case cancelRequested(reason: String)

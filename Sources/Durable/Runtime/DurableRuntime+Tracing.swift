@@ -15,6 +15,12 @@ extension DurableRuntime {
         if start?.traceContext == nil, let carrier = self.tracer.carrier(for: span.context) {
             item.adoptTraceContext(carrier)
         }
+        // Raised events belong to their raiser's trace: linked, not parented.
+        for message in item.messages {
+            if case .eventRaised(_, _, let raiser?) = message.kind {
+                span.addLink(SpanLink(context: self.tracer.context(from: raiser), attributes: [:]))
+            }
+        }
         span.attributes["durable.orchestration.name"] = item.instance.name
         span.attributes["durable.orchestration.version"] = start?.version ?? item.instance.version
         span.attributes["durable.execution.id"] = item.instance.executionID
