@@ -22,6 +22,20 @@ final class WorkerFleet: Sendable {
         try FileManager.default.createDirectory(at: self.logDirectory, withIntermediateDirectories: true)
     }
 
+    /// A fleet on a fresh schema, with a provider of its own on that schema; stop it with
+    /// ``tearDown(removing:)``.
+    static func onFreshSchema() async throws -> (WorkerFleet, PostgresTestDatabase.Instance) {
+        let schema = PostgresTestDatabase.newSchema()
+        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
+        return (try WorkerFleet(schema: schema), instance)
+    }
+
+    /// Stops every worker and drops the schema.
+    func tearDown(removing instance: PostgresTestDatabase.Instance) {
+        self.stopAll()
+        Task { await PostgresTestDatabase.cleanUp([instance]) }
+    }
+
     static var executable: URL {
         // Tests run from .build/<configuration>/; the example sits beside them.
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/DurableExample").standardized
@@ -91,13 +105,9 @@ final class SynchronizedProcesses: @unchecked Sendable {
 struct MultiProcessTests {
     @Test func threeWorkersSurviveTheKillOfOne() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
-        let schema = PostgresTestDatabase.newSchema()
-        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
-        let fleet = try WorkerFleet(schema: schema)
-        defer {
-            fleet.stopAll()
-            Task { await PostgresTestDatabase.cleanUp([instance]) }
-        }
+        let (fleet, instance) = try await WorkerFleet.onFreshSchema()
+        defer { fleet.tearDown(removing: instance) }
+        let schema = fleet.schema
         let heartbeat = 1_000
         let arguments = ["--heartbeat-milliseconds", "\(heartbeat)", "--activity-delay-milliseconds", "300", "--activity-concurrency", "16"]
         try fleet.start(nodeID: "node-1", arguments: arguments)
@@ -205,13 +215,8 @@ struct MultiProcessTests {
     @Test(arguments: [true, false])
     func aRollingDeploymentFromV1ToV2(capabilityClaims: Bool) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
-        let schema = PostgresTestDatabase.newSchema()
-        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
-        let fleet = try WorkerFleet(schema: schema)
-        defer {
-            fleet.stopAll()
-            Task { await PostgresTestDatabase.cleanUp([instance]) }
-        }
+        let (fleet, instance) = try await WorkerFleet.onFreshSchema()
+        defer { fleet.tearDown(removing: instance) }
         let common = [
             "--heartbeat-milliseconds", "1000", "--activity-delay-milliseconds", "30",
             // With the filter off, old nodes keep claiming new work: a short cap keeps the test short.

@@ -21,13 +21,8 @@ struct OTLPExportTests {
         let serving = Task { try await serverGroup.run() }
         defer { serving.cancel() }
 
-        let schema = PostgresTestDatabase.newSchema()
-        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
-        let fleet = try WorkerFleet(schema: schema)
-        defer {
-            fleet.stopAll()
-            Task { await PostgresTestDatabase.cleanUp([instance]) }
-        }
+        let (fleet, instance) = try await WorkerFleet.onFreshSchema()
+        defer { fleet.tearDown(removing: instance) }
         let environment = [
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(port)",
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",

@@ -13,13 +13,8 @@ import FoundationNetworking
 struct ObservabilityEndpointTests {
     @Test func aScrapedWorkerShowsCountersMoveAsWorkRuns() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
-        let schema = PostgresTestDatabase.newSchema()
-        let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
-        let fleet = try WorkerFleet(schema: schema)
-        defer {
-            fleet.stopAll()
-            Task { await PostgresTestDatabase.cleanUp([instance]) }
-        }
+        let (fleet, instance) = try await WorkerFleet.onFreshSchema()
+        defer { fleet.tearDown(removing: instance) }
         let port = Int.random(in: 20_000..<40_000)
         let base = "http://127.0.0.1:\(port)"
         try fleet.start(
