@@ -310,7 +310,7 @@ extension PostgresProvider {
                     output = \(output), failure = \(failure), custom_status = \(customStatus),
                     completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
                     completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
-                    updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL,
+                    updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL, pause = NULL,
                     history_length = \(next == nil ? Int(historyCount) + events.count : 0),
                     -- This statement's snapshot has every message written before it, and the row has
                     -- been locked since the fence: later senders update it after this commit.

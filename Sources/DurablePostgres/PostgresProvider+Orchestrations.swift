@@ -229,7 +229,7 @@ extension PostgresProvider {
     static func instanceColumns(_ alias: String) -> String {
         [
             "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause",
         ].map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
@@ -257,7 +257,8 @@ extension PostgresProvider {
             updatedAt: try cells["updated_at"].decode(Date.self),
             completedAt: try cells["completed_at"].decode(Date?.self),
             waitingFor: try cells["waiting_for"].decode(String?.self),
-            completedBy: try cells["completed_by"].decode(String?.self)
+            completedBy: try cells["completed_by"].decode(String?.self),
+            pause: try cells["pause"].decode(String?.self).map { try DurableJSON.decode(PauseRecord.self, from: $0) }
         )
     }
 }

@@ -53,7 +53,8 @@ struct Instances: AsyncParsableCommand {
                 InstanceQuery(statuses: statuses.isEmpty ? nil : Set(statuses), name: self.name, limit: self.limit)
             )
             for info in page.instances {
-                let extra = info.waitingFor.map { " waiting for \($0)" } ?? info.failure.map { " \($0.message)" } ?? ""
+                let paused = info.pause.map { " paused by \($0.by)" + ($0.reason.isEmpty ? "" : ": \($0.reason)") } ?? ""
+                let extra = paused + (info.waitingFor.map { " waiting for \($0)" } ?? info.failure.map { " \($0.message)" } ?? "")
                 print("\(info.id)\t\(info.name) \(info.version)\t\(info.status.rawValue)\(extra)")
             }
             if page.nextCursor != nil { print("… more (raise --limit)") }

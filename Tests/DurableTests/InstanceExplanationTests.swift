@@ -113,4 +113,15 @@ import Testing
         let decoded = try JSONDecoder().decode(InstanceExplanation.self, from: try JSONEncoder().encode(why))
         #expect(decoded == why)
     }
+
+    @Test func aPausedInstanceSaysWhoPausedItAndUntilWhen() {
+        var info = self.instance()
+        info.pause = PauseRecord(by: "ana", reason: "refund check", at: self.now.addingTimeInterval(-120), until: self.now.addingTimeInterval(600))
+        let explanation = InstanceExplanation(instance: info, history: self.history([]), children: [:], nodes: [], now: self.now)
+        #expect(explanation.findings.first?.kind == .paused)
+        #expect(explanation.findings.first?.message == "paused by ana 2 min ago: refund check; resumes by itself in 10 min; it takes no turns, what arrives meanwhile waits")
+        info.pause?.until = self.now.addingTimeInterval(-1)
+        let expired = InstanceExplanation(instance: info, history: self.history([]), children: [:], nodes: [], now: self.now)
+        #expect(!expired.findings.contains { $0.kind == .paused })
+    }
 }

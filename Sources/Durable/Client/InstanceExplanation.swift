@@ -18,6 +18,7 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
             case child
             case event
             case starting
+            case paused
         }
 
         public var kind: Kind
@@ -53,6 +54,11 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
             return
         }
 
+        if let pause = instance.pause, pause.until.map({ $0 > now }) ?? true {
+            let reason = pause.reason.isEmpty ? "" : ": \(pause.reason)"
+            let until = pause.until.map { "; resumes by itself in \(Self.duration($0.timeIntervalSince(now)))" } ?? "; `durable resume \(instance.id)` resumes it"
+            add(.paused, "paused by \(pause.by) \(ago(pause.at))\(reason)\(until); it takes no turns, what arrives meanwhile waits")
+        }
         if let holder = nodes.first(where: { $0.registration.id != "" && $0.instanceLeases.contains(instance.id) }) {
             if holder.isAlive {
                 add(.runningTurn, "a turn is running on node \(holder.registration.id) (alive, last heartbeat \(ago(holder.heartbeatAt)))")

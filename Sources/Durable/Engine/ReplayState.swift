@@ -99,7 +99,7 @@ struct ReplayState: ~Copyable {
         }
         for message in messages {
             switch message {
-            case .eventRaised, .cancelRequested:
+            case .eventRaised, .cancelRequested, .instancePaused, .instanceResumed:
                 carryOver.append(message)
             default:
                 self.discardedMessages.append(DiscardedMessage(message: message, reason: .executionEnded))

@@ -21,6 +21,7 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
             case staleTurn
             case instanceNotFound
             case instanceAlreadyExists
+            case instanceFinished
             case invalidInput
             case payloadTooLarge
             case serialization
@@ -64,6 +65,9 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let instanceNotFound = Self(.instanceNotFound)
         /// An instance with that id exists already, with a different input.
         public static let instanceAlreadyExists = Self(.instanceAlreadyExists)
+        /// The instance has finished: an operator action for running instances (pause, resume)
+        /// does not apply.
+        public static let instanceFinished = Self(.instanceFinished)
         /// The request was malformed: an empty id, a bad name, an invalid argument.
         public static let invalidInput = Self(.invalidInput)
         /// A payload exceeded the provider's size limit.

@@ -67,6 +67,11 @@ extension HistoryEvent {
         case subOrchestrationCompleted(operationID: Int, result: Payload)
         case subOrchestrationFailed(operationID: Int, failure: FailureDetails)
         case cancelRequested(reason: String)
+        /// An operator paused the instance; recorded by the first turn after it resumed, in the
+        /// order of arrival with what came meanwhile.
+        case instancePaused(PauseRecord)
+        /// The paused instance resumed: `by` an operator, or at its pause's deadline.
+        case instanceResumed(by: String, at: Date)
 
         // Outputs: decisions the orchestration code made.
 
@@ -130,7 +135,7 @@ extension HistoryEvent.Kind {
     public var isOutput: Bool {
         switch self {
         case .executionStarted, .turnStarted, .activityCompleted, .activityFailed, .timerFired, .eventRaised,
-            .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested:
+            .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested, .instancePaused, .instanceResumed:
             return false
         case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled,
             .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew:
@@ -171,6 +176,8 @@ extension HistoryEvent.Kind {
         case .subOrchestrationCompleted: "subOrchestrationCompleted"
         case .subOrchestrationFailed: "subOrchestrationFailed"
         case .cancelRequested: "cancelRequested"
+        case .instancePaused: "instancePaused"
+        case .instanceResumed: "instanceResumed"
         case .activityScheduled: "activityScheduled"
         case .timerCreated: "timerCreated"
         case .subOrchestrationScheduled: "subOrchestrationScheduled"

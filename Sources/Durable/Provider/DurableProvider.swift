@@ -10,7 +10,10 @@ public import Foundation
 /// - **Provider time only.** Lease expiry, timers and visibility use the provider's clock.
 /// - **Atomic turns.** ``commitTurn(_:_:)`` applies the whole ``TurnResult`` or nothing.
 /// - **Expired leases are claimable** by any owner.
-public protocol DurableProvider: Sendable {
+///
+/// Requirements of a concern of their own live in protocols of their own that this one refines:
+/// ``DurableInstanceControl`` (pause and resume).
+public protocol DurableProvider: DurableInstanceControl {
     // MARK: Client
 
     /// Creates an instance and enqueues its `executionStarted` message. Starting an existing id with

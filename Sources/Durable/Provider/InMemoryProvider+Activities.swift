@@ -79,7 +79,7 @@ extension InMemoryProvider {
             var claimed: Set<String> = []
             for id in delivered where claimed.count < (claim?.limit ?? 0) && !claimed.contains(id) {
                 guard let claim, let count = known[id], let instance = state.instances[id],
-                    instance.lease.map({ $0.expiresAt <= now }) ?? true,
+                    instance.isFree(at: now),
                     !state.tasks.values.contains(where: { $0.instanceID == id && $0.executionID == instance.info.executionID && !$0.cancelRequested }),
                     let item = state.lease(id, to: claim.owner, now: now, until: self.expiry(from: now), historyOffset: max(0, count - 1))
                 else { continue }
@@ -108,7 +108,7 @@ extension InMemoryProvider {
             guard let instance = state.instances[task.instanceID], !instance.info.status.isTerminal,
                 instance.info.executionID == task.executionID
             else { return .recorded }
-            let free = instance.lease.map { $0.expiresAt <= now } ?? true
+            let free = instance.isFree(at: now)
             let alone = !state.tasks.values.contains { $0.instanceID == task.instanceID && $0.executionID == task.executionID && !$0.cancelRequested }
             if free, alone, turn.result.newEvents.first?.sequenceNumber == instance.history.count,
                 let item = state.lease(task.instanceID, to: completion.lease.owner, now: now, until: self.expiry(from: now))

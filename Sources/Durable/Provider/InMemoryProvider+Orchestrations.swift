@@ -83,6 +83,10 @@ extension InMemoryProvider {
                     if let date = current.map(\.visibleAt).min() { consider(date) }
                     continue
                 }
+                if let pause = instance.info.pause, pause.until.map({ $0 > now }) ?? true {
+                    if let until = pause.until { consider(until) }
+                    continue
+                }
                 if let lease = instance.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
                     consider(lease.expiresAt)
                     continue
@@ -218,6 +222,8 @@ extension InMemoryProvider {
 
             instance.info.customStatus = commit.result.customStatus
             instance.info.waitingFor = nil
+            // Claimed, so any pause was over (its deadline passed): the turn recorded its resume.
+            instance.info.pause = nil
             instance.info.updatedAt = now
             instance.lease = nil
             instance.deliveries = 0

@@ -37,6 +37,11 @@ public final class InMemoryProvider: DurableProvider {
         var lease: LeaseState?
         var deliveries = 0
         var handlerMisses = 0
+
+        /// Whether nothing holds the instance now: no live lease, no pause in force.
+        func isFree(at now: Date) -> Bool {
+            (self.lease.map { $0.expiresAt <= now } ?? true) && (self.info.pause.map { $0.until.map { $0 <= now } ?? false } ?? true)
+        }
     }
 
     struct Message {

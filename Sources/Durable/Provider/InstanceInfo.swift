@@ -40,13 +40,17 @@ public struct InstanceInfo: Sendable, Hashable {
     public var waitingFor: String?
     /// The node that committed the turn that finished the instance.
     public var completedBy: String?
+    /// Set while the instance is paused (``DurableProvider/pauseInstance(_:)``); cleared by the
+    /// resume, or by the first turn after the pause's deadline.
+    public var pause: PauseRecord?
 
     public init(
         id: String, name: String, version: String, executionID: String, status: InstanceStatus, input: Payload,
         output: Payload? = nil, failure: FailureDetails? = nil, customStatus: Payload? = nil,
         parent: HistoryEvent.ParentReference? = nil, createdAt: Date, updatedAt: Date, completedAt: Date? = nil,
-        waitingFor: String? = nil, completedBy: String? = nil
+        waitingFor: String? = nil, completedBy: String? = nil, pause: PauseRecord? = nil
     ) {
+        self.pause = pause
         self.waitingFor = waitingFor
         self.completedBy = completedBy
         self.id = id

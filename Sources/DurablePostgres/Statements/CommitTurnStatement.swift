@@ -127,7 +127,7 @@ struct CommitTurnStatement: PreparedQuery {
                 output = \(self.output)::text, failure = \(self.failure)::text, custom_status = \(self.customStatus)::text,
                 completed_at = CASE WHEN \(self.terminal) THEN now() ELSE NULL END,
                 completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END,
-                updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL,
+                updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL, pause = NULL,
                 lock_epoch = i.lock_epoch + CASE WHEN \(self.completes) THEN 1 ELSE 0 END,
                 history_length = i.history_length + cardinality(\(self.sequenceNumbers)::int[]),
                 -- The earliest message left: read with the statement's snapshot, so when the row

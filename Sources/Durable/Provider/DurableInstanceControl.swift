@@ -1,0 +1,25 @@
+/// Operator control of one instance at a time: the requirements of ``DurableProvider`` for pausing
+/// and resuming (docs/provider-contract.md, "Operator control"). The decisions are
+/// ``PauseStateMachine``'s; an implementation reads the instance under its lock and executes them.
+public protocol DurableInstanceControl: Sendable {
+    /// Pauses an instance: it takes no turns until resumed (or until the pause's deadline), while
+    /// messages — activity results, timer firings, events — keep arriving and wait, and activities
+    /// already running finish. Atomic with claims: a turn in flight can no longer commit (its lease
+    /// epoch moves on; the interrupted delivery does not count), a later one is not claimed, not
+    /// through a completion's claim nor by a completion that commits its turn. The pause is visible
+    /// as ``InstanceInfo/pause``, and `.instancePaused` then `.instanceResumed` are recorded in the
+    /// history by the first turn after the resume, in the order of arrival.
+    ///
+    /// Throws `instanceNotFound`, `instanceFinished`, or `invalidInput` (blank `by`, a duration that
+    /// is not positive), and changes nothing then. Pausing a paused instance changes nothing.
+    ///
+    /// Conformance: "a paused instance takes no turns until resumed", "a pause fences off a turn in
+    /// flight", "a pause with a deadline resumes by itself", "pausing a finished or unknown instance
+    /// is a typed error".
+    func pauseInstance(_ request: PauseRequest) async throws -> PauseOutcome
+
+    /// Resumes a paused instance: its messages, all of them, become claimable in order, and the
+    /// dispatchers are notified. Throws `instanceNotFound` or `instanceFinished`; resuming an
+    /// instance that is not paused changes nothing.
+    func resumeInstance(_ request: ResumeRequest) async throws -> ResumeOutcome
+}

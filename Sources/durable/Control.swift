@@ -1,0 +1,56 @@
+import ArgumentParser
+import Durable
+import Foundation
+
+struct Pause: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pause an instance: it takes no turns until resumed; what arrives meanwhile waits.",
+        discussion: "A turn in flight is discarded whole and runs again after the resume. Pausing a paused instance changes nothing."
+    )
+    @OptionGroup var connection: Connection
+    @Argument(help: "The instance id.") var instanceID: String
+    @Option(help: "Why (shown by `durable why` and recorded in the history).") var reason = ""
+    @Option(name: .customLong("for"), help: "Resume by itself after this long: 90s, 10m, 2h, 1d.") var duration: PauseDuration?
+    @Option(help: "Who pauses (default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            let outcome = try await DurableClient(provider: provider).pause(
+                instanceID: self.instanceID, by: self.by, reason: self.reason, for: self.duration?.duration
+            )
+            switch outcome {
+            case .paused(let record):
+                print("paused \(self.instanceID)" + (record.until.map { " until \($0.formatted(.iso8601))" } ?? ""))
+            case .alreadyPaused(let record):
+                print("\(self.instanceID) was paused already, by \(record.by) at \(record.at.formatted(.iso8601)); nothing changed")
+            }
+        }
+    }
+}
+
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Resume a paused instance: what arrived meanwhile is delivered in order.")
+    @OptionGroup var connection: Connection
+    @Argument(help: "The instance id.") var instanceID: String
+    @Option(help: "Who resumes (default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+    func run() async throws {
+        try await self.connection.withProvider { provider in
+            switch try await DurableClient(provider: provider).resume(instanceID: self.instanceID, by: self.by) {
+            case .resumed: print("resumed \(self.instanceID)")
+            case .notPaused: print("\(self.instanceID) was not paused; nothing changed")
+            }
+        }
+    }
+}
+
+/// A duration on the command line: a number with s, m, h or d.
+struct PauseDuration: ExpressibleByArgument {
+    var duration: Duration
+
+    init?(argument: String) {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let unit = argument.last.flatMap({ units[$0] }), let count = Int64(argument.dropLast()), count > 0 else { return nil }
+        self.duration = .seconds(count * unit)
+    }
+}
