@@ -38,7 +38,7 @@ func withLeaseRenewal<T: Sendable>(
             while !Task.isCancelled {
                 let sleep = deadline.map { min(interval, $0 - ContinuousClock.now) } ?? interval
                 do {
-                    try await Task.sleep(for: max(.zero, sleep))
+                    try await DeadlineQueue.shared.sleep(for: max(.zero, sleep))
                 } catch {
                     return .renewalStopped
                 }
@@ -87,7 +87,7 @@ func withLeaseHeld<T: Sendable>(
     _ body: () async -> T
 ) async -> T {
     let renewal = Task {
-        while (try? await Task.sleep(for: interval)) != nil {
+        while (try? await DeadlineQueue.shared.sleep(for: interval)) != nil {
             do {
                 _ = try await renew()
             } catch let error as DurableError where error.code == .leaseLost {
@@ -111,7 +111,7 @@ func withTimeout<T: Sendable>(
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }
         group.addTask {
-            try await Task.sleep(for: timeout)
+            try await DeadlineQueue.shared.sleep(for: timeout)
             return nil
         }
         defer { group.cancelAll() }

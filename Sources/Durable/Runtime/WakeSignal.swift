@@ -51,10 +51,7 @@ final class WakeSignal: Sendable {
             return state.generation
         }
         guard let generation, !Task.isCancelled else { return self.takeClaim() || Task.isCancelled }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.expire(generation)
-        }
+        let timer = DeadlineQueue.shared.schedule(at: .now + timeout) { self.expire(generation) }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow = self.state.withLock { state -> Bool in
@@ -70,7 +67,7 @@ final class WakeSignal: Sendable {
         } onCancel: {
             self.expire(generation)
         }
-        timer.cancel()
+        DeadlineQueue.shared.cancel(timer)
         return self.takeClaim()
     }
 

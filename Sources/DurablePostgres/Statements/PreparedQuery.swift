@@ -1,3 +1,4 @@
+import Durable
 import PostgresNIO
 import Synchronization
 
@@ -50,14 +51,14 @@ func statementDeadline(lease: Duration) -> Duration {
 func withStatementDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let gate = ContinuationGate(continuation)
-        let timer = Task {
-            try? await Task.sleep(for: deadline)
-            if !Task.isCancelled { gate.resume(with: .failure(StatementDeadlineExceeded(deadline: deadline))) }
+        // Not a Task.sleep: a cancelled one keeps its timer until the deadline (see DeadlineQueue).
+        let timer = DeadlineQueue.shared.schedule(at: .now + deadline) {
+            gate.resume(with: .failure(StatementDeadlineExceeded(deadline: deadline)))
         }
         Task {
             let result: Result<T, any Error>
             do { result = .success(try await body()) } catch { result = .failure(error) }
-            timer.cancel()
+            DeadlineQueue.shared.cancel(timer)
             gate.resume(with: result)
         }
     }
