@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Durable", targets: ["Durable"]),
         .library(name: "DurableTesting", targets: ["DurableTesting"]),
         .library(name: "DurablePostgres", targets: ["DurablePostgres"]),
+        .library(name: "DurableCommands", targets: ["DurableCommands"]),
         .executable(name: "DurableExample", targets: ["DurableExample"]),
         .executable(name: "durable", targets: ["durable"]),
     ],
@@ -63,10 +64,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "DurableCommands",
+            dependencies: [
+                "Durable", "DurablePostgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "DurableExample",
             dependencies: [
-                "Durable", "DurablePostgres",
+                "Durable", "DurablePostgres", "DurableCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "durable",
             dependencies: [
-                "Durable", "DurablePostgres",
+                "Durable", "DurablePostgres", "DurableCommands",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,7 +112,8 @@ let package = Package(
         .testTarget(
             name: "DurablePostgresTests",
             dependencies: [
-                "DurablePostgres", "Durable", "DurableTesting",
+                "DurablePostgres", "Durable", "DurableTesting", "DurableCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

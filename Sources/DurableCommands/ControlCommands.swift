@@ -1,19 +1,21 @@
-import ArgumentParser
+public import ArgumentParser
 import Durable
 import Foundation
 
-struct Pause: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Pause: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         abstract: "Pause an instance: it takes no turns until resumed; what arrives meanwhile waits.",
         discussion: "A turn in flight is discarded whole and runs again after the resume. Pausing a paused instance changes nothing."
     )
     @OptionGroup var connection: Connection
     @Argument(help: "The instance id.") var instanceID: String
     @Option(help: "Why (shown by `durable why` and recorded in the history).") var reason = ""
-    @Option(name: .customLong("for"), help: "Resume by itself after this long: 90s, 10m, 2h, 1d.") var duration: PauseDuration?
+    @Option(name: .customLong("for"), help: "Resume by itself after this long: 90s, 10m, 2h, 1d.") var duration: CommandDuration?
     @Option(help: "Who pauses (default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             let outcome = try await DurableClient(provider: provider).pause(
                 instanceID: self.instanceID, by: self.by, reason: self.reason, for: self.duration?.duration
@@ -28,13 +30,15 @@ struct Pause: AsyncParsableCommand {
     }
 }
 
-struct Resume: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Resume a paused instance: what arrived meanwhile is delivered in order.")
+public struct Resume: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Resume a paused instance: what arrived meanwhile is delivered in order.")
     @OptionGroup var connection: Connection
     @Argument(help: "The instance id.") var instanceID: String
     @Option(help: "Who resumes (default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             switch try await DurableClient(provider: provider).resume(instanceID: self.instanceID, by: self.by) {
             case .resumed: print("resumed \(self.instanceID)")
@@ -44,11 +48,11 @@ struct Resume: AsyncParsableCommand {
     }
 }
 
-/// A duration on the command line: a number with s, m, h or d.
-struct PauseDuration: ExpressibleByArgument {
-    var duration: Duration
+/// A duration on the command line: a whole number with s, m, h or d (`90s`, `10m`, `24h`, `7d`).
+public struct CommandDuration: ExpressibleByArgument, Sendable {
+    public var duration: Duration
 
-    init?(argument: String) {
+    public init?(argument: String) {
         let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         guard let unit = argument.last.flatMap({ units[$0] }), let count = Int64(argument.dropLast()), count > 0 else { return nil }
         self.duration = .seconds(count * unit)

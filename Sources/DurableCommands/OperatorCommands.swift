@@ -1,19 +1,21 @@
-import ArgumentParser
+public import ArgumentParser
 import Durable
-import DurablePostgres
+public import DurablePostgres
 import Foundation
 import Logging
 
 /// Where the database is; shared by the operator commands.
-struct Connection: ParsableArguments {
+public struct Connection: ParsableArguments {
     @Option(help: "The database URL (or DURABLE_DATABASE_URL).")
-    var databaseURL: String?
+    public var databaseURL: String?
 
     @Option(help: "The schema holding Durable's tables (or DURABLE_SCHEMA).")
-    var schema = ProcessInfo.processInfo.environment["DURABLE_SCHEMA"] ?? "durable"
+    public var schema = ProcessInfo.processInfo.environment["DURABLE_SCHEMA"] ?? "durable"
 
     /// Runs `body` with a running provider.
-    func withProvider<T>(_ body: (PostgresProvider) async throws -> T) async throws -> T {
+    public init() {}
+
+    public func withProvider<T>(_ body: (PostgresProvider) async throws -> T) async throws -> T {
         let url = try requireDatabaseURL(self.databaseURL)
         var logger = Logger(label: "durable") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
@@ -24,11 +26,13 @@ struct Connection: ParsableArguments {
     }
 }
 
-struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations.")
+public struct Migrate: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Apply pending schema migrations.")
     @OptionGroup var connection: Connection
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             let applied = try await provider.migrate()
             print(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")
@@ -36,14 +40,16 @@ struct Migrate: AsyncParsableCommand {
     }
 }
 
-struct Instances: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List instances, newest id order, with status and what they wait for.")
+public struct Instances: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "List instances, newest id order, with status and what they wait for.")
     @OptionGroup var connection: Connection
     @Option(help: "pending, running, completed, failed or cancelled (repeatable).") var status: [String] = []
     @Option(help: "Only this orchestration name.") var name: String?
     @Option(help: "At most this many.") var limit = 100
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         let statuses = try self.status.map { text in
             guard let status = InstanceStatus(rawValue: text) else { throw ValidationError("unknown status '\(text)'") }
             return status
@@ -62,13 +68,15 @@ struct Instances: AsyncParsableCommand {
     }
 }
 
-struct History: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print an instance's history (current execution).")
+public struct History: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Print an instance's history (current execution).")
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Flag(help: "Print the events as JSON, e.g. for ReplayTester.") var json = false
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             let history = try await DurableClient(provider: provider).history(instanceID: self.instanceID)
             if self.json {
@@ -80,54 +88,62 @@ struct History: AsyncParsableCommand {
     }
 }
 
-struct Start: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start an orchestration by name with a JSON input.")
+public struct Start: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Start an orchestration by name with a JSON input.")
     @OptionGroup var connection: Connection
     @Argument var name: String
     @Argument(help: "The input as JSON.") var input: String
     @Option(help: "The instance id (default: a random UUID).") var id: String?
     @Option(help: "The version (default: the newest on the node that runs the first turn).") var version: String?
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             print(try await DurableClient(provider: provider).start(name: self.name, input: Payload(json: self.input), instanceID: self.id, version: self.version))
         }
     }
 }
 
-struct Raise: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Raise an external event with JSON data.")
+public struct Raise: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Raise an external event with JSON data.")
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Argument var event: String
     @Argument(help: "The data as JSON.") var data = "null"
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             try await provider.sendMessage(instanceID: self.instanceID, .eventRaised(name: self.event, input: Payload(json: self.data)))
         }
     }
 }
 
-struct Cancel: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Cancel an instance, its pending activities and its children.")
+public struct Cancel: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Cancel an instance, its pending activities and its children.")
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Option var reason = "cancelled by an operator"
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             try await DurableClient(provider: provider).cancel(instanceID: self.instanceID, reason: self.reason)
         }
     }
 }
 
-struct Purge: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete finished instances and their history.")
+public struct Purge: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Delete finished instances and their history.")
     @OptionGroup var connection: Connection
     @Option(help: "Only those finished more than this many days ago.") var olderThanDays: Double = 0
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             let before = Date().addingTimeInterval(-self.olderThanDays * 86_400)
             print("purged \(try await DurableClient(provider: provider).purge(PurgeQuery(completedBefore: before)))")
@@ -135,11 +151,13 @@ struct Purge: AsyncParsableCommand {
     }
 }
 
-struct Nodes: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the registered nodes with what they run and hold.")
+public struct Nodes: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "List the registered nodes with what they run and hold.")
     @OptionGroup var connection: Connection
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             for node in try await DurableClient(provider: provider).nodes() {
                 let registration = node.registration
@@ -153,11 +171,13 @@ struct Nodes: AsyncParsableCommand {
     }
 }
 
-struct Queues: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show how much work is waiting.")
+public struct Queues: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Show how much work is waiting.")
     @OptionGroup var connection: Connection
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             let depths = try await provider.queueDepths()
             print("messages: \(depths.readyMessages) ready, \(depths.delayedMessages) delayed")
@@ -167,20 +187,22 @@ struct Queues: AsyncParsableCommand {
 }
 
 /// The database URL from the option, else from DURABLE_DATABASE_URL.
-func requireDatabaseURL(_ option: String?, alternative: String = "") throws -> String {
+public func requireDatabaseURL(_ option: String?, alternative: String = "") throws -> String {
     guard let url = option ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
         throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL\(alternative)")
     }
     return url
 }
 
-struct Why: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Explain why an instance is where it is: what it waits for, who holds it, what is missing.")
+public struct Why: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Explain why an instance is where it is: what it waits for, who holds it, what is missing.")
     @OptionGroup var connection: Connection
     @Argument(help: "The instance id.") var id: String
     @Flag(help: "Print the explanation as JSON.") var json = false
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         try await self.connection.withProvider { provider in
             let explanation = try await DurableClient(provider: provider).explain(instanceID: self.id)
             if self.json {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Durable
+import DurableCommands
 import DurablePostgres
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Durable
+import DurableCommands
 import DurablePostgres
 import Foundation
 import Logging
@@ -139,12 +140,4 @@ struct Migrate: AsyncParsableCommand {
         let applied = try await provider.migrate()
         print(applied.isEmpty ? "schema \(self.schema) is up to date" : "applied migrations \(applied.map(String.init).joined(separator: ", ")) to schema \(self.schema)")
     }
-}
-
-/// The database URL from the option, else from DURABLE_DATABASE_URL.
-func requireDatabaseURL(_ option: String?, alternative: String = "") throws -> String {
-    guard let url = option ?? ProcessInfo.processInfo.environment["DURABLE_DATABASE_URL"] else {
-        throw ValidationError("no database: pass --database-url or set DURABLE_DATABASE_URL\(alternative)")
-    }
-    return url
 }

@@ -49,6 +49,7 @@ extension PostgresProvider {
                 WHERE (\(statuses)::text[] IS NULL OR i.status = ANY(\(statuses)::text[]))
                   AND (\(query.name)::text IS NULL OR i.name = \(query.name))
                   AND (\(query.cursor)::text IS NULL OR i.id > \(query.cursor))
+                  AND (\(query.updatedSince)::timestamptz IS NULL OR i.updated_at >= \(query.updatedSince))
                 ORDER BY i.id
                 LIMIT \(query.limit + 1)
                 """,

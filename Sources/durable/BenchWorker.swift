@@ -1,3 +1,4 @@
+import DurableCommands
 import ArgumentParser
 import Durable
 import DurablePostgres

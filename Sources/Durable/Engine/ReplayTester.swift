@@ -1,4 +1,3 @@
-public import Durable
 import Foundation
 
 /// Checks that recorded histories still replay on the current code: run it in CI against histories

@@ -28,6 +28,7 @@ extension InMemoryProvider {
                 .filter { info in
                     (query.statuses?.contains(info.status) ?? true) && (query.name.map { $0 == info.name } ?? true)
                         && (query.cursor.map { info.id > $0 } ?? true)
+                        && (query.updatedSince.map { info.updatedAt >= $0 } ?? true)
                 }
                 .sorted { $0.id < $1.id }
             let page = Array(matching.prefix(query.limit))

@@ -103,8 +103,11 @@ public struct InstanceQuery: Sendable, Hashable {
     public var limit: Int
     /// The `nextCursor` of the previous page.
     public var cursor: String?
+    /// Only instances updated (a turn committed, a pause or resume) at or after this time.
+    public var updatedSince: Date?
 
-    public init(statuses: Set<InstanceStatus>? = nil, name: String? = nil, limit: Int = 100, cursor: String? = nil) {
+    public init(statuses: Set<InstanceStatus>? = nil, name: String? = nil, limit: Int = 100, cursor: String? = nil, updatedSince: Date? = nil) {
+        self.updatedSince = updatedSince
         self.statuses = statuses
         self.name = name
         self.limit = limit

@@ -83,7 +83,7 @@ extension DurableRuntime {
         case .failure(WorkInterruption.leaseLost):
             self.metrics.leaseLost(.orchestrations)
             self.metrics.turnDiscarded(orchestration: orchestration, .leaseLost)
-            logger.warning("turn discarded: lease lost to another owner")
+            logger.warning("turn discarded: its lease was taken over or the instance was paused")
         case .failure(WorkInterruption.hung(let limit)):
             self.metrics.turnDiscarded(orchestration: orchestration, .hung)
             logger.error("turn ran past \(limit); its lease is left to expire and the delivery counts towards poisoning")
@@ -91,7 +91,7 @@ extension DurableRuntime {
         case .failure(let error as DurableError) where error.code == .leaseLost:
             self.metrics.leaseLost(.orchestrations)
             self.metrics.turnDiscarded(orchestration: orchestration, .leaseLost)
-            logger.warning("turn discarded: lease lost to another owner")
+            logger.warning("turn discarded: its lease was taken over or the instance was paused")
         case .failure(let error as DurableError) where error.code == .staleTurn:
             self.metrics.turnDiscarded(orchestration: orchestration, .stale)
             // Its messages go back at once: the next claim brings the stored history.

@@ -1,0 +1,68 @@
+import Durable
+import Foundation
+
+// Operator control on a running fleet: pause and resume.
+extension RuntimeScenarios {
+    static let controlScenarios: [Scenario] = [
+        Scenario(name: "a pause during an activity holds the instance on two nodes until the resume", body: pauseDuringActivity),
+    ]
+}
+
+/// An activity, an event, another activity.
+struct Confirmed: Orchestration {
+    func run(_ input: String, context: OrchestrationContext) async throws -> String {
+        _ = try await context.activity(Block.self, input)
+        let confirmation = try await context.event("confirm", as: String.self)
+        let total = try await context.activity(Add.self, .init(a: 40, b: 2))
+        return "\(confirmation) \(total)"
+    }
+}
+
+private func pauseDuringActivity(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    let registry = try registry {
+        try $0.register(Confirmed())
+        try $0.register(Block(probe: probe, seconds: 0.3))
+        try $0.register(Add())
+    }
+    let nodes = ["node-1", "node-2"].map { RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: $0)) }
+    do {
+        let id = try await client.start(Confirmed.self, input: "order")
+        try require(await probe.wait(for: "block-started"), "the activity did not start")
+        guard case .paused = try await client.pause(instanceID: id, by: "ana", reason: "checking the order") else {
+            throw ConformanceFailure("the pause was not applied")
+        }
+        let before = try await client.history(instanceID: id)
+        // The pause message and the activity's result wait in the inbox, then the event too.
+        let deadline = ContinuousClock.now + .seconds(30)
+        func waitForMessages(_ count: Int) async throws {
+            while try await provider.queueDepths().readyMessages < count {
+                try require(ContinuousClock.now < deadline, "\(count) messages did not arrive")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        try await waitForMessages(2)
+        try await client.raiseEvent(instanceID: id, name: "confirm", "yes")
+        try await waitForMessages(3)
+        try require(try await client.history(instanceID: id) == before, "a paused instance took a turn")
+        try require(try await client.status(instanceID: id).pause?.by == "ana", "the status shows the pause")
+
+        guard case .resumed = try await client.resume(instanceID: id, by: "ben") else { throw ConformanceFailure("the resume was not applied") }
+        let output = try await client.result(of: Confirmed.self, instanceID: id, timeout: .seconds(30))
+        try require(output == "yes 42", "got \(output)")
+        try require(probe.count("block-started") == 1, "the activity ran \(probe.count("block-started")) times")
+        let kinds = try await client.history(instanceID: id).map(\.kind.name)
+        let paused = kinds.firstIndex(of: "instancePaused"), resumed = kinds.firstIndex(of: "instanceResumed")
+        let result = kinds.firstIndex(of: "activityCompleted"), event = kinds.firstIndex(of: "eventRaised")
+        try require(
+            paused != nil && resumed != nil && result != nil && event != nil && paused! < result! && result! < event! && event! < resumed!,
+            "the history records the pause, what came meanwhile and the resume in arrival order: \(kinds)"
+        )
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
