@@ -122,7 +122,10 @@ public struct Raise: AsyncParsableCommand {
 }
 
 public struct Cancel: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(abstract: "Cancel an instance, its pending activities and its children.")
+    public static let configuration = CommandConfiguration(
+        abstract: "Cancel an instance cooperatively: its waits fail, it may clean up, then it ends cancelled.",
+        discussion: "Its pending activities, timers and children are cancelled (children cooperatively). `terminate` ends an instance at once."
+    )
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Option var reason = "cancelled by an operator"
@@ -132,6 +135,21 @@ public struct Cancel: AsyncParsableCommand {
     public func run() async throws {
         try await self.connection.withProvider { provider in
             try await DurableClient(provider: provider).cancel(instanceID: self.instanceID, reason: self.reason)
+        }
+    }
+}
+
+public struct Terminate: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(abstract: "Terminate an instance: it ends cancelled at once, running no more of its code; activities and children are cancelled.")
+    @OptionGroup var connection: Connection
+    @Argument var instanceID: String
+    @Option var reason = "terminated by an operator"
+
+    public init() {}
+
+    public func run() async throws {
+        try await self.connection.withProvider { provider in
+            try await DurableClient(provider: provider).terminate(instanceID: self.instanceID, reason: self.reason)
         }
     }
 }

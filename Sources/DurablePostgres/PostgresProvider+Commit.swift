@@ -193,8 +193,9 @@ extension PostgresProvider {
                             )
                         }
                     }
-                case .cancelSubOrchestration(let childID, let reason):
-                    outgoing.append(OutgoingMessage(instanceID: childID, executionID: nil, kind: .cancelRequested(reason: reason)))
+                case .cancelSubOrchestration(let childID, let reason, let cooperative):
+                    let kind: HistoryEvent.Kind = cooperative ? .cooperativeCancelRequested(reason: reason) : .cancelRequested(reason: reason)
+                    outgoing.append(OutgoingMessage(instanceID: childID, executionID: nil, kind: kind))
                 case .notifyParent(let parent, let message):
                     outgoing.append(OutgoingMessage(instanceID: parent.instanceID, executionID: parent.executionID, kind: message))
                 }

@@ -75,7 +75,7 @@ extension PostgresProvider {
             throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
         }
         if status != "pending" && status != "running" {
-            if case .cancelRequested = message { return }
+            if message.isCancellation { return }
             throw DurableError(.invalidInput, "instance '\(instanceID)' is \(status) and takes no more messages", instanceID: instanceID)
         }
     }

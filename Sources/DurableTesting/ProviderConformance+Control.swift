@@ -86,11 +86,11 @@ private func pauseFencesTurn(_ factory: ProviderConformance.Factory) async throw
 private func pauseDeadline(_ factory: ProviderConformance.Factory) async throws {
     let provider = try await factory(.seconds(60))
     try await start(provider, "timed")
-    let outcome = try await provider.pauseInstance(PauseRequest(instanceID: "timed", by: "ops", for: .milliseconds(600)))
+    let outcome = try await provider.pauseInstance(PauseRequest(instanceID: "timed", by: "ops", for: .seconds(2)))
     guard case .paused(let record) = outcome, let until = record.until else { throw ConformanceFailure("a pause with a deadline: \(outcome)") }
     try require(try await claims(provider, "timed").isEmpty, "not claimed before the deadline")
     let next = try await provider.claimOrchestrations(ClaimRequest(owner: "probe", limit: 10)).nextVisibleIn
-    try require(next.map { $0 <= .seconds(1) } ?? false, "the deadline is the next due time, got \(String(describing: next))")
+    try require(next.map { $0 <= .seconds(2) } ?? false, "the deadline is the next due time, got \(String(describing: next))")
     let item = try await claimUntil(provider, owner: "b", timeout: .seconds(10))[0]
     try require(item.claimedAt >= until.addingTimeInterval(-0.05), "claimed at the deadline, not before")
     try require(

@@ -1,10 +1,11 @@
 import Durable
 import Foundation
 
-// Operator control on a running fleet: pause and resume.
+// Operator control on a running fleet: pause and resume, cancel and terminate.
 extension RuntimeScenarios {
     static let controlScenarios: [Scenario] = [
         Scenario(name: "a pause during an activity holds the instance on two nodes until the resume", body: pauseDuringActivity),
+        Scenario(name: "a cancelled instance runs its compensation, a terminated one does not", body: cooperativeCancel),
     ]
 }
 
@@ -59,6 +60,56 @@ private func pauseDuringActivity(_ factory: ProviderConformance.Factory) async t
         try require(
             paused != nil && resumed != nil && result != nil && event != nil && paused! < result! && result! < event! && event! < resumed!,
             "the history records the pause, what came meanwhile and the resume in arrival order: \(kinds)"
+        )
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// Reserves, waits for a confirmation; when cancelled, releases the reservation, then ends
+/// cancelled.
+struct Compensating: Orchestration {
+    func run(_ input: String, context: OrchestrationContext) async throws -> String {
+        _ = try await context.activity(Signal.self, "reserve")
+        do {
+            return try await context.event("confirm", as: String.self)
+        } catch let error as DurableError where error.code == .cancelled && context.isCancellationRequested {
+            _ = try await context.activity(Signal.self, "release")
+            throw error
+        }
+    }
+}
+
+private func cooperativeCancel(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    let registry = try registry { try $0.register(Compensating()); try $0.register(Signal(probe: probe)) }
+    let nodes = ["node-1", "node-2"].map { RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: $0)) }
+    do {
+        let cancelled = try await client.start(Compensating.self, input: "a", instanceID: "cancelled")
+        let terminated = try await client.start(Compensating.self, input: "b", instanceID: "terminated")
+        try require(await probe.wait(for: "reserve", count: 2), "the reservations were not made")
+        for id in [cancelled, terminated] {
+            // The reservation's result is in the history: the instance waits for its event.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await client.history(instanceID: id).contains(where: { if case .activityCompleted = $0.kind { true } else { false } }) == false {
+                try require(ContinuousClock.now < deadline, "\(id) did not take its second turn")
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        try await client.cancel(instanceID: cancelled, reason: "customer left")
+        try await client.terminate(instanceID: terminated, reason: "operator")
+        let first = try await client.waitForCompletion(instanceID: cancelled, timeout: .seconds(30))
+        let second = try await client.waitForCompletion(instanceID: terminated, timeout: .seconds(30))
+        try require(first.status == .cancelled && second.status == .cancelled, "both end cancelled: \(first.status), \(second.status)")
+        try require(probe.count("release") == 1, "only the cancelled one ran its compensation, once: \(probe.count("release"))")
+        let kinds = try await client.history(instanceID: cancelled).map(\.kind.name)
+        try require(
+            kinds.suffix(4) == ["cooperativeCancelRequested", "activityScheduled", "activityCompleted", "executionCancelled"],
+            "the cancelled history: \(kinds)"
         )
         for node in nodes { try await node.stop() }
     } catch {

@@ -71,9 +71,19 @@ public struct DurableClient: Sendable {
         }
     }
 
-    /// Cancels an instance: it ends as `cancelled`, its pending activities and its children are
-    /// cancelled. Cancelling a finished instance does nothing.
+    /// Cancels an instance cooperatively: at its next turn every wait of its code fails with a
+    /// `cancelled` error (its pending activities, timers and children are cancelled, children
+    /// cooperatively too); the code may catch it and clean up — run compensating activities — and
+    /// ends `cancelled` when it throws the error on (``OrchestrationContext/isCancellationRequested``).
+    /// Cancelling a finished instance does nothing. ``terminate(instanceID:reason:)`` ends it at once.
     public func cancel(instanceID: String, reason: String) async throws {
+        try await self.provider.sendMessage(instanceID: instanceID, .cooperativeCancelRequested(reason: reason))
+    }
+
+    /// Terminates an instance: at its next turn it ends `cancelled` without running any more of its
+    /// code; its pending activities and its children are cancelled (children terminated too).
+    /// Terminating a finished instance does nothing.
+    public func terminate(instanceID: String, reason: String) async throws {
         try await self.provider.sendMessage(instanceID: instanceID, .cancelRequested(reason: reason))
     }
 

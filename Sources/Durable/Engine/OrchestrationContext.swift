@@ -50,6 +50,13 @@ public final class OrchestrationContext: Sendable {
         self.state.withLock { $0.isReplaying }
     }
 
+    /// Whether the instance was cancelled (``DurableClient/cancel(instanceID:reason:)``): its waits
+    /// at that moment failed with a `cancelled` error; the code may clean up, then throw that error
+    /// on to end `cancelled`. Deterministic: the cancellation is in the history.
+    public var isCancellationRequested: Bool {
+        self.state.withLock { $0.cancellation != nil }
+    }
+
     /// The current time as the history recorded it: the time of the message being processed. Use it
     /// instead of `Date()`, which differs on every replay.
     public var now: Date {

@@ -103,6 +103,8 @@ final class OrchestrationExecution: Sendable {
                 return true
             }
             if cancelled { self.unload() }
+        case .cooperativeCancelRequested(let reason):
+            self.context.state.withLock { $0.cancelCooperatively(reason: reason) }.resume()
         default:
             self.context.state.withLock { $0.deliver(event.kind) }.resume()
         }
@@ -150,6 +152,11 @@ final class OrchestrationExecution: Sendable {
                 case .success(let output):
                     try state.record(.executionCompleted(output: output))
                     state.outcome = .completed(output: output)
+                case .failure(let error as DurableError) where error.code == .cancelled && state.cancellation != nil:
+                    // The code let the cooperative cancellation end it (after any cleanup it ran).
+                    let reason = state.cancellation ?? ""
+                    try state.record(.executionCancelled(reason: reason))
+                    state.outcome = .cancelled(reason: reason)
                 case .failure(let error):
                     let failure = FailureDetails(error)
                     try state.record(.executionFailed(failure: failure))

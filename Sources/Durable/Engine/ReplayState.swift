@@ -79,6 +79,8 @@ struct ReplayState: ~Copyable {
     var eventWaiters: [String: [Int]] = [:]
     var random: DeterministicRandom
     var isDisposed = false
+    /// Set once a cooperative cancellation was delivered: its reason.
+    var cancellation: String?
 
     init(instanceID: String, start: HistoryEvent.ExecutionStarted, history: [HistoryEvent], now: Date) {
         self.instanceID = instanceID
@@ -99,7 +101,7 @@ struct ReplayState: ~Copyable {
         }
         for message in messages {
             switch message {
-            case .eventRaised, .cancelRequested, .instancePaused, .instanceResumed:
+            case .eventRaised, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed:
                 carryOver.append(message)
             default:
                 self.discardedMessages.append(DiscardedMessage(message: message, reason: .executionEnded))
@@ -240,7 +242,8 @@ struct ReplayState: ~Copyable {
         switch slot.kind {
         case .activity: .cancelActivity(operationID: id)
         case .timer: .cancelTimer(operationID: id)
-        case .subOrchestration(_, let childID): .cancelSubOrchestration(instanceID: childID, reason: reason)
+        // A cooperatively cancelled parent cancels its children cooperatively too.
+        case .subOrchestration(_, let childID): .cancelSubOrchestration(instanceID: childID, reason: self.cancellation ?? reason, cooperative: self.cancellation != nil)
         case .event: nil
         }
     }
@@ -333,12 +336,32 @@ struct ReplayState: ~Copyable {
             }
             self.bufferedEvents.append((name, input))
             return Wakeups()
-        case .executionStarted, .cancelRequested:
+        case .executionStarted, .cancelRequested, .cooperativeCancelRequested:
             // Handled by the execution: they start and end the code rather than resolve operations.
             return Wakeups()
         default:
             return Wakeups()
         }
+    }
+
+    /// A cooperative cancellation: every pending operation is given up (recorded, so that its
+    /// activity, timer or child is cancelled) and every wait fails with a `cancelled` error the code
+    /// can catch; what the code starts afterwards (compensation) runs as usual.
+    mutating func cancelCooperatively(reason: String) -> Wakeups {
+        guard !self.isFinished, self.cancellation == nil else { return Wakeups() }
+        self.cancellation = reason
+        var wakeups = Wakeups()
+        for id in self.pendingSlotIDs {
+            guard let slot = self.slots[id] else { continue }
+            if case .event(let name) = slot.kind {
+                self.eventWaiters[name]?.removeAll { $0 == id }
+            } else {
+                // A divergence is kept in the state and fails the turn.
+                try? self.record(.operationCancelled(operationID: id))
+            }
+            wakeups.append(self.resolve(id, .failure(DurableError(.cancelled, "the instance was cancelled: \(reason)", instanceID: self.instanceID))))
+        }
+        return wakeups
     }
 
     /// The operations and event waits without a result, in id order.

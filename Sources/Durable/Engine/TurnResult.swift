@@ -76,8 +76,9 @@ public enum TurnAction: Sendable, Hashable {
     case cancelActivity(operationID: Int)
     /// Create and start a child instance that reports to this execution.
     case startSubOrchestration(instanceID: String, start: HistoryEvent.ExecutionStarted)
-    /// Cancel a child instance.
-    case cancelSubOrchestration(instanceID: String, reason: String)
+    /// Cancel a child instance: terminate it, or cancel it cooperatively (its code sees the
+    /// cancellation at its waits).
+    case cancelSubOrchestration(instanceID: String, reason: String, cooperative: Bool = false)
     /// Send a message (`subOrchestrationCompleted` or `subOrchestrationFailed`) to the parent.
     case notifyParent(HistoryEvent.ParentReference, HistoryEvent.Kind)
 }

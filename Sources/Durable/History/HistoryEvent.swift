@@ -66,7 +66,13 @@ extension HistoryEvent {
         case eventRaised(name: String, input: Payload, traceContext: TraceCarrier? = nil)
         case subOrchestrationCompleted(operationID: Int, result: Payload)
         case subOrchestrationFailed(operationID: Int, failure: FailureDetails)
+        /// Termination (`DurableClient.terminate`): the execution ends `cancelled` at once, its code
+        /// runs no further.
         case cancelRequested(reason: String)
+        /// Cooperative cancellation (`DurableClient.cancel`): every wait of the code fails with a
+        /// `cancelled` error; the code may clean up (run compensating activities) and ends
+        /// `cancelled` when it throws that error on.
+        case cooperativeCancelRequested(reason: String)
         /// An operator paused the instance; recorded by the first turn after it resumed, in the
         /// order of arrival with what came meanwhile.
         case instancePaused(PauseRecord)
@@ -135,11 +141,19 @@ extension HistoryEvent.Kind {
     public var isOutput: Bool {
         switch self {
         case .executionStarted, .turnStarted, .activityCompleted, .activityFailed, .timerFired, .eventRaised,
-            .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested, .instancePaused, .instanceResumed:
+            .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed:
             return false
         case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled,
             .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew:
             return true
+        }
+    }
+
+    /// Whether the message asks the instance to end: a termination or a cooperative cancellation.
+    public var isCancellation: Bool {
+        switch self {
+        case .cancelRequested, .cooperativeCancelRequested: true
+        default: false
         }
     }
 
@@ -176,6 +190,7 @@ extension HistoryEvent.Kind {
         case .subOrchestrationCompleted: "subOrchestrationCompleted"
         case .subOrchestrationFailed: "subOrchestrationFailed"
         case .cancelRequested: "cancelRequested"
+        case .cooperativeCancelRequested: "cooperativeCancelRequested"
         case .instancePaused: "instancePaused"
         case .instanceResumed: "instanceResumed"
         case .activityScheduled: "activityScheduled"

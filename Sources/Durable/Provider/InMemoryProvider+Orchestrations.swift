@@ -50,7 +50,7 @@ extension InMemoryProvider {
                 throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
             }
             if instance.info.status.isTerminal {
-                if case .cancelRequested = message { return false }
+                if message.isCancellation { return false }
                 throw DurableError(
                     .invalidInput,
                     "instance '\(instanceID)' is \(instance.info.status.rawValue) and takes no more messages",
@@ -205,9 +205,10 @@ extension InMemoryProvider {
                         state.enqueue(childID, executionID: start.executionID, .executionStarted(start), visibleAt: now)
                     }
                     wake.insert(.orchestrations)
-                case .cancelSubOrchestration(let childID, let reason):
+                case .cancelSubOrchestration(let childID, let reason, let cooperative):
                     if let child = state.instances[childID], !child.info.status.isTerminal {
-                        state.enqueue(childID, executionID: nil, .cancelRequested(reason: reason), visibleAt: now)
+                        let kind: HistoryEvent.Kind = cooperative ? .cooperativeCancelRequested(reason: reason) : .cancelRequested(reason: reason)
+                        state.enqueue(childID, executionID: nil, kind, visibleAt: now)
                         wake.insert(.orchestrations)
                     }
                 case .notifyParent(let parent, let message):
