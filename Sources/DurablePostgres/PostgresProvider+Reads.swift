@@ -50,6 +50,13 @@ extension PostgresProvider {
                   AND (\(query.name)::text IS NULL OR i.name = \(query.name))
                   AND (\(query.cursor)::text IS NULL OR i.id > \(query.cursor))
                   AND (\(query.updatedSince)::timestamptz IS NULL OR i.updated_at >= \(query.updatedSince))
+                  AND (\(query.version)::text IS NULL OR i.version = \(query.version))
+                  AND (\(query.createdAfter)::timestamptz IS NULL OR i.created_at >= \(query.createdAfter))
+                  AND (\(query.createdBefore)::timestamptz IS NULL OR i.created_at < \(query.createdBefore))
+                  AND (\(query.completedAfter)::timestamptz IS NULL OR i.completed_at >= \(query.completedAfter))
+                  AND (\(query.completedBefore)::timestamptz IS NULL OR i.completed_at < \(query.completedBefore))
+                  AND (\(query.customStatusJSONPrefix)::text IS NULL OR starts_with(i.custom_status, \(query.customStatusJSONPrefix)))
+                  AND (\(query.parentInstanceID)::text IS NULL OR i.parent_instance = \(query.parentInstanceID))
                 ORDER BY i.id
                 LIMIT \(query.limit + 1)
                 """,

@@ -25,11 +25,7 @@ extension InMemoryProvider {
         return self.state.withLock { state in
             let matching = state.instances.values
                 .map(\.info)
-                .filter { info in
-                    (query.statuses?.contains(info.status) ?? true) && (query.name.map { $0 == info.name } ?? true)
-                        && (query.cursor.map { info.id > $0 } ?? true)
-                        && (query.updatedSince.map { info.updatedAt >= $0 } ?? true)
-                }
+                .filter { info in query.matches(info) && (query.cursor.map { info.id > $0 } ?? true) }
                 .sorted { $0.id < $1.id }
             let page = Array(matching.prefix(query.limit))
             return InstancePage(instances: page, nextCursor: matching.count > query.limit ? page.last?.id : nil)

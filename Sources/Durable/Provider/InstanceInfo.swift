@@ -96,22 +96,71 @@ public enum StartResult: Sendable, Hashable {
     case alreadyExists
 }
 
-/// A filter and page of ``DurableProvider/listInstances(_:)``.
+/// A filter and page of ``DurableProvider/listInstances(_:)``. Every filter that is set applies.
 public struct InstanceQuery: Sendable, Hashable {
     public var statuses: Set<InstanceStatus>?
     public var name: String?
+    /// The version the current execution runs (empty until its first turn resolved it).
+    public var version: String?
     public var limit: Int
     /// The `nextCursor` of the previous page.
     public var cursor: String?
     /// Only instances updated (a turn committed, a pause or resume) at or after this time.
     public var updatedSince: Date?
+    /// Created in `[createdAfter, createdBefore)`.
+    public var createdAfter: Date?
+    public var createdBefore: Date?
+    /// Finished in `[completedAfter, completedBefore)` (so only finished instances match).
+    public var completedAfter: Date?
+    public var completedBefore: Date?
+    /// Only instances whose custom status is a JSON string starting with this.
+    public var customStatusPrefix: String?
+    /// Only the children of this instance.
+    public var parentInstanceID: String?
 
-    public init(statuses: Set<InstanceStatus>? = nil, name: String? = nil, limit: Int = 100, cursor: String? = nil, updatedSince: Date? = nil) {
+    public init(
+        statuses: Set<InstanceStatus>? = nil, name: String? = nil, version: String? = nil, limit: Int = 100, cursor: String? = nil,
+        updatedSince: Date? = nil, createdAfter: Date? = nil, createdBefore: Date? = nil, completedAfter: Date? = nil,
+        completedBefore: Date? = nil, customStatusPrefix: String? = nil, parentInstanceID: String? = nil
+    ) {
+        self.version = version
+        self.createdAfter = createdAfter
+        self.createdBefore = createdBefore
+        self.completedAfter = completedAfter
+        self.completedBefore = completedBefore
+        self.customStatusPrefix = customStatusPrefix
+        self.parentInstanceID = parentInstanceID
         self.updatedSince = updatedSince
         self.statuses = statuses
         self.name = name
         self.limit = limit
         self.cursor = cursor
+    }
+}
+
+extension InstanceQuery {
+    /// How a custom status that matches ``customStatusPrefix`` begins in its JSON text: a quote,
+    /// then the prefix as JSON escapes it.
+    public var customStatusJSONPrefix: String? {
+        guard let prefix = self.customStatusPrefix, let encoded = try? DurableJSON.encode(prefix) else { return nil }
+        return String(encoded.dropLast())
+    }
+
+    /// Whether `info` passes every filter but the cursor: what a provider without a query language
+    /// checks.
+    public func matches(_ info: InstanceInfo) -> Bool {
+        func within(_ date: Date?, _ after: Date?, _ before: Date?) -> Bool {
+            guard after != nil || before != nil else { return true }
+            guard let date else { return false }
+            return (after.map { date >= $0 } ?? true) && (before.map { date < $0 } ?? true)
+        }
+        return (self.statuses?.contains(info.status) ?? true) && (self.name.map { $0 == info.name } ?? true)
+            && (self.version.map { $0 == info.version } ?? true)
+            && (self.updatedSince.map { info.updatedAt >= $0 } ?? true)
+            && within(info.createdAt, self.createdAfter, self.createdBefore)
+            && within(info.completedAt, self.completedAfter, self.completedBefore)
+            && (self.customStatusJSONPrefix.map { info.customStatus?.json.hasPrefix($0) ?? false } ?? true)
+            && (self.parentInstanceID.map { $0 == info.parent?.instanceID } ?? true)
     }
 }
 
