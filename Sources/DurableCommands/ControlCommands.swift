@@ -58,3 +58,38 @@ public struct CommandDuration: ExpressibleByArgument, Sendable {
         self.duration = .seconds(count * unit)
     }
 }
+
+public struct Reset: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Rewind an instance and run it on from there in a new execution, optionally on another version.",
+        discussion: "--to takes a sequence number of a message in its history (`durable history ID`), last-failure or start. What was pending there runs again; the old execution's history stays readable (`durable history ID --execution E`)."
+    )
+    @OptionGroup var connection: Connection
+    @Argument(help: "The instance id.") var instanceID: String
+    @Option(help: "A sequence number, last-failure or start.") var to: String
+    @Option(help: "The version the new execution runs (a live node must have it).") var version: String?
+    @Option(help: "An event to deliver at the reset point: its name.") var event: String?
+    @Option(help: "That event's data as JSON.") var data = "null"
+    @Option(help: "Why (recorded in the old execution's history).") var reason = ""
+    @Option(help: "Who resets (default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+    public init() {}
+
+    public func run() async throws {
+        let point: ResetPoint
+        switch self.to {
+        case "start": point = .start
+        case "last-failure": point = .lastFailure
+        default:
+            guard let sequence = Int(self.to) else { throw ValidationError("--to takes a sequence number, last-failure or start, not '\(self.to)'") }
+            point = .sequence(sequence)
+        }
+        try await self.connection.withProvider { provider in
+            let outcome = try await DurableClient(provider: provider).reset(
+                instanceID: self.instanceID, to: point, version: self.version,
+                event: self.event.map { ResetRequest.Event(name: $0, input: Payload(json: self.data)) }, by: self.by, reason: self.reason
+            )
+            print("reset \(self.instanceID): execution \(outcome.previousExecutionID) ended; \(outcome.executionID) goes on with \(outcome.keptEvents) events, \(outcome.rescheduled) operations run again")
+        }
+    }
+}

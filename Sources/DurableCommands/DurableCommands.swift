@@ -39,7 +39,7 @@ public struct DurableOperations<Registry: DurableCommandRegistry>: AsyncParsable
 public enum DurableCommands {
     public static var registryFree: [any ParsableCommand.Type] {
         [
-            Migrate.self, Instances.self, History.self, Start.self, Raise.self, Cancel.self, Terminate.self, Pause.self, Resume.self,
+            Migrate.self, Instances.self, History.self, Start.self, Raise.self, Cancel.self, Terminate.self, Pause.self, Resume.self, Reset.self,
             Purge.self, Bulk.self, Nodes.self, Queues.self, Why.self,
         ]
     }

@@ -73,12 +73,18 @@ public struct History: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Flag(help: "Print the events as JSON, e.g. for ReplayTester.") var json = false
+    @Option(help: "An execution that ended with a reset, instead of the current one.") var execution: String?
 
     public init() {}
 
     public func run() async throws {
         try await self.connection.withProvider { provider in
-            let history = try await DurableClient(provider: provider).history(instanceID: self.instanceID)
+            let client = DurableClient(provider: provider)
+            let history = if let execution = self.execution {
+                try await client.history(instanceID: self.instanceID, executionID: execution)
+            } else {
+                try await client.history(instanceID: self.instanceID)
+            }
             if self.json {
                 print(try DurableJSON.encode(history))
             } else {

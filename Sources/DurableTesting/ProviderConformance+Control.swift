@@ -1,13 +1,14 @@
 import Durable
 import Foundation
 
-// Operator control (DurableInstanceControl): pause and resume.
+// Operator control (DurableInstanceControl): pause, resume and reset.
 extension ProviderConformance {
     static let controlChecks: [Check] = [
         Check(name: "a paused instance takes no turns until resumed", body: pauseHoldsTurns),
         Check(name: "a pause fences off a turn in flight", body: pauseFencesTurn),
         Check(name: "a pause with a deadline resumes by itself", body: pauseDeadline),
         Check(name: "pausing a finished or unknown instance is a typed error", body: pauseErrors),
+        Check(name: "a reset to the last failure runs the failed activity again on a new version", body: resetToLastFailure),
     ]
 }
 
@@ -125,4 +126,56 @@ private func pauseErrors(_ factory: ProviderConformance.Factory) async throws {
     try await requireError(.invalidInput, "a pause without who") { _ = try await provider.pauseInstance(PauseRequest(instanceID: "running", by: " ")) }
     try await requireError(.invalidInput, "a pause of no duration") { _ = try await provider.pauseInstance(PauseRequest(instanceID: "running", by: "ops", for: .zero)) }
     try require(try await provider.instance(id: "running")?.pause == nil, "a rejected pause changed the instance")
+}
+
+private func resetToLastFailure(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "rewound")
+    try await commitFirstTurn(provider, try await claimUntil(provider, owner: "a")[0], activities: 1)
+    let attempt = try await provider.claimActivities(ClaimRequest(owner: "a", limit: 10)).items
+    try require(attempt.count == 1, "one activity")
+    try await provider.completeActivity(attempt[0].lease, .failed(FailureDetails(type: "Bug", message: "off by one")))
+    let failed = try await claimUntil(provider, owner: "a")[0]
+    let failure = FailureDetails(type: "Bug", message: "off by one")
+    try await provider.commitTurn(failed.lease, TurnCommit(
+        consumedMessageIDs: failed.messages.map(\.id),
+        result: TurnResult(newEvents: [event(failed, 0, failed.messages[0].kind), event(failed, 1, .executionFailed(failure: failure))], actions: [], outcome: .failed(failure))
+    ))
+    try require(try await provider.instance(id: "rewound")?.status == .failed, "the instance failed")
+
+    func reset(_ point: ResetPoint) async throws -> ResetOutcome {
+        try await provider.resetInstance(ResetRequest(instanceID: "rewound", to: point, version: "2.0.0", event: .init(name: "fixed", input: .null), by: "ops", reason: "bug fixed"))
+    }
+    try await requireError(.invalidInput, "a decision is not a reset point") { _ = try await reset(.sequence(1)) }
+    try await requireError(.invalidInput, "a sequence outside the history") { _ = try await reset(.sequence(9)) }
+    try await requireError(.instanceNotFound, "an unknown instance") {
+        _ = try await provider.resetInstance(ResetRequest(instanceID: "nobody", to: .start, by: "ops"))
+    }
+    try require(try await provider.instance(id: "rewound")?.status == .failed, "a refused reset changed the instance")
+
+    let outcome = try await reset(.lastFailure)
+    try require(outcome.keptEvents == 2 && outcome.rescheduled == 1, "two events kept, the failed activity runs again: \(outcome)")
+    let info = try await provider.instance(id: "rewound")
+    try require(info?.status == .running && info?.version == "2.0.0" && info?.executionID == outcome.executionID && info?.failure == nil, "the instance runs the new execution: \(String(describing: info))")
+    let history = try await provider.history(instanceID: "rewound")
+    guard case .executionStarted(let start)? = history.first?.kind, history.count == 2 else { throw ConformanceFailure("the kept history: \(history.map(\.kind.name))") }
+    try require(start.executionID == outcome.executionID && start.version == "2.0.0", "the new start: \(start)")
+    let old = try await provider.history(instanceID: "rewound", executionID: outcome.previousExecutionID)
+    guard case .executionReset(let record)? = old.last?.kind, old.count == 5 else { throw ConformanceFailure("the old history ends with the reset: \(old.map(\.kind.name))") }
+    try require(record.toSequence == 2 && record.newExecutionID == outcome.executionID && record.by == "ops", "the reset record: \(record)")
+
+    let again = try await provider.claimActivities(ClaimRequest(owner: "b", limit: 10)).items
+    try require(again.count == 1 && again[0].executionID == outcome.executionID && again[0].request.operationID == 1 && again[0].attempt == 1, "the activity runs again for the new execution")
+    let turn = try await claimUntil(provider, owner: "b")[0]
+    try require(turn.messages.map(\.kind) == [.eventRaised(name: "fixed", input: .null)], "the injected event is delivered: \(turn.messages.map(\.kind.name))")
+    try require(turn.historyLength == 2, "the turn continues the kept history")
+
+    // From the start: an empty history and the start message again.
+    try await provider.abandonOrchestration(turn.lease, delay: .zero, reason: .interrupted)
+    let fresh = try await provider.resetInstance(ResetRequest(instanceID: "rewound", to: .start, by: "ops"))
+    try require(try await provider.instance(id: "rewound")?.status == .pending && fresh.keptEvents == 0, "reset to the start is a fresh start")
+    let first = try await claimUntil(provider, owner: "c")[0]
+    guard case .executionStarted(let restart)? = first.messages.first?.kind else { throw ConformanceFailure("the start message: \(first.messages.map(\.kind.name))") }
+    try require(restart.executionID == fresh.executionID && first.history.isEmpty, "the new execution starts from nothing")
+    try require(try await provider.claimActivities(ClaimRequest(owner: "c", limit: 10)).items.isEmpty, "the previous execution's task is gone")
 }

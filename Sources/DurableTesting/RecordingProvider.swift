@@ -83,6 +83,10 @@ public final class RecordingProvider: DurableProvider {
     public func queueDepths() async throws -> QueueDepths { try await self.base.queueDepths() }
     public func pauseInstance(_ request: PauseRequest) async throws -> PauseOutcome { try await self.base.pauseInstance(request) }
     public func resumeInstance(_ request: ResumeRequest) async throws -> ResumeOutcome { try await self.base.resumeInstance(request) }
+    public func resetInstance(_ request: ResetRequest) async throws -> ResetOutcome { try await self.base.resetInstance(request) }
+    public func history(instanceID: String, executionID: String) async throws -> [HistoryEvent] {
+        try await self.base.history(instanceID: instanceID, executionID: executionID)
+    }
     public func registerNode(_ node: NodeRegistration) async throws -> Int { try await self.base.registerNode(node) }
     public func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult {
         try await self.base.heartbeat(node, staleAfter: staleAfter)

@@ -256,7 +256,7 @@ struct ContinueAsNewRequested: Error {}
 
 extension Date {
     /// The engine works in milliseconds, the precision of the history's timestamps.
-    var roundedToMilliseconds: Date {
+    package var roundedToMilliseconds: Date {
         Date(timeIntervalSince1970: (self.timeIntervalSince1970 * 1000).rounded() / 1000)
     }
 }

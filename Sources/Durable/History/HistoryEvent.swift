@@ -91,6 +91,9 @@ extension HistoryEvent {
         case executionFailed(failure: FailureDetails)
         case executionCancelled(reason: String)
         case continuedAsNew(input: Payload, version: String?)
+        /// An operator reset the instance: this execution ends here, and a new one goes on from
+        /// the history before ``ResetRecord/toSequence``. Not a decision of the code.
+        case executionReset(ResetRecord)
     }
 
     /// The first event of every execution.
@@ -141,7 +144,8 @@ extension HistoryEvent.Kind {
     public var isOutput: Bool {
         switch self {
         case .executionStarted, .turnStarted, .activityCompleted, .activityFailed, .timerFired, .eventRaised,
-            .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed:
+            .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed,
+            .executionReset:
             return false
         case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled,
             .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew:
@@ -160,7 +164,7 @@ extension HistoryEvent.Kind {
     /// Whether the event ends the execution.
     public var isTerminal: Bool {
         switch self {
-        case .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew: return true
+        case .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew, .executionReset: return true
         default: return false
         }
     }
@@ -201,6 +205,7 @@ extension HistoryEvent.Kind {
         case .executionFailed: "executionFailed"
         case .executionCancelled: "executionCancelled"
         case .continuedAsNew: "continuedAsNew"
+        case .executionReset: "executionReset"
         }
     }
 

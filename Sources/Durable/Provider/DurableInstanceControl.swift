@@ -22,4 +22,22 @@ public protocol DurableInstanceControl: Sendable {
     /// dispatchers are notified. Throws `instanceNotFound` or `instanceFinished`; resuming an
     /// instance that is not paused changes nothing.
     func resumeInstance(_ request: ResumeRequest) async throws -> ResumeOutcome
+
+    /// Rewinds an instance (``ResetPlanner`` decides): its current execution ends with
+    /// `executionReset` (its history stays readable through ``history(instanceID:executionID:)``)
+    /// and a new execution goes on from the history before the reset point, with a new execution id
+    /// and optionally another version. What was pending at the point runs again (activities as new
+    /// tasks, timers at their time); the old execution's activities are cancelled, its timers and
+    /// results dropped, children it started after the point cancelled. The instance is `running`
+    /// again (`pending` for `.start`), whatever it was, its lease epoch moved on; a pause stays.
+    ///
+    /// Throws `instanceNotFound`, or `invalidInput` for a point the plan refuses, and changes
+    /// nothing then.
+    ///
+    /// Conformance: "a reset to the last failure runs the failed activity again on a new version".
+    func resetInstance(_ request: ResetRequest) async throws -> ResetOutcome
+
+    /// The history of one execution of the instance: the current one, or one that ended with a
+    /// reset. Throws `instanceNotFound` for an unknown instance; an unknown execution has none.
+    func history(instanceID: String, executionID: String) async throws -> [HistoryEvent]
 }

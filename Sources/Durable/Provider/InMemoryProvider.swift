@@ -37,6 +37,8 @@ public final class InMemoryProvider: DurableProvider {
         var lease: LeaseState?
         var deliveries = 0
         var handlerMisses = 0
+        /// Histories of executions that ended with a reset, by execution id.
+        var resetExecutions: [String: [HistoryEvent]] = [:]
 
         /// Whether nothing holds the instance now: no live lease, no pause in force.
         func isFree(at now: Date) -> Bool {
