@@ -1,11 +1,12 @@
 import Durable
 import Foundation
 
-// Operator control on a running fleet: pause and resume, cancel and terminate.
+// Operator control on a running fleet: pause and resume, cancel and terminate, reset.
 extension RuntimeScenarios {
     static let controlScenarios: [Scenario] = [
         Scenario(name: "a pause during an activity holds the instance on two nodes until the resume", body: pauseDuringActivity),
         Scenario(name: "a cancelled instance runs its compensation, a terminated one does not", body: cooperativeCancel),
+        Scenario(name: "a failed instance reset to before its failure completes on the fixed version", body: resetFailedInstance),
     ]
 }
 
@@ -111,6 +112,69 @@ private func cooperativeCancel(_ factory: ProviderConformance.Factory) async thr
             kinds.suffix(4) == ["cooperativeCancelRequested", "activityScheduled", "activityCompleted", "executionCancelled"],
             "the cancelled history: \(kinds)"
         )
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// Fails until the probe says the bug is fixed.
+struct Charge: Activity {
+    var probe = Probe()
+    func run(_ input: String, context: ActivityContext) async throws -> String {
+        self.probe.hit("charge")
+        guard self.probe.count("fixed") > 0 else { throw ConformanceFailure("card processor rejected \(input)") }
+        return "charged \(input)"
+    }
+}
+
+/// Version 1.0.0 charges and reports; 2.0.0, the fix, makes the same first call and says so.
+struct Checkout: Orchestration {
+    func run(_ input: String, context: OrchestrationContext) async throws -> String {
+        try await context.activity(Charge.self, input, retry: .none)
+    }
+}
+
+struct CheckoutFixed: Orchestration {
+    static let name = "Checkout"
+    static let version = "2.0.0"
+    func run(_ input: String, context: OrchestrationContext) async throws -> String {
+        let charged = try await context.activity(Charge.self, input, retry: .none)
+        let note = try await context.event("note", as: String.self)
+        return "\(charged), \(note)"
+    }
+}
+
+private func resetFailedInstance(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    let registry = try registry {
+        try $0.register(Checkout())
+        try $0.register(CheckoutFixed())
+        try $0.register(Charge(probe: probe))
+    }
+    let nodes = ["node-1", "node-2"].map { RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: $0)) }
+    do {
+        let id = try await client.start(name: "Checkout", input: try Payload(encoding: "order-1"), instanceID: "checkout", version: "1.0.0")
+        let failed = try await client.waitForCompletion(instanceID: id, timeout: .seconds(30))
+        try require(failed.status == .failed && failed.version == "1.0.0", "the first execution fails: \(failed.status) \(failed.version)")
+
+        probe.hit("fixed")
+        try await requireError(.orchestrationNotRegistered, "a version no node has") {
+            _ = try await client.reset(instanceID: id, to: .lastFailure, version: "9.9.9", by: "ops")
+        }
+        let outcome = try await client.reset(
+            instanceID: id, to: .lastFailure, version: "2.0.0", event: .init(name: "note", input: try Payload(encoding: "fixed in 2.0.0")),
+            by: "ops", reason: "card processor bug fixed"
+        )
+        let output = try await client.result(of: CheckoutFixed.self, instanceID: id, timeout: .seconds(30))
+        try require(output == "charged order-1, fixed in 2.0.0", "got \(output)")
+        try require(probe.count("charge") == 2, "the failed charge ran once more: \(probe.count("charge"))")
+        let old = try await client.history(instanceID: id, executionID: outcome.previousExecutionID).map(\.kind.name)
+        try require(old.last == "executionReset" && old.contains("executionFailed"), "the failed execution stays readable: \(old)")
+        try require(try await client.status(instanceID: id).version == "2.0.0", "the instance runs the fixed version")
         for node in nodes { try await node.stop() }
     } catch {
         for node in nodes { try? await node.stop() }
