@@ -1,0 +1,13 @@
+/// Starting instances and sending them messages: the client side of the contract
+/// (docs/provider-contract.md, "Client operations"). A requirement group of ``DurableProvider``.
+public protocol DurableInstances: Sendable {
+    /// Creates an instance and enqueues its `executionStarted` message. Starting an existing id with
+    /// the same name and input returns `.alreadyExists` (idempotent); with anything else it throws
+    /// `instanceAlreadyExists`.
+    func createInstance(_ request: StartRequest) async throws -> StartResult
+
+    /// Enqueues a message for an instance's current execution: an event or a cancellation. Throws
+    /// `instanceNotFound` for an unknown instance and `invalidInput` for an event to a finished one;
+    /// cancelling a finished instance does nothing.
+    func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws
+}
