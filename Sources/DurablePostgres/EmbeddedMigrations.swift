@@ -192,5 +192,14 @@ extension Migration {
             -- deletes.
             """#
         ),
+        Migration(
+            version: 8,
+            name: "0008_activity_last_error",
+            sql: #"""
+            -- Durable schema, version 8: the failure of an activity's last attempt, kept while it waits for its
+            -- retry, for `durable why` and the task listing.
+            ALTER TABLE activity_tasks ADD COLUMN last_error text;
+            """#
+        ),
     ]
 }

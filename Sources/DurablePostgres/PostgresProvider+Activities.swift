@@ -77,8 +77,9 @@ extension PostgresProvider {
 
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
-        let retry = reason == .retry ? 1 : 0
-        let release = reason == .retry ? 0 : 1
+        let retry = reason.countsDelivery ? 1 : 0
+        let release = reason.countsDelivery ? 0 : 1
+        let lastError: String? = if case .failedAttempt(let failure) = reason { try DurableJSON.encode(failure) } else { nil }
         let miss: Int = if case .missingHandler = reason { 1 } else { 0 }
         try await self.withRetry("abandoning activity \(lease)", statement: "abandon_activity") {
             let rows = try await self.client.query(
@@ -87,7 +88,7 @@ extension PostgresProvider {
                     UPDATE activity_tasks SET lock_owner = NULL, locked_until = NULL,
                         visible_at = now() + make_interval(secs => \(seconds)),
                         attempt = attempt + \(retry), deliveries = greatest(0, deliveries - \(release)),
-                        handler_misses = handler_misses + \(miss)
+                        handler_misses = handler_misses + \(miss), last_error = coalesce(\(lastError), last_error)
                     WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                     RETURNING 1
                 )

@@ -178,7 +178,7 @@ extension PostgresProvider {
     public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
         let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
         let waitingFor: String? = if case .missingHandler(let missing) = reason { missing } else { nil }
-        let release = reason == .retry ? 0 : 1
+        let release = reason.countsDelivery ? 0 : 1
         let miss = waitingFor == nil ? 0 : 1
         try await self.transaction("abandoning \(lease)", statement: "abandon_orchestration") { connection in
             let rows = try await connection.query(

@@ -37,6 +37,31 @@ extension PostgresProvider {
         }
     }
 
+    public func activities(instanceID: String) async throws -> [ActivityTaskInfo] {
+        let rows = try await self.withRetry("reading the activities of '\(instanceID)'", statement: "read_activities", deadline: .seconds(30)) {
+            try await self.client.query(
+                """
+                SELECT t.operation_id, t.name, t.request, t.attempt, t.visible_at,
+                       CASE WHEN t.locked_until > now() THEN t.lock_owner END, t.cancel_requested, t.last_error
+                FROM activity_tasks t JOIN instances i ON i.id = t.instance_id AND i.execution_id = t.execution_id
+                WHERE t.instance_id = \(instanceID)
+                ORDER BY t.operation_id
+                """,
+                logger: self.logger
+            ).collect()
+        }
+        return try rows.map { row in
+            let (operation, name, request, attempt, visibleAt, owner, cancelled, lastError) =
+                try row.decode((Int, String, String, Int, Date, String?, Bool, String?).self)
+            return ActivityTaskInfo(
+                operationID: operation, name: name, attempt: attempt,
+                maxAttempts: (try? DurableJSON.decode(ActivityRequest.self, from: request))?.retry.maxAttempts ?? 1,
+                visibleAt: visibleAt, leaseOwner: owner, cancelRequested: cancelled,
+                lastError: try lastError.map { try DurableJSON.decode(FailureDetails.self, from: $0) }
+            )
+        }
+    }
+
     public func listInstances(_ query: InstanceQuery) async throws -> InstancePage {
         guard query.limit > 0, query.limit <= 10_000 else {
             throw DurableError(.invalidInput, "a page holds 1 to 10,000 instances, not \(query.limit)")

@@ -1,10 +1,11 @@
 import Durable
 import Foundation
 
-// Listing by the filters bulk actions select with.
+// Listing by the filters bulk actions select with; an instance's activity tasks.
 extension ProviderConformance {
     static let readChecks: [Check] = [
         Check(name: "listing filters by version, time windows, custom status and parent", body: listingFilters),
+        Check(name: "an instance's activity tasks show their attempts and last error", body: activityTasks),
     ]
 }
 
@@ -40,4 +41,21 @@ private func listingFilters(_ factory: ProviderConformance.Factory) async throws
     try require(try await ids(InstanceQuery(completedBefore: later)) == ["f-2"], "the finished window matches finished instances only")
     try require(try await ids(InstanceQuery(completedAfter: later)).isEmpty, "nothing finished in the future")
     try require(try await ids(InstanceQuery(statuses: [.running], name: "Conformance", version: "1.0.0", parentInstanceID: "f-1")).isEmpty, "filters combine: the child is still pending")
+}
+
+private func activityTasks(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "tasks")
+    try await commitFirstTurn(provider, try await claimUntil(provider, owner: "a")[0], activities: 2)
+    let leased = try await provider.claimActivities(ClaimRequest(owner: "node-a#1", limit: 10)).items.sorted { $0.request.operationID < $1.request.operationID }
+    try require(leased.count == 2, "two tasks")
+    try await provider.abandonActivity(leased[1].lease, delay: .seconds(60), reason: .failedAttempt(FailureDetails(type: "Timeout", message: "the bank did not answer")))
+    let tasks = try await provider.activities(instanceID: "tasks")
+    try require(tasks.map(\.operationID) == [1, 2], "both tasks, by operation: \(tasks)")
+    try require(tasks[0].attempt == 1 && tasks[0].leaseOwner == "node-a#1" && tasks[0].lastError == nil, "the running one: \(tasks[0])")
+    try require(
+        tasks[1].attempt == 2 && tasks[1].leaseOwner == nil && tasks[1].lastError?.message == "the bank did not answer" && tasks[1].visibleAt > Date().addingTimeInterval(30),
+        "the failed one waits for its retry with its error: \(tasks[1])"
+    )
+    try require(try await provider.activities(instanceID: "nobody").isEmpty, "an unknown instance has none")
 }

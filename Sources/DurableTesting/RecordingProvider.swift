@@ -81,6 +81,7 @@ public final class RecordingProvider: DurableProvider {
     public func listInstances(_ query: InstanceQuery) async throws -> InstancePage { try await self.base.listInstances(query) }
     public func purgeInstances(_ query: PurgeQuery) async throws -> Int { try await self.base.purgeInstances(query) }
     public func queueDepths() async throws -> QueueDepths { try await self.base.queueDepths() }
+    public func activities(instanceID: String) async throws -> [ActivityTaskInfo] { try await self.base.activities(instanceID: instanceID) }
     public func pauseInstance(_ request: PauseRequest) async throws -> PauseOutcome { try await self.base.pauseInstance(request) }
     public func resumeInstance(_ request: ResumeRequest) async throws -> ResumeOutcome { try await self.base.resumeInstance(request) }
     public func resetInstance(_ request: ResetRequest) async throws -> ResetOutcome { try await self.base.resetInstance(request) }

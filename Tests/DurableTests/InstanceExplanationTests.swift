@@ -124,4 +124,20 @@ import Testing
         let expired = InstanceExplanation(instance: info, history: self.history([]), children: [:], nodes: [], now: self.now)
         #expect(!expired.findings.contains { $0.kind == .paused })
     }
+
+    @Test func anActivityShowsItsAttemptItsRetryAndItsLastError() {
+        let history = self.history([.activityScheduled(operationID: 1, name: "ChargeCard", input: .null, retry: .none, timeout: nil)])
+        let waiting = ActivityTaskInfo(
+            operationID: 1, name: "ChargeCard", attempt: 3, maxAttempts: 5, visibleAt: self.now.addingTimeInterval(40), leaseOwner: nil,
+            cancelRequested: false, lastError: FailureDetails(type: "Timeout", message: "the bank did not answer")
+        )
+        let retrying = InstanceExplanation(instance: self.instance(), history: history, children: [:], nodes: [], activities: [waiting], now: self.now)
+        #expect(retrying.findings.map(\.message) == ["activity ChargeCard (operation 1) scheduled 60 s ago, no result yet: attempt 3 of 5, next retry in 40 s; last error: the bank did not answer"])
+        var running = waiting
+        running.leaseOwner = "node-2#a1b2"
+        running.visibleAt = self.now.addingTimeInterval(25)
+        running.lastError = nil
+        let held = InstanceExplanation(instance: self.instance(), history: history, children: [:], nodes: [], activities: [running], now: self.now)
+        #expect(held.findings.map(\.message) == ["activity ChargeCard (operation 1) scheduled 60 s ago, no result yet: attempt 3 of 5, running on node node-2"])
+    }
 }

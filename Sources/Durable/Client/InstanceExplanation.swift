@@ -34,7 +34,10 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         ["\(self.instanceID): \(self.status.rawValue)"] + self.findings.map { "- \($0.message)" }
     }
 
-    public init(instance: InstanceInfo, history: [HistoryEvent], children: [String: InstanceInfo], nodes: [NodeInfo], now: Date) {
+    public init(
+        instance: InstanceInfo, history: [HistoryEvent], children: [String: InstanceInfo], nodes: [NodeInfo], activities: [ActivityTaskInfo] = [],
+        now: Date
+    ) {
         self.instanceID = instance.id
         self.status = instance.status
         var findings: [Finding] = []
@@ -85,7 +88,8 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         for operation in pending {
             switch operation {
             case .activity(let id, let name, let since):
-                add(.activity, "activity \(name) (operation \(id)) scheduled \(ago(since)), no result yet")
+                let task = activities.first { $0.operationID == id }
+                add(.activity, "activity \(name) (operation \(id)) scheduled \(ago(since)), no result yet" + (task.map { Self.describe($0, now: now) } ?? ""))
             case .timer(let id, let fireAt):
                 let due = fireAt > now ? "due in \(Self.duration(fireAt.timeIntervalSince(now)))" : "was due \(ago(fireAt)), not delivered yet"
                 add(.timer, "timer (operation \(id)) \(due)")
@@ -137,6 +141,21 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         return order.compactMap { pending[$0] }
     }
 
+    /// An activity task's attempt, where it is and its last error, as a clause.
+    static func describe(_ task: ActivityTaskInfo, now: Date) -> String {
+        var text = ": attempt \(task.attempt) of \(task.maxAttempts)"
+        if let owner = task.leaseOwner {
+            text += ", running on node \(owner.split(separator: "#").first.map(String.init) ?? owner)"
+        } else if task.visibleAt > now {
+            text += ", next retry in \(Self.duration(task.visibleAt.timeIntervalSince(now)))"
+        } else {
+            text += ", waiting for a node to run it"
+        }
+        if task.cancelRequested { text += ", cancellation requested" }
+        if let error = task.lastError { text += "; last error: \(error.message)" }
+        return text
+    }
+
     static func duration(_ seconds: TimeInterval) -> String {
         let seconds = max(0, seconds)
         switch seconds {
@@ -161,6 +180,7 @@ extension DurableClient {
             children[childID] = try await self.provider.instance(id: childID)
         }
         let nodes = try await self.provider.listNodes(staleAfter: staleNodeAfter)
-        return InstanceExplanation(instance: info, history: history, children: children, nodes: nodes, now: Date())
+        let activities = info.status.isTerminal ? [] : try await self.provider.activities(instanceID: instanceID)
+        return InstanceExplanation(instance: info, history: history, children: children, nodes: nodes, activities: activities, now: Date())
     }
 }

@@ -140,9 +140,22 @@ public enum AbandonReason: Sendable, Hashable {
     /// attempt), or a turn could not be run (its history did not load). The delivery counts towards
     /// poisoning.
     case retry
+    /// An activity attempt failed and is retried per its policy: counts an attempt, like `.retry`,
+    /// and keeps the failure as the task's last error (``ActivityTaskInfo/lastError``).
+    case failedAttempt(FailureDetails)
     /// This node has no handler for the work: the delivery does not count, a handler miss does, and
     /// the instance shows what it waits for (e.g. `Order 2.0.0`).
     case missingHandler(String)
+}
+
+extension AbandonReason {
+    /// Whether the hand-back counts the delivery: a retry or a failed attempt.
+    public var countsDelivery: Bool {
+        switch self {
+        case .retry, .failedAttempt: true
+        case .interrupted, .missingHandler: false
+        }
+    }
 }
 
 /// A claimed orchestration turn.

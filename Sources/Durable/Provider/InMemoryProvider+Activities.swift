@@ -148,6 +148,9 @@ extension InMemoryProvider {
             switch reason {
             case .retry:
                 task.attempt += 1
+            case .failedAttempt(let failure):
+                task.attempt += 1
+                task.lastError = failure
             case .interrupted:
                 task.deliveries = max(0, task.deliveries - 1)
             case .missingHandler:

@@ -291,7 +291,7 @@ extension InMemoryProvider {
                 instance.deliveries = max(0, instance.deliveries - 1)
                 instance.handlerMisses += 1
                 instance.info.waitingFor = waitingFor
-            case .retry:
+            case .retry, .failedAttempt:
                 break
             }
             state.instances[lease.id] = instance

@@ -18,6 +18,22 @@ extension InMemoryProvider {
         }
     }
 
+    public func activities(instanceID: String) async throws -> [ActivityTaskInfo] {
+        let now = self.now()
+        return self.state.withLock { state in
+            guard let execution = state.instances[instanceID]?.info.executionID else { return [] }
+            return state.tasks.values.filter { $0.instanceID == instanceID && $0.executionID == execution }
+                .sorted { $0.request.operationID < $1.request.operationID }
+                .map { task in
+                    let live = task.lease.flatMap { $0.expiresAt > now ? $0 : nil }
+                    return ActivityTaskInfo(
+                        operationID: task.request.operationID, name: task.request.name, attempt: task.attempt, maxAttempts: task.request.retry.maxAttempts,
+                        visibleAt: live?.expiresAt ?? task.visibleAt, leaseOwner: live?.owner, cancelRequested: task.cancelRequested, lastError: task.lastError
+                    )
+                }
+        }
+    }
+
     public func listInstances(_ query: InstanceQuery) async throws -> InstancePage {
         guard query.limit > 0, query.limit <= 10_000 else {
             throw DurableError(.invalidInput, "a page holds 1 to 10,000 instances, not \(query.limit)")

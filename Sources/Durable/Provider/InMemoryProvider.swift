@@ -66,6 +66,7 @@ public final class InMemoryProvider: DurableProvider {
         var cancelRequested = false
         var sequence: Int64
         var handlerMisses = 0
+        var lastError: FailureDetails?
     }
 
     struct Node {

@@ -137,7 +137,7 @@ extension DurableRuntime {
             if let delay = request.retry.delay(afterAttempt: item.attempt, failure: failure) {
                 self.metrics.attempt(activity: request.name, .retried, duration: duration)
                 logger.info("activity attempt failed; retrying", metadata: ["error": "\(failure)", "durable.retryIn": "\(delay)"])
-                await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: delay, reason: .retry) }
+                await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: delay, reason: .failedAttempt(failure)) }
             } else {
                 self.metrics.attempt(activity: request.name, .failed, duration: duration)
                 logger.info("activity failed", metadata: ["error": "\(failure)"])

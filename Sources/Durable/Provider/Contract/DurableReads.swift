@@ -11,6 +11,11 @@ public protocol DurableReads: Sendable {
     func listInstances(_ query: InstanceQuery) async throws -> InstancePage
     /// Deletes finished instances (and their history) matching the query; returns how many.
     func purgeInstances(_ query: PurgeQuery) async throws -> Int
+    /// The activity tasks of the instance's current execution, by operation: attempts, retry
+    /// backoff, lease holder, last error (for `durable why`); empty for an unknown instance.
+    /// Conformance: "an instance's activity tasks show their attempts and last error".
+    func activities(instanceID: String) async throws -> [ActivityTaskInfo]
+
     /// Ready and delayed messages and activity tasks, by the provider's clock.
     func queueDepths() async throws -> QueueDepths
 }
