@@ -112,17 +112,29 @@ public struct Start: AsyncParsableCommand {
 }
 
 public struct Raise: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(abstract: "Raise an external event with JSON data.")
+    public static let configuration = CommandConfiguration(abstract: "Raise an external event with JSON data; with --start, start the instance first if it does not exist, atomically.")
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Argument var event: String
     @Argument(help: "The data as JSON.") var data = "null"
+    @Option(help: "Signal-with-start: start this orchestration (by name) first if the instance does not exist.") var start: String?
+    @Option(help: "With --start: the input as JSON.") var input = "null"
+    @Option(help: "With --start: the version.") var version: String?
 
     public init() {}
 
     public func run() async throws {
         try await self.connection.withProvider { provider in
-            try await provider.sendMessage(instanceID: self.instanceID, .eventRaised(name: self.event, input: Payload(json: self.data)))
+            let event = HistoryEvent.Kind.eventRaised(name: self.event, input: Payload(json: self.data))
+            guard let name = self.start else {
+                try await provider.sendMessage(instanceID: self.instanceID, event)
+                return
+            }
+            let request = StartRequest(instanceID: self.instanceID, name: name, version: self.version, input: Payload(json: self.input))
+            switch try await provider.signalWithStart(request, event: event) {
+            case .created: print("started \(self.instanceID) and raised \(self.event)")
+            case .alreadyExists: print("raised \(self.event) to the existing \(self.instanceID)")
+            }
         }
     }
 }

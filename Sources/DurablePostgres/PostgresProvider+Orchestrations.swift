@@ -12,11 +12,7 @@ extension PostgresProvider {
         try ProviderValidation.payload(request.input, limit: self.configuration.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
         let executionID = UUID().uuidString.lowercased()
         let version = request.version ?? ""
-        let start = try DurableJSON.encode(
-            HistoryEvent.Kind.executionStarted(
-                .init(name: request.name, version: version, input: request.input, executionID: executionID, traceContext: request.traceContext)
-            )
-        )
+        let start = try Self.startMessage(request, executionID: executionID)
         return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance", deadline: .seconds(3600)) {
             let rows = try await self.starts.execute(
                 CreateInstanceStatement(
@@ -52,31 +48,52 @@ extension PostgresProvider {
         let kind = try DurableJSON.encode(message)
         let status: String? = try await self.withRetry("sending a message to '\(instanceID)'", statement: "send_message") {
             let rows = try await self.client.query(
-                """
-                WITH target AS (
-                    SELECT id, status FROM instances WHERE id = \(instanceID)
-                ), queued AS (
-                    INSERT INTO messages (instance_id, kind)
-                    SELECT id, \(kind) FROM target WHERE status IN ('pending', 'running')
-                    RETURNING instance_id
-                ), readied AS (
-                    -- Always written, also when it changes nothing: the row lock orders this message
-                    -- with a commit of the same instance, which then cannot miss it.
-                    UPDATE instances i SET inbox_at = LEAST(i.inbox_at, now()) WHERE i.id IN (SELECT instance_id FROM queued)
-                )
-                SELECT (SELECT status FROM target), (SELECT count(*) FROM (SELECT pg_notify(\(self.configuration.channel), 'o') FROM queued) n)::int8
-                """,
-                logger: self.logger
+                SendMessageStatement.query(instanceID: instanceID, kind: kind, channel: self.configuration.channel), logger: self.logger
             )
             for try await (status, _) in rows.decode((String?, Int64).self) { return status }
             return nil
         }
+        try Self.checkDelivered(message, instanceID: instanceID, status: status)
+    }
+
+    /// The encoded `executionStarted` message of a new instance.
+    static func startMessage(_ request: StartRequest, executionID: String) throws(DurableError) -> String {
+        try DurableJSON.encode(
+            HistoryEvent.Kind.executionStarted(
+                .init(name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext)
+            )
+        )
+    }
+
+    /// The outcome of ``SendMessageStatement`` for the sender: unknown and finished instances.
+    static func checkDelivered(_ message: HistoryEvent.Kind, instanceID: String, status: String?) throws(DurableError) {
         guard let status else {
             throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
         }
         if status != "pending" && status != "running" {
             if message.isCancellation { return }
             throw DurableError(.invalidInput, "instance '\(instanceID)' is \(status) and takes no more messages", instanceID: instanceID)
+        }
+    }
+
+    public func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind) async throws -> StartResult {
+        try ProviderValidation.signalWithStart(request, event: event, limit: self.configuration.maxPayloadBytes)
+        let executionID = UUID().uuidString.lowercased()
+        let version = request.version ?? ""
+        let start = try Self.startMessage(request, executionID: executionID)
+        let kind = try DurableJSON.encode(event)
+        let id = request.instanceID
+        return try await self.transaction("signalling '\(id)' with start", statement: "signal_with_start") { connection in
+            // Two statements: the second's snapshot has the instance a concurrent caller created
+            // while the first waited on its row.
+            let created = CreateInstanceStatement(
+                instanceID: id, name: request.name, version: version, executionID: executionID, input: request.input.json, start: start,
+                channel: self.configuration.channel
+            )
+            let counts = try await connection.query(created.query, logger: self.logger).collect().first?.decode((Int64, Int64).self)
+            let rows = try await connection.query(SendMessageStatement.query(instanceID: id, kind: kind, channel: self.configuration.channel), logger: self.logger).collect()
+            try Self.checkDelivered(event, instanceID: id, status: try rows.first?.decode((String?, Int64).self).0)
+            return (counts?.0 ?? 0) > 0 ? .created : .alreadyExists
         }
     }
 

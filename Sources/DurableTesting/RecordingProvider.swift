@@ -38,6 +38,9 @@ public final class RecordingProvider: DurableProvider {
     }
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult { try await self.base.createInstance(request) }
+    public func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind) async throws -> StartResult {
+        try await self.base.signalWithStart(request, event: event)
+    }
     public func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws {
         try await self.base.sendMessage(instanceID: instanceID, message)
     }

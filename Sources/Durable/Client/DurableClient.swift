@@ -53,6 +53,29 @@ public struct DurableClient: Sendable {
         return id
     }
 
+    /// Raises an event to an instance, starting it with `input` first if the id does not exist, in
+    /// one atomic step: concurrent callers start one instance and every event reaches it. An
+    /// existing instance keeps its input (`.alreadyExists`); a finished one throws `invalidInput`.
+    @discardableResult
+    public func signalWithStart<O: Orchestration, T: Encodable>(
+        _ type: O.Type, input: O.Input, instanceID: String, version: String? = nil, event name: String, _ data: T
+    ) async throws -> StartResult {
+        let span = self.tracer.startSpan("durable.signal_with_start", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        defer { span.end() }
+        span.attributes["durable.instance.id"] = instanceID
+        span.attributes["durable.orchestration.name"] = O.name
+        span.attributes["durable.event.name"] = name
+        do {
+            let carrier = self.tracer.carrier(for: span.context)
+            let request = StartRequest(instanceID: instanceID, name: O.name, version: version, input: try Payload(encoding: input), traceContext: carrier)
+            return try await self.provider.signalWithStart(request, event: .eventRaised(name: name, input: try Payload(encoding: data), traceContext: carrier))
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+
     /// Raises an external event. An event raised before the orchestration waits for it is kept until
     /// a wait consumes it.
     public func raiseEvent<T: Encodable>(instanceID: String, name: String, _ data: T) async throws {

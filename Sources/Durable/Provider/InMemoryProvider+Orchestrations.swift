@@ -22,16 +22,7 @@ extension InMemoryProvider {
                 }
                 return .alreadyExists
             }
-            let executionID = UUID().uuidString.lowercased()
-            let info = InstanceInfo(
-                id: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
-                status: .pending, input: request.input, createdAt: now, updatedAt: now
-            )
-            state.instances[request.instanceID] = Instance(info: info)
-            let start = HistoryEvent.ExecutionStarted(
-                name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext
-            )
-            state.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
+            state.create(request, now: now)
             return .created
         }
         if result == .created { self.notify(.orchestrations) }
@@ -61,6 +52,26 @@ extension InMemoryProvider {
             return true
         }
         if sent { self.notify(.orchestrations) }
+    }
+
+    public func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind) async throws -> StartResult {
+        try ProviderValidation.signalWithStart(request, event: event, limit: self.maxPayloadBytes)
+        let now = self.now()
+        let result = try self.state.withLock { state throws(DurableError) -> StartResult in
+            let id = request.instanceID
+            if let existing = state.instances[id] {
+                guard !existing.info.status.isTerminal else {
+                    throw DurableError(.invalidInput, "instance '\(id)' is \(existing.info.status.rawValue) and takes no more messages", instanceID: id)
+                }
+                state.enqueue(id, executionID: nil, event, visibleAt: now)
+                return .alreadyExists
+            }
+            state.create(request, now: now)
+            state.enqueue(id, executionID: nil, event, visibleAt: now)
+            return .created
+        }
+        self.notify(.orchestrations)
+        return result
     }
 
     // MARK: Orchestrations
@@ -349,5 +360,21 @@ extension InMemoryProvider.State {
                     executionID: task.executionID, request: task.request, attempt: 1, deliveryCount: 1
                 )
             }
+    }
+}
+
+extension InMemoryProvider.State {
+    /// Creates a pending instance with its start message.
+    mutating func create(_ request: StartRequest, now: Date) {
+        let executionID = UUID().uuidString.lowercased()
+        let info = InstanceInfo(
+            id: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
+            status: .pending, input: request.input, createdAt: now, updatedAt: now
+        )
+        self.instances[request.instanceID] = InMemoryProvider.Instance(info: info)
+        let start = HistoryEvent.ExecutionStarted(
+            name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext
+        )
+        self.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
     }
 }

@@ -29,6 +29,19 @@ public enum ProviderValidation {
     }
 
     /// Every payload a turn writes.
+    /// A signal-with-start: the start as ``DurableProvider/createInstance(_:)`` checks it, and an
+    /// `eventRaised` message with a valid name and data.
+    public static func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind, limit: Int) throws(DurableError) {
+        try Self.instanceID(request.instanceID)
+        try Self.name(request.name)
+        try Self.payload(request.input, limit: limit, what: "the input", instanceID: request.instanceID)
+        guard case .eventRaised(let name, let input, _) = event else {
+            throw DurableError(.invalidInput, "signal-with-start sends an event, not \(event.name)", instanceID: request.instanceID)
+        }
+        try Self.name(name)
+        try Self.payload(input, limit: limit, what: "the event data", instanceID: request.instanceID)
+    }
+
     public static func turn(_ result: TurnResult, limit: Int, instanceID: String) throws(DurableError) {
         for event in result.newEvents {
             for payload in event.kind.payloads {

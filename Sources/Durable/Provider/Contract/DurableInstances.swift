@@ -10,4 +10,12 @@ public protocol DurableInstances: Sendable {
     /// `instanceNotFound` for an unknown instance and `invalidInput` for an event to a finished one;
     /// cancelling a finished instance does nothing.
     func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws
+
+    /// Raises an event (an `eventRaised` message; anything else is `invalidInput`) to an instance, creating it first (with its `executionStarted`, delivered
+    /// before the event) when the id does not exist: one atomic step, so concurrent callers create
+    /// one instance and every event reaches it. An existing instance keeps its name and input
+    /// (`.alreadyExists`); a finished one throws `invalidInput` and nothing changes.
+    ///
+    /// Conformance: "signal-with-start creates once under concurrent callers".
+    func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind) async throws -> StartResult
 }
