@@ -12,7 +12,7 @@ import Prometheus
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
-        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node); the last five are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
+        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), footprint (what a kept execution, an activity in flight and a claimed turn cost in memory), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node); the last six are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
     )
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
@@ -72,6 +72,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Instances per soak batch (resident memory is read after each).")
     var soakBatch = 1_000
 
+    @Option(help: "Items of each kind the footprint workload holds at once.")
+    var footprintCount = 2_000
+
     @Option(help: "Where the nodes' metrics go: prometheus (recorded in a registry, as a worker serving /metrics does) or none.")
     var metrics: BenchMetrics = .prometheus
 
@@ -94,6 +97,7 @@ struct Bench: AsyncParsableCommand {
             case "history": results[workload] = try await self.history(url: url)
             case "history-engine": results[workload] = try self.historyEngine()
             case "soak": results[workload] = try await self.soak(url: url)
+            case "footprint": results[workload] = try await self.footprint(url: url)
             case "scale": results[workload] = try await self.scale(url: url)
             case "finished": results[workload] = try await self.finished(url: url)
             case "timers": results[workload] = try await self.timers(url: url)

@@ -184,6 +184,15 @@ final class BenchEnvironment {
         }
     }
 
+    /// Waits until `count` activity tasks are leased (running).
+    func waitUntilActivitiesRunning(_ count: Int, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).activity_tasks WHERE locked_until > now()") < count {
+            guard ContinuousClock.now < deadline else { throw ValidationError("\(count) activities did not start within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     func commits() async throws -> Int64 {
         try await self.scalar("SELECT (xact_commit + xact_rollback)::int8 FROM pg_stat_database WHERE datname = current_database()")
     }

@@ -52,6 +52,8 @@ extension Registry {
         try registry.register(WakeProbe())
         try registry.register(LongHistory())
         try registry.register(TimerProbe())
+        try registry.register(Hold())
+        try registry.register(HoldOne())
         return registry
     }
 }
