@@ -92,9 +92,3 @@ public struct ReplayCheck: Sendable {
         return report
     }
 }
-
-extension Duration {
-    fileprivate var seconds: Double {
-        Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18
-    }
-}

@@ -76,7 +76,7 @@ extension PostgresProvider {
     }
 
     public func abandonActivity(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
-        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        let seconds = delay.seconds
         let retry = reason.countsDelivery ? 1 : 0
         let release = reason.countsDelivery ? 0 : 1
         let lastError: String? = if case .failedAttempt(let failure) = reason { try DurableJSON.encode(failure) } else { nil }

@@ -193,7 +193,7 @@ extension PostgresProvider {
     // MARK: Leases
 
     public func abandonOrchestration(_ lease: Lease, delay: Duration, reason: AbandonReason) async throws {
-        let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+        let seconds = delay.seconds
         let waitingFor: String? = if case .missingHandler(let missing) = reason { missing } else { nil }
         let release = reason.countsDelivery ? 0 : 1
         let miss = waitingFor == nil ? 0 : 1

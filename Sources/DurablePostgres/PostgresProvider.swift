@@ -204,13 +204,6 @@ public final class PostgresProvider: DurableProvider, Service {
 }
 
 
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
-
 /// Lets callers wait until something started; once open, waiting costs one lock.
 final class StartGate: Sendable {
     private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))

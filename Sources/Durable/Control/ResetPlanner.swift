@@ -100,20 +100,24 @@ public enum ResetPlanner {
             )
         }
 
-        var later: [String: Bool] = [:]
+        // Children started after the point that did not report back in the old history are
+        // cancelled; raised events consumed after it are delivered again.
+        var childOf: [Int: String] = [:]
+        var later: Set<String> = []
+        var finished: Set<String> = []
         var raised: [HistoryEvent.Kind] = []
-        for event in history[max(point, 1)...] {
-            switch event.kind {
-            case .subOrchestrationScheduled(_, _, _, let child, _): later[child] = true
-            case .eventRaised: raised.append(event.kind)
-            default: break
-            }
-        }
-        // Children that reported back in the old history are finished; the rest are cancelled.
-        var finishedChildren: Set<String> = []
         for event in history {
-            if case .subOrchestrationCompleted(let op, _) = event.kind, let child = Self.child(of: op, in: history) { finishedChildren.insert(child) }
-            if case .subOrchestrationFailed(let op, _) = event.kind, let child = Self.child(of: op, in: history) { finishedChildren.insert(child) }
+            switch event.kind {
+            case .subOrchestrationScheduled(let op, _, _, let child, _):
+                childOf[op] = child
+                if event.sequenceNumber >= point { later.insert(child) }
+            case .subOrchestrationCompleted(let op, _), .subOrchestrationFailed(let op, _):
+                if let child = childOf[op] { finished.insert(child) }
+            case .eventRaised where event.sequenceNumber >= max(point, 1):
+                raised.append(event.kind)
+            default:
+                break
+            }
         }
 
         var messages: [HistoryEvent.Kind] = point == 0 ? [.executionStarted(start)] : []
@@ -125,15 +129,8 @@ public enum ResetPlanner {
             activities: activities.values.sorted { $0.operationID < $1.operationID },
             timers: timers.map { ResetPlan.Timer(operationID: $0.key, fireAt: $0.value) }.sorted { $0.operationID < $1.operationID },
             messages: messages,
-            childrenToCancel: later.keys.filter { !finishedChildren.contains($0) }.sorted(),
+            childrenToCancel: later.subtracting(finished).sorted(),
             record: ResetRecord(toSequence: point, newExecutionID: newExecutionID, version: start.version, by: request.by, reason: request.reason)
         )
-    }
-
-    private static func child(of operationID: Int, in history: [HistoryEvent]) -> String? {
-        for event in history {
-            if case .subOrchestrationScheduled(operationID, _, _, let child, _) = event.kind { return child }
-        }
-        return nil
     }
 }

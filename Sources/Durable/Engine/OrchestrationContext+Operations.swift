@@ -236,16 +236,8 @@ extension OrchestrationContext {
     }
 
     func cancel(_ slot: Int) {
-        let wakeups = self.state.withLock { state -> ReplayState.Wakeups in
-            guard let pending = state.slots[slot], pending.result == nil else { return ReplayState.Wakeups() }
-            if case .event(let name) = pending.kind {
-                state.eventWaiters[name]?.removeAll { $0 == slot }
-            } else if !state.isDisposed {
-                // A divergence here is kept in the state and fails the turn.
-                try? state.record(.operationCancelled(operationID: slot))
-            }
-            let error = DurableError(.cancelled, "operation \(slot) was cancelled", instanceID: self.instanceID)
-            return state.resolve(slot, .failure(error))
+        let wakeups = self.state.withLock { state in
+            state.giveUp(slot, DurableError(.cancelled, "operation \(slot) was cancelled", instanceID: self.instanceID))
         }
         wakeups.resume()
     }

@@ -352,16 +352,23 @@ struct ReplayState: ~Copyable {
         self.cancellation = reason
         var wakeups = Wakeups()
         for id in self.pendingSlotIDs {
-            guard let slot = self.slots[id] else { continue }
-            if case .event(let name) = slot.kind {
-                self.eventWaiters[name]?.removeAll { $0 == id }
-            } else {
-                // A divergence is kept in the state and fails the turn.
-                try? self.record(.operationCancelled(operationID: id))
-            }
-            wakeups.append(self.resolve(id, .failure(DurableError(.cancelled, "the instance was cancelled: \(reason)", instanceID: self.instanceID))))
+            wakeups.append(self.giveUp(id, DurableError(.cancelled, "the instance was cancelled: \(reason)", instanceID: self.instanceID)))
         }
         return wakeups
+    }
+
+    /// Gives a pending operation or event wait up: an operation's cancellation is recorded (its
+    /// activity, timer or child is cancelled), an event wait just stops waiting; its waiters get
+    /// `error`.
+    mutating func giveUp(_ id: Int, _ error: DurableError) -> Wakeups {
+        guard let slot = self.slots[id], slot.result == nil else { return Wakeups() }
+        if case .event(let name) = slot.kind {
+            self.eventWaiters[name]?.removeAll { $0 == id }
+        } else if !self.isDisposed {
+            // A divergence is kept in the state and fails the turn.
+            try? self.record(.operationCancelled(operationID: id))
+        }
+        return self.resolve(id, .failure(error))
     }
 
     /// The operations and event waits without a result, in id order.
