@@ -24,7 +24,7 @@ public struct Bulk: AsyncParsableCommand {
     @Option(help: "Custom status (a string) starting with this.") var customStatus: String?
     @Option(help: "Children of this instance.") var parent: String?
     @Option(help: "Why (cancel, terminate, pause).") var reason = "bulk action by an operator"
-    @Option(help: "Who (pause, resume; default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+    @Option(help: "Who (recorded in each history; default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
     @Option(name: .customLong("for"), help: "Pause: resume by itself after this long.") var duration: CommandDuration?
     @Option(help: "Instances per batch.") var batchSize = 500
     @Flag(help: "Only count what matches.") var dryRun = false
@@ -46,8 +46,8 @@ public struct Bulk: AsyncParsableCommand {
             customStatusPrefix: self.customStatus, parentInstanceID: self.parent
         )
         let action: BulkAction = switch self.action {
-        case .cancel: .cancel(reason: self.reason)
-        case .terminate: .terminate(reason: self.reason)
+        case .cancel: .cancel(reason: self.reason, by: self.by)
+        case .terminate: .terminate(reason: self.reason, by: self.by)
         case .pause: .pause(by: self.by, reason: self.reason, for: self.duration?.duration)
         case .resume: .resume(by: self.by)
         case .purge: .purge

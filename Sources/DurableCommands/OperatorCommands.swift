@@ -147,12 +147,13 @@ public struct Cancel: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Option var reason = "cancelled by an operator"
+    @Option(help: "Who cancels (recorded in the history; default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
     public init() {}
 
     public func run() async throws {
         try await self.connection.withProvider { provider in
-            try await DurableClient(provider: provider).cancel(instanceID: self.instanceID, reason: self.reason)
+            try await DurableClient(provider: provider).cancel(instanceID: self.instanceID, reason: self.reason, by: self.by)
         }
     }
 }
@@ -162,12 +163,13 @@ public struct Terminate: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Argument var instanceID: String
     @Option var reason = "terminated by an operator"
+    @Option(help: "Who terminates (recorded in the history; default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
     public init() {}
 
     public func run() async throws {
         try await self.connection.withProvider { provider in
-            try await DurableClient(provider: provider).terminate(instanceID: self.instanceID, reason: self.reason)
+            try await DurableClient(provider: provider).terminate(instanceID: self.instanceID, reason: self.reason, by: self.by)
         }
     }
 }

@@ -201,5 +201,15 @@ extension Migration {
             ALTER TABLE activity_tasks ADD COLUMN last_error text;
             """#
         ),
+        Migration(
+            version: 9,
+            name: "0009_awaited_events",
+            sql: #"""
+            -- Durable schema, version 9: the events an instance's code waited for at its last turn, by name,
+            -- kept by every turn commit for `durable why` (a wait records nothing in the history but its
+            -- timeout's timer).
+            ALTER TABLE instances ADD COLUMN awaited_events text[];
+            """#
+        ),
     ]
 }

@@ -308,7 +308,7 @@ extension PostgresProvider {
                     version = coalesce(\(next?.version ?? Self.startedVersion(result)), version),
                     execution_id = coalesce(\(next?.executionID), execution_id),
                     input = coalesce(\(next?.input.json), input),
-                    output = \(output), failure = \(failure), custom_status = \(customStatus),
+                    output = \(output), failure = \(failure), custom_status = \(customStatus), awaited_events = \(result.awaitedEvents.isEmpty ? nil : result.awaitedEvents),
                     completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
                     completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
                     updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL, pause = NULL,
@@ -455,7 +455,7 @@ extension PostgresProvider {
             operationIDs: activities.map(\.operationID), activityNames: activities.map(\.name), requests: requests, leased: leased,
             targets: outgoing.map(\.instanceID), executions: outgoing.map { $0.executionID ?? "" }, kinds: kinds,
             visibleAt: outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 }, timerOperations: outgoing.map { $0.timerOperation ?? -1 },
-            status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json,
+            status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json, awaitedEvents: result.awaitedEvents.isEmpty ? nil : result.awaitedEvents,
             nodeID: String(lease.nodeID), channel: self.configuration.channel, completionChannel: self.configuration.completionChannel
         )
         // GroupCommit bounds each batch itself: a deadline here would also count the time queued

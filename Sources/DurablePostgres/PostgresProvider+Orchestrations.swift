@@ -246,7 +246,7 @@ extension PostgresProvider {
     static func instanceColumns(_ alias: String) -> String {
         [
             "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events",
         ].map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
@@ -259,7 +259,7 @@ extension PostgresProvider {
             parent = .init(instanceID: instance, executionID: execution, operationID: operation)
         }
         let status = try cells["status"].decode(String.self)
-        return InstanceInfo(
+        var info = InstanceInfo(
             id: try cells["id"].decode(String.self),
             name: try cells["name"].decode(String.self),
             version: try cells["version"].decode(String.self),
@@ -277,5 +277,7 @@ extension PostgresProvider {
             completedBy: try cells["completed_by"].decode(String?.self),
             pause: try cells["pause"].decode(String?.self).map { try DurableJSON.decode(PauseRecord.self, from: $0) }
         )
+        info.awaitedEvents = try cells["awaited_events"].decode([String]?.self) ?? []
+        return info
     }
 }

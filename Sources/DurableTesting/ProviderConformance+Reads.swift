@@ -22,13 +22,15 @@ private func listingFilters(_ factory: ProviderConformance.Factory) async throws
         result: TurnResult(
             newEvents: [event(first, 0, first.messages[0].kind), event(first, 1, .subOrchestrationScheduled(operationID: 1, name: "Conformance", version: "1.0.0", instanceID: "f-1-kid", input: .null))],
             actions: [.startSubOrchestration(instanceID: "f-1-kid", start: child)],
-            customStatus: try Payload(encoding: "stage: \"shipping\"")
+            customStatus: try Payload(encoding: "stage: \"shipping\""),
+            awaitedEvents: ["approval", "cancel-order"]
         )
     ))
     try await provider.commitTurn(second.lease, TurnCommit(
         consumedMessageIDs: second.messages.map(\.id),
         result: TurnResult(newEvents: [event(second, 0, second.messages[0].kind), event(second, 1, .executionCompleted(output: .null))], actions: [], outcome: .completed(output: .null))
     ))
+    try require(try await provider.instance(id: "f-1")?.awaitedEvents == ["approval", "cancel-order"], "a commit stores the events the code waits for")
     func ids(_ query: InstanceQuery) async throws -> [String] { try await provider.listInstances(query).instances.map(\.id) }
     let later = Date().addingTimeInterval(3600), earlier = Date().addingTimeInterval(-3600)
 

@@ -10,10 +10,20 @@ extension RuntimeScenarios {
     ]
 }
 
+/// Runs until the probe's `gate-open` is hit: the test decides when its result arrives.
+struct Gated: Activity {
+    var probe = Probe()
+    func run(_ input: String, context: ActivityContext) async throws -> Bool {
+        self.probe.hit("gate-started")
+        guard await self.probe.wait(for: "gate-open") else { throw ConformanceFailure("the gate was not opened") }
+        return true
+    }
+}
+
 /// An activity, an event, another activity.
 struct Confirmed: Orchestration {
     func run(_ input: String, context: OrchestrationContext) async throws -> String {
-        _ = try await context.activity(Block.self, input)
+        _ = try await context.activity(Gated.self, input)
         let confirmation = try await context.event("confirm", as: String.self)
         let total = try await context.activity(Add.self, .init(a: 40, b: 2))
         return "\(confirmation) \(total)"
@@ -26,16 +36,18 @@ private func pauseDuringActivity(_ factory: ProviderConformance.Factory) async t
     let probe = Probe()
     let registry = try registry {
         try $0.register(Confirmed())
-        try $0.register(Block(probe: probe, seconds: 0.3))
+        try $0.register(Gated(probe: probe))
         try $0.register(Add())
     }
     let nodes = ["node-1", "node-2"].map { RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: $0)) }
     do {
         let id = try await client.start(Confirmed.self, input: "order")
-        try require(await probe.wait(for: "block-started"), "the activity did not start")
+        try require(await probe.wait(for: "gate-started"), "the activity did not start")
         guard case .paused = try await client.pause(instanceID: id, by: "ana", reason: "checking the order") else {
             throw ConformanceFailure("the pause was not applied")
         }
+        // The activity finishes only now, while the instance is paused.
+        probe.hit("gate-open")
         let before = try await client.history(instanceID: id)
         // The pause message and the activity's result wait in the inbox, then the event too.
         let deadline = ContinuousClock.now + .seconds(30)
@@ -54,7 +66,7 @@ private func pauseDuringActivity(_ factory: ProviderConformance.Factory) async t
         guard case .resumed = try await client.resume(instanceID: id, by: "ben") else { throw ConformanceFailure("the resume was not applied") }
         let output = try await client.result(of: Confirmed.self, instanceID: id, timeout: .seconds(30))
         try require(output == "yes 42", "got \(output)")
-        try require(probe.count("block-started") == 1, "the activity ran \(probe.count("block-started")) times")
+        try require(probe.count("gate-started") == 1, "the activity ran \(probe.count("gate-started")) times")
         let kinds = try await client.history(instanceID: id).map(\.kind.name)
         let paused = kinds.firstIndex(of: "instancePaused"), resumed = kinds.firstIndex(of: "instanceResumed")
         let result = kinds.firstIndex(of: "activityCompleted"), event = kinds.firstIndex(of: "eventRaised")
@@ -101,13 +113,19 @@ private func cooperativeCancel(_ factory: ProviderConformance.Factory) async thr
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
-        try await client.cancel(instanceID: cancelled, reason: "customer left")
-        try await client.terminate(instanceID: terminated, reason: "operator")
+        try await client.cancel(instanceID: cancelled, reason: "customer left", by: "ann")
+        try await client.terminate(instanceID: terminated, reason: "operator", by: "bob")
         let first = try await client.waitForCompletion(instanceID: cancelled, timeout: .seconds(30))
         let second = try await client.waitForCompletion(instanceID: terminated, timeout: .seconds(30))
         try require(first.status == .cancelled && second.status == .cancelled, "both end cancelled: \(first.status), \(second.status)")
         try require(probe.count("release") == 1, "only the cancelled one ran its compensation, once: \(probe.count("release"))")
-        let kinds = try await client.history(instanceID: cancelled).map(\.kind.name)
+        let history = try await client.history(instanceID: cancelled)
+        try require(history.contains { $0.kind == .cooperativeCancelRequested(reason: "customer left", by: "ann") }, "the history records who cancelled and why")
+        try require(
+            try await client.history(instanceID: terminated).contains { $0.kind == .cancelRequested(reason: "operator", by: "bob") },
+            "the history records who terminated and why"
+        )
+        let kinds = history.map(\.kind.name)
         try require(
             kinds.suffix(4) == ["cooperativeCancelRequested", "activityScheduled", "activityCompleted", "executionCancelled"],
             "the cancelled history: \(kinds)"

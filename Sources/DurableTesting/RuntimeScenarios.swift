@@ -308,12 +308,13 @@ private func retries(_ factory: ProviderConformance.Factory) async throws {
 }
 
 private func leaseRenewal(_ factory: ProviderConformance.Factory) async throws {
-    // Leases of 1 s, an activity of 2.5 s and a second node ready to take over: without renewal the
-    // activity would run twice.
-    let provider = try await factory(.seconds(1))
+    // Leases of 2 s, an activity of 5 s and a second node ready to take over: without renewal the
+    // activity would run twice. (A 1 s lease lapsed once under the loaded parallel suite: a renewal
+    // is a statement like any other and can wait that long for a busy CPU.)
+    let provider = try await factory(.seconds(2))
     let client = DurableClient(provider: provider)
     let probe = Probe()
-    let registry = try registry { try $0.register(LongCall()); try $0.register(Block(probe: probe, seconds: 2.5)) }
+    let registry = try registry { try $0.register(LongCall()); try $0.register(Block(probe: probe, seconds: 5)) }
     let other = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "node-2"))
     defer { Task { try? await other.stop() } }
     try await withRuntime(provider: provider, registry: registry) { _ in

@@ -42,6 +42,15 @@ import Testing
         #expect(try harness.replay().newEvents.isEmpty, "the cancellation replays deterministically")
     }
 
+    @Test func aTurnNamesTheEventsItsCodeWaitsFor() throws {
+        var harness = try EngineHarness { try $0.register(Booking()); try $0.register(Greet()) }
+        try harness.start("Booking", "ada")
+        let waiting = try harness.turn(.activityCompleted(operationID: 1, result: try Payload(encoding: "ok")))
+        #expect(waiting.awaitedEvents == ["paid"])
+        let paid = try harness.turn(.eventRaised(name: "paid", input: try Payload(encoding: true)))
+        #expect(paid.awaitedEvents.isEmpty)
+    }
+
     @Test func aSecondCancellationChangesNothing() throws {
         var harness = try self.booked()
         try harness.turn(.cooperativeCancelRequested(reason: "first"))

@@ -140,4 +140,12 @@ import Testing
         let held = InstanceExplanation(instance: self.instance(), history: history, children: [:], nodes: [], activities: [running], now: self.now)
         #expect(held.findings.map(\.message) == ["activity ChargeCard (operation 1) scheduled 60 s ago, no result yet: attempt 3 of 5, running on node node-2"])
     }
+
+    @Test func anAwaitedEventIsNamed() {
+        var info = self.instance()
+        info.awaitedEvents = ["approval"]
+        info.updatedAt = self.now.addingTimeInterval(-8)
+        let explanation = InstanceExplanation(instance: info, history: self.history([]), children: [:], nodes: [], now: self.now)
+        #expect(explanation.findings.map(\.message) == ["waits for event 'approval' since its last turn 8 s ago (`durable raise order-7 approval JSON`)"])
+    }
 }

@@ -2,8 +2,8 @@
 
 /// What ``DurableClient/bulk(_:matching:dryRun:batchSize:progress:)`` does to each instance.
 public enum BulkAction: Sendable, Hashable {
-    case cancel(reason: String)
-    case terminate(reason: String)
+    case cancel(reason: String, by: String? = nil)
+    case terminate(reason: String, by: String? = nil)
     case pause(by: String, reason: String, for: Duration?)
     case resume(by: String)
     /// Deletes finished instances (the query's other statuses match nothing).
@@ -65,8 +65,8 @@ extension DurableClient {
     private func apply(_ action: BulkAction, to id: String, _ result: inout BulkProgress) async {
         do {
             switch action {
-            case .cancel(let reason): try await self.cancel(instanceID: id, reason: reason)
-            case .terminate(let reason): try await self.terminate(instanceID: id, reason: reason)
+            case .cancel(let reason, let by): try await self.cancel(instanceID: id, reason: reason, by: by)
+            case .terminate(let reason, let by): try await self.terminate(instanceID: id, reason: reason, by: by)
             case .pause(let by, let reason, let duration):
                 if case .alreadyPaused = try await self.pause(instanceID: id, by: by, reason: reason, for: duration) {
                     result.unchanged += 1

@@ -98,16 +98,17 @@ public struct DurableClient: Sendable {
     /// `cancelled` error (its pending activities, timers and children are cancelled, children
     /// cooperatively too); the code may catch it and clean up — run compensating activities — and
     /// ends `cancelled` when it throws the error on (``OrchestrationContext/isCancellationRequested``).
-    /// Cancelling a finished instance does nothing. ``terminate(instanceID:reason:)`` ends it at once.
-    public func cancel(instanceID: String, reason: String) async throws {
-        try await self.provider.sendMessage(instanceID: instanceID, .cooperativeCancelRequested(reason: reason))
+    /// Cancelling a finished instance does nothing. ``terminate(instanceID:reason:by:)`` ends it at
+    /// once. `by` (who asks) is recorded in the history with the reason.
+    public func cancel(instanceID: String, reason: String, by: String? = nil) async throws {
+        try await self.provider.sendMessage(instanceID: instanceID, .cooperativeCancelRequested(reason: reason, by: by))
     }
 
     /// Terminates an instance: at its next turn it ends `cancelled` without running any more of its
     /// code; its pending activities and its children are cancelled (children terminated too).
-    /// Terminating a finished instance does nothing.
-    public func terminate(instanceID: String, reason: String) async throws {
-        try await self.provider.sendMessage(instanceID: instanceID, .cancelRequested(reason: reason))
+    /// Terminating a finished instance does nothing. `by` (who asks) is recorded in the history.
+    public func terminate(instanceID: String, reason: String, by: String? = nil) async throws {
+        try await self.provider.sendMessage(instanceID: instanceID, .cancelRequested(reason: reason, by: by))
     }
 
     /// The instance's status, output or failure and custom status.

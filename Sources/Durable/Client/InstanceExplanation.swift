@@ -102,9 +102,12 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
                 add(.child, "child \(childID) (\(name), operation \(id)): \(state) — `durable why \(childID)` for more")
             }
         }
+        for name in instance.awaitedEvents {
+            add(.event, "waits for event '\(name)' since its last turn \(ago(instance.updatedAt)) (`durable raise \(instance.id) \(name) JSON`)")
+        }
         if history.isEmpty {
             add(.starting, "not started yet: its first turn has not run (created \(ago(instance.createdAt)))")
-        } else if pending.isEmpty && instance.waitingFor == nil && !findings.contains(where: { $0.kind == .runningTurn }) {
+        } else if pending.isEmpty && instance.awaitedEvents.isEmpty && instance.waitingFor == nil && !findings.contains(where: { $0.kind == .runningTurn }) {
             add(.event, "no activity, timer or child pending: it waits for an external event (`durable raise \(instance.id) NAME JSON`)")
         }
         self.findings = findings

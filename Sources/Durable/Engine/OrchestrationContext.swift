@@ -50,7 +50,7 @@ public final class OrchestrationContext: Sendable {
         self.state.withLock { $0.isReplaying }
     }
 
-    /// Whether the instance was cancelled (``DurableClient/cancel(instanceID:reason:)``): its waits
+    /// Whether the instance was cancelled (``DurableClient/cancel(instanceID:reason:by:)``): its waits
     /// at that moment failed with a `cancelled` error; the code may clean up, then throw that error
     /// on to end `cancelled`. Deterministic: the cancellation is in the history.
     public var isCancellationRequested: Bool {

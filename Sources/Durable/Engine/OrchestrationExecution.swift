@@ -81,7 +81,8 @@ final class OrchestrationExecution: Sendable {
         self.context.state.withLock { state in
             TurnResult(
                 newEvents: state.newEvents, actions: state.actions, outcome: state.outcome, customStatus: state.customStatus,
-                discardedMessages: state.discardedMessages, timersFired: state.timersFired
+                discardedMessages: state.discardedMessages, timersFired: state.timersFired,
+                awaitedEvents: state.isFinished ? [] : state.eventWaiters.filter { !$0.value.isEmpty }.keys.sorted()
             )
         }
     }
@@ -91,7 +92,7 @@ final class OrchestrationExecution: Sendable {
         switch event.kind {
         case .executionStarted(let start):
             self.startCode(input: start.input)
-        case .cancelRequested(let reason):
+        case .cancelRequested(let reason, _):
             let cancelled = self.context.state.withLock { state -> Bool in
                 guard !state.isFinished else { return false }
                 do {
@@ -103,7 +104,7 @@ final class OrchestrationExecution: Sendable {
                 return true
             }
             if cancelled { self.unload() }
-        case .cooperativeCancelRequested(let reason):
+        case .cooperativeCancelRequested(let reason, _):
             self.context.state.withLock { $0.cancelCooperatively(reason: reason) }.resume()
         default:
             self.context.state.withLock { $0.deliver(event.kind) }.resume()

@@ -16,6 +16,9 @@ public struct TurnResult: Sendable, Hashable {
     public var discardedMessages: [DiscardedMessage]
     /// When each timer the turn delivered was due (for the timer-lag metric; not committed).
     public var timersFired: [Date]
+    /// The events the code waits for at the end of the turn, by name (stored with the instance for
+    /// `durable why`; not in the history).
+    public var awaitedEvents: [String]
 
     public init(
         newEvents: [HistoryEvent] = [],
@@ -23,8 +26,10 @@ public struct TurnResult: Sendable, Hashable {
         outcome: TurnOutcome? = nil,
         customStatus: Payload? = nil,
         discardedMessages: [DiscardedMessage] = [],
-        timersFired: [Date] = []
+        timersFired: [Date] = [],
+        awaitedEvents: [String] = []
     ) {
+        self.awaitedEvents = awaitedEvents
         self.newEvents = newEvents
         self.actions = actions
         self.outcome = outcome

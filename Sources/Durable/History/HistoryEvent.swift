@@ -67,12 +67,12 @@ extension HistoryEvent {
         case subOrchestrationCompleted(operationID: Int, result: Payload)
         case subOrchestrationFailed(operationID: Int, failure: FailureDetails)
         /// Termination (`DurableClient.terminate`): the execution ends `cancelled` at once, its code
-        /// runs no further.
-        case cancelRequested(reason: String)
+        /// runs no further. `by` names who asked (absent in histories written before it was recorded).
+        case cancelRequested(reason: String, by: String? = nil)
         /// Cooperative cancellation (`DurableClient.cancel`): every wait of the code fails with a
         /// `cancelled` error; the code may clean up (run compensating activities) and ends
-        /// `cancelled` when it throws that error on.
-        case cooperativeCancelRequested(reason: String)
+        /// `cancelled` when it throws that error on. `by` names who asked.
+        case cooperativeCancelRequested(reason: String, by: String? = nil)
         /// An operator paused the instance; recorded by the first turn after it resumed, in the
         /// order of arrival with what came meanwhile.
         case instancePaused(PauseRecord)

@@ -233,6 +233,7 @@ extension InMemoryProvider {
             }
 
             instance.info.customStatus = commit.result.customStatus
+            instance.info.awaitedEvents = commit.result.awaitedEvents
             instance.info.waitingFor = nil
             // Claimed, so any pause was over (its deadline passed): the turn recorded its resume.
             instance.info.pause = nil

@@ -40,6 +40,8 @@ public struct InstanceInfo: Sendable, Hashable {
     public var waitingFor: String?
     /// The node that committed the turn that finished the instance.
     public var completedBy: String?
+    /// The events its code waited for at its last turn, by name.
+    public var awaitedEvents: [String] = []
     /// Set while the instance is paused (``DurableProvider/pauseInstance(_:)``); cleared by the
     /// resume, or by the first turn after the pause's deadline.
     public var pause: PauseRecord?

@@ -45,6 +45,8 @@ struct CommitTurnStatement: PreparedQuery {
     var output: String? = ""
     var failure: String? = ""
     var customStatus: String? = ""
+    /// `nil` when the code waits for no event (NULL costs nothing to bind).
+    var awaitedEvents: [String]? = nil
     var nodeID = ""
     var channel = ""
     var completionChannel = ""
@@ -124,7 +126,7 @@ struct CommitTurnStatement: PreparedQuery {
             UPDATE instances i SET
                 status = \(self.status),
                 version = coalesce(\(self.version)::text, i.version),
-                output = \(self.output)::text, failure = \(self.failure)::text, custom_status = \(self.customStatus)::text,
+                output = \(self.output)::text, failure = \(self.failure)::text, custom_status = \(self.customStatus)::text, awaited_events = \(self.awaitedEvents)::text[],
                 completed_at = CASE WHEN \(self.terminal) THEN now() ELSE NULL END,
                 completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END,
                 updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL, pause = NULL,
