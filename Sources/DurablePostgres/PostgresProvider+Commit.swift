@@ -310,7 +310,7 @@ extension PostgresProvider {
                     input = coalesce(\(next?.input.json), input),
                     output = \(output), failure = \(failure), custom_status = \(customStatus), awaited_events = \(result.awaitedEvents.isEmpty ? nil : result.awaitedEvents),
                     completed_at = CASE WHEN \(terminal) THEN now() ELSE NULL END,
-                    completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END,
+                    completed_by = CASE WHEN \(terminal) THEN \(String(lease.nodeID)) ELSE NULL END, turn_node = \(String(lease.nodeID)),
                     updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL, pause = NULL,
                     history_length = \(next == nil ? Int(historyCount) + events.count : 0),
                     -- This statement's snapshot has every message written before it, and the row has

@@ -34,7 +34,7 @@ extension PostgresProvider {
         return stream
     }
 
-    private func startListening(_ group: ListenGroup) {
+    func startListening(_ group: ListenGroup) {
         if self.listening.withLock({ $0.insert(group).inserted }) {
             self.listenRequests.continuation.yield(group)
         }
@@ -58,11 +58,20 @@ extension PostgresProvider {
                     self.logger.debug("listening", metadata: ["durable.channel": .string(channel)])
                     for subscribed in group.channels { self.hub.post(subscribed) }
                     for try await notification in notifications {
-                        // The completions channel's payload is the id of the instance that finished.
+                        let payload = notification.payload
+                        // The completions channel's payload is the id of the instance that finished,
+                        // or a query's answer (after a unit separator, never in an id); the work
+                        // channel's names the queues, or is a query ("q{…}").
                         if group == .completions {
-                            self.hub.postCompletion(of: notification.payload)
+                            if payload.first == "\u{1F}" {
+                                self.postAnswerHint(payload.dropFirst())
+                            } else {
+                                self.hub.postCompletion(of: payload)
+                            }
+                        } else if payload.hasPrefix("q{") {
+                            self.postQueryHint(payload.dropFirst())
                         } else {
-                            self.hub.post(payload: notification.payload)
+                            self.hub.post(payload: payload)
                         }
                     }
                 }

@@ -1,5 +1,5 @@
 /// SplitMix64, seeded from the instance and execution ids: the same sequence on every replay.
-struct DeterministicRandom: Sendable {
+struct DeterministicRandom: Sendable, Equatable {
     private var state: UInt64
 
     init(seed: String) {

@@ -8,7 +8,7 @@ import Synchronization
 /// meanwhile, a commit failed) discards it and the turn replays as usual. Bounded: the least recently
 /// used entry is evicted, and eviction unwinds its suspended code.
 final class ExecutionCache: Sendable {
-    private struct Entry {
+    fileprivate struct Entry {
         var execution: OrchestrationExecution
         var executionID: String
         var historyCount: Int
@@ -76,6 +76,34 @@ final class ExecutionCache: Sendable {
         }
         self.metrics.stickyHits.increment()
         return (entry.execution, entry.historyCount, entry.lastEvent)
+    }
+
+    /// Takes the cached execution out, for a query, when it continues a history of exactly
+    /// `historyCount` events of `executionID` (the committed history: a turn whose commit is in
+    /// flight has put back a longer one); otherwise leaves the entry as it is. Give it back with
+    /// ``restore(instanceID:_:)``.
+    func borrow(instanceID: String, executionID: String, historyCount: Int) -> Borrowed? {
+        self.state.withLock { state in
+            guard let entry = state.entries[instanceID], entry.executionID == executionID, entry.historyCount == historyCount else { return nil }
+            state.entries[instanceID] = nil
+            return Borrowed(entry: entry)
+        }
+    }
+
+    /// A borrowed entry, opaque to the borrower.
+    struct Borrowed: Sendable {
+        fileprivate let entry: Entry
+        var execution: OrchestrationExecution { self.entry.execution }
+    }
+
+    /// Puts a borrowed execution back, unless a turn put a newer one meanwhile.
+    func restore(instanceID: String, _ borrowed: Borrowed) {
+        let kept = self.state.withLock { state -> Bool in
+            guard state.entries[instanceID] == nil else { return false }
+            state.entries[instanceID] = borrowed.entry
+            return true
+        }
+        if !kept { borrowed.entry.execution.unload() }
     }
 
     /// The number of history events of the instance's cached execution, if there is one.

@@ -21,6 +21,7 @@ public final class OrchestrationContext: Sendable {
     public let parent: HistoryEvent.ParentReference?
 
     let state: Mutex<ReplayState>
+    let queryHandlers = QueryHandlers()
     let registry: Registry
     private let baseLogger: Logger
     private let metricsFactory: any MetricsFactory

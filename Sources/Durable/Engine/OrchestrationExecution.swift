@@ -6,7 +6,7 @@ import Synchronization
 /// order that depends only on the history.
 final class OrchestrationExecution: Sendable {
     let context: OrchestrationContext
-    private let executor = DeterministicExecutor()
+    let executor = DeterministicExecutor()
     private let handler: Registry.OrchestrationHandler
     private let task = Mutex<Task<Void, Never>?>(nil)
 

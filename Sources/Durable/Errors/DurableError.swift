@@ -29,6 +29,9 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
             case shutdown
             case storage
             case migration
+            case queryNotDefined
+            case queryNotReadOnly
+            case queryFailed
         }
 
         let base: Base
@@ -82,6 +85,20 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let storage = Self(.storage)
         /// The database schema cannot be used by this release.
         public static let migration = Self(.migration)
+        /// The instance's code defines no query handler by that name (the message lists those it
+        /// defines).
+        public static let queryNotDefined = Self(.queryNotDefined)
+        /// A query handler tried a durable operation (an activity, a timer, a wait, a child, a custom
+        /// status, randomness): queries only read.
+        public static let queryNotReadOnly = Self(.queryNotReadOnly)
+        /// A query handler threw; ``DurableError/failure`` has its error.
+        public static let queryFailed = Self(.queryFailed)
+
+        /// The code named `name` (its ``description``), for errors that travel through a provider.
+        public init?(named name: String) {
+            guard let base = Base(rawValue: name) else { return nil }
+            self.init(base)
+        }
 
         public var description: String { self.base.rawValue }
     }

@@ -13,8 +13,10 @@ public import Foundation
 ///
 /// Its requirements are grouped by concern, one protocol (and file, in `Provider/Contract/`) each,
 /// with their guarantees: ``DurableInstances``, ``DurableTurns``, ``DurableActivities``,
-/// ``DurableReads``, ``DurableNodes``, ``DurableWaking`` and ``DurableInstanceControl``.
-public protocol DurableProvider: DurableInstances, DurableTurns, DurableActivities, DurableReads, DurableNodes, DurableWaking, DurableInstanceControl {}
+/// ``DurableReads``, ``DurableNodes``, ``DurableWaking``, ``DurableInstanceControl`` and
+/// ``DurableQueries``.
+public protocol DurableProvider: DurableInstances, DurableTurns, DurableActivities, DurableReads, DurableNodes, DurableWaking, DurableInstanceControl,
+    DurableQueries {}
 
 /// An activity's outcome to record, with the lease it was run under.
 public struct ActivityCompletion: Sendable, Hashable {

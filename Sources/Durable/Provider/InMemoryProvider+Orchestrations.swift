@@ -239,6 +239,7 @@ extension InMemoryProvider {
             instance.info.pause = nil
             instance.info.updatedAt = now
             instance.lease = nil
+            instance.turnNode = String(lease.nodeID)
             instance.deliveries = 0
             instance.handlerMisses = 0
             switch commit.result.outcome {

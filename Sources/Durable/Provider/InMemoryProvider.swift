@@ -39,6 +39,15 @@ public final class InMemoryProvider: DurableProvider {
         var handlerMisses = 0
         /// Histories of executions that ended with a reset, by execution id.
         var resetExecutions: [String: [HistoryEvent]] = [:]
+        /// The node that committed the last turn (``QueryRequest/Target/turnNode``).
+        var turnNode: String?
+
+        var queryTarget: QueryRequest.Target {
+            QueryRequest.Target(
+                name: self.info.name, version: self.info.version, executionID: self.info.executionID,
+                historyLength: self.history.count, status: self.info.status, turnNode: self.turnNode
+            )
+        }
 
         /// Whether nothing holds the instance now: no live lease, no pause in force.
         func isFree(at now: Date) -> Bool {
@@ -69,6 +78,16 @@ public final class InMemoryProvider: DurableProvider {
         var lastError: FailureDetails?
     }
 
+    struct Query {
+        var request: QueryRequest
+        /// Arrival order (several can arrive within a millisecond).
+        var sequence: Int64
+        var createdAt: Date
+        var expiresAt: Date
+        var claim: LeaseState?
+        var answer: QueryAnswer?
+    }
+
     struct Node {
         var registration: NodeRegistration
         var startedAt: Date
@@ -81,6 +100,7 @@ public final class InMemoryProvider: DurableProvider {
         var instances: [String: Instance] = [:]
         var inbox: [String: [Message]] = [:]
         var tasks: [String: ActivityTask] = [:]
+        var queries: [String: Query] = [:]
         var nextID: Int64 = 1
 
         mutating func newID() -> Int64 {

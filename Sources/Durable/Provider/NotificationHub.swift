@@ -14,6 +14,14 @@ public final class NotificationHub: Sendable {
 
     private let subscribers = Mutex(Subscribers())
 
+    struct QuerySubscribers {
+        var requests: [UUID: AsyncStream<QueryRequest>.Continuation] = [:]
+        /// Waiters for one query's answer, by query id.
+        var answers: [String: [UUID: AsyncStream<QueryAnswer?>.Continuation]] = [:]
+    }
+
+    let queries = Mutex(QuerySubscribers())
+
     public init() {}
 
     public func subscribe(_ channel: NotificationChannel) -> AsyncStream<Void> {
@@ -48,6 +56,7 @@ public final class NotificationHub: Sendable {
             return continuations
         }
         for continuation in continuations { continuation.yield() }
+        if channel == .completions { self.postAllAnswers() }
     }
 
     /// Posts that one instance finished: its waiters and the `completions` channel's subscribers.

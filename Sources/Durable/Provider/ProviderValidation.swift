@@ -14,6 +14,16 @@ public enum ProviderValidation {
         }
     }
 
+    /// A query: a query id and an instance id like instance ids, a name, and an input payload.
+    public static func query(id: String, instanceID: String, name: String, input: Payload, limit: Int) throws(DurableError) {
+        try Self.instanceID(instanceID)
+        guard !id.isEmpty, id.count <= 200, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DurableError(.invalidInput, "a query id must be 1 to 200 characters without control characters", instanceID: instanceID)
+        }
+        try Self.name(name)
+        try Self.payload(input, limit: limit, what: "the query's input", instanceID: instanceID)
+    }
+
     /// Payloads: at most `limit` bytes of valid JSON text.
     public static func payload(_ payload: Payload, limit: Int, what: String, instanceID: String? = nil) throws(DurableError) {
         guard payload.byteCount <= limit else {

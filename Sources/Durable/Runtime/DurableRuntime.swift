@@ -222,6 +222,7 @@ public final class DurableRuntime: Service, Sendable {
         let heartbeats = Task { await self.runHeartbeats() }
         // Discovery first, so that every resumed instance logs discover before attach.
         await self.discoverInProgressInstances(releasedLeases: released)
+        let queries = Task { await self.runQueries() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.runOrchestrationDispatcher() }
@@ -230,6 +231,8 @@ public final class DurableRuntime: Service, Sendable {
         } onGracefulShutdown: {
             self.beginShutdown()
         }
+        queries.cancel()
+        await queries.value
         heartbeats.cancel()
         await heartbeats.value
         let registration = self.registration

@@ -128,7 +128,7 @@ struct CommitTurnStatement: PreparedQuery {
                 version = coalesce(\(self.version)::text, i.version),
                 output = \(self.output)::text, failure = \(self.failure)::text, custom_status = \(self.customStatus)::text, awaited_events = \(self.awaitedEvents)::text[],
                 completed_at = CASE WHEN \(self.terminal) THEN now() ELSE NULL END,
-                completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END,
+                completed_by = CASE WHEN \(self.terminal) THEN \(self.nodeID) ELSE NULL END, turn_node = \(self.nodeID),
                 updated_at = now(), lock_owner = NULL, locked_until = NULL, deliveries = 0, handler_misses = 0, waiting_for = NULL, pause = NULL,
                 lock_epoch = i.lock_epoch + CASE WHEN \(self.completes) THEN 1 ELSE 0 END,
                 history_length = i.history_length + cardinality(\(self.sequenceNumbers)::int[]),

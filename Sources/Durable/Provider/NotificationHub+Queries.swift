@@ -1,0 +1,45 @@
+import Foundation
+import Synchronization
+
+extension NotificationHub {
+    /// The hints of submitted queries, for a node's query loop (``DurableQueries/queryRequests()``).
+    /// Unlike work hints they carry the request and are not coalesced, up to a bound: a node that
+    /// falls behind finds the rest by claiming.
+    public func subscribeQueries() -> AsyncStream<QueryRequest> {
+        let (stream, continuation) = AsyncStream.makeStream(of: QueryRequest.self, bufferingPolicy: .bufferingNewest(1_000))
+        let id = UUID()
+        self.queries.withLock { $0.requests[id] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            self?.queries.withLock { _ = $0.requests.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    public func postQuery(_ request: QueryRequest) {
+        for continuation in self.queries.withLock({ Array($0.requests.values) }) { continuation.yield(request) }
+    }
+
+    /// Hints for a client waiting for one query's answer (``DurableQueries/queryAnswers(id:)``).
+    public func subscribe(answerOf queryID: String) -> AsyncStream<QueryAnswer?> {
+        let (stream, continuation) = AsyncStream.makeStream(of: QueryAnswer?.self, bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        self.queries.withLock { $0.answers[queryID, default: [:]][id] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            self?.queries.withLock { queries in
+                queries.answers[queryID]?.removeValue(forKey: id)
+                if queries.answers[queryID]?.isEmpty == true { queries.answers[queryID] = nil }
+            }
+        }
+        return stream
+    }
+
+    /// Posts that a query was answered: with the answer, or `nil` for "read it".
+    public func postAnswer(of queryID: String, _ answer: QueryAnswer?) {
+        for continuation in self.queries.withLock({ Array(($0.answers[queryID] ?? [:]).values) }) { continuation.yield(answer) }
+    }
+
+    /// Wakes every waiting client to read its answer (after a reconnect, when hints may be lost).
+    func postAllAnswers() {
+        for continuation in self.queries.withLock({ $0.answers.values.flatMap(\.values) }) { continuation.yield(nil) }
+    }
+}

@@ -1,0 +1,28 @@
+public import ArgumentParser
+import Durable
+import Foundation
+
+public struct Query: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Ask an instance a query its code defines and print the answer (JSON).",
+        discussion: "Answered by a worker node from the instance's state at its last committed turn (from memory, or by replaying its history); nothing is written to the history. Needs a running node with the instance's orchestration version."
+    )
+    @OptionGroup var connection: Connection
+    @Argument var instanceID: String
+    @Argument(help: "The query's name.") var name: String
+    @Argument(help: "The input as JSON.") var input = "null"
+    @Option(help: "How long to wait for an answer: 10s, 1m.") var timeout = CommandDuration(argument: "10s")!
+    @Flag(help: "Also say which node answered and whether from memory.") var verbose = false
+
+    public init() {}
+
+    public func run() async throws {
+        try await self.connection.withProvider { provider in
+            let answer = try await DurableClient(provider: provider).query(
+                instanceID: self.instanceID, name: self.name, input: Payload(json: self.input), timeout: self.timeout.duration
+            )
+            if self.verbose { print("answered by \(answer.answeredBy) \(answer.fromMemory ? "from memory" : "by replaying the history")") }
+            print(try answer.output(instanceID: self.instanceID, query: self.name).json)
+        }
+    }
+}

@@ -1,0 +1,24 @@
+public import Durable
+
+// Queries pass through unrecorded.
+extension RecordingProvider {
+    public func submitQuery(id: String, instanceID: String, name: String, input: Payload, expiresAfter: Duration) async throws -> QueryRequest {
+        try await self.base.submitQuery(id: id, instanceID: instanceID, name: name, input: input, expiresAfter: expiresAfter)
+    }
+
+    public func queryRequests() -> AsyncStream<QueryRequest> { self.base.queryRequests() }
+
+    public func claimQuery(id: String, owner: String, for duration: Duration) async throws -> Bool {
+        try await self.base.claimQuery(id: id, owner: owner, for: duration)
+    }
+
+    public func claimQueries(owner: String, capabilities: Capabilities?, olderThan: Duration, limit: Int, for duration: Duration) async throws -> [QueryRequest] {
+        try await self.base.claimQueries(owner: owner, capabilities: capabilities, olderThan: olderThan, limit: limit, for: duration)
+    }
+
+    public func answerQuery(id: String, _ answer: QueryAnswer) async throws { try await self.base.answerQuery(id: id, answer) }
+
+    public func queryAnswers(id: String) -> AsyncStream<QueryAnswer?> { self.base.queryAnswers(id: id) }
+
+    public func queryAnswer(id: String) async throws -> QueryAnswer? { try await self.base.queryAnswer(id: id) }
+}
