@@ -54,6 +54,7 @@ extension Registry {
         try registry.register(TimerProbe())
         try registry.register(Hold())
         try registry.register(HoldOne())
+        try registry.register(Queried())
         return registry
     }
 }

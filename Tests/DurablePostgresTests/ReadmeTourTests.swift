@@ -48,12 +48,29 @@ func onboard(_ client: DurableClient) async throws -> String {
 }
 // end
 
+// tour:query
+struct ShoppingCart: Orchestration {
+    func run(_ customer: String, context: OrchestrationContext) async throws -> [String] {
+        var items: [String] = []
+        context.setQueryHandler("items") { items }
+        while case let item = try await context.event("add", as: String.self), item != "checkout" {
+            items.append(item)
+        }
+        return items
+    }
+}
+
+func peek(_ client: DurableClient, cart id: String) async throws -> [String] {
+    try await client.query(instanceID: id, "items", as: [String].self)
+}
+// end
+
 @Suite struct ReadmeTourTests {
     @Test func theReadmeShowsTheCompiledTour() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
-        for name in ["define", "worker", "client"] {
+        for name in ["define", "worker", "client", "query"] {
             let start = try #require(source.range(of: "// tour:\(name)\n"))
             let end = try #require(source.range(of: "// end\n", range: start.upperBound..<source.endIndex))
             let block = String(source[start.upperBound..<end.lowerBound])
@@ -68,6 +85,25 @@ func onboard(_ client: DurableClient) async throws -> String {
         try registry.register(SendWelcomeMail())
         let worker = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "tour"))
         #expect(try await onboard(DurableClient(provider: provider)) == "active")
+        try await worker.stop()
+    }
+
+    @Test func theTourQueryRuns() async throws {
+        let provider = InMemoryProvider()
+        var registry = Registry()
+        try registry.register(ShoppingCart())
+        let worker = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "tour"))
+        let client = DurableClient(provider: provider)
+        let id = try await client.start(ShoppingCart.self, input: "ada")
+        try await client.raiseEvent(instanceID: id, name: "add", "apple")
+        let deadline = ContinuousClock.now + .seconds(10)
+        var items = try await peek(client, cart: id)
+        while items != ["apple"], ContinuousClock.now < deadline {
+            items = try await peek(client, cart: id)
+        }
+        #expect(items == ["apple"])
+        try await client.raiseEvent(instanceID: id, name: "add", "checkout")
+        #expect(try await client.result(of: ShoppingCart.self, instanceID: id, timeout: .seconds(10)) == ["apple"])
         try await worker.stop()
     }
 

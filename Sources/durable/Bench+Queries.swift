@@ -1,0 +1,47 @@
+import ArgumentParser
+import Durable
+import Foundation
+
+/// Waits for an event; its query "progress" answers with its input.
+struct Queried: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        context.setQueryHandler("progress") { input }
+        return try await context.event("go", as: Int.self)
+    }
+}
+
+extension Bench {
+    /// Query round trips through PostgreSQL (client → node → client), one at a time: answered from
+    /// the node's kept execution, then with the sticky cache off (each query replays the history).
+    func queries(url: String) async throws -> [String: Stat] {
+        var results: [String: [Double]] = [:]
+        for (source, cache) in [("memory", self.stickyCache), ("replay", 0)] {
+            var bench = self
+            bench.nodes = 1
+            bench.stickyCache = cache
+            for run in 0...self.runs {
+                let environment = try await BenchEnvironment(url: url, bench: bench)
+                let client = DurableClient(provider: environment.client)
+                let id = try await client.start(Queried.self, input: 42)
+                try await environment.waitUntilWaiting(count: 1, timeout: .seconds(30))
+                var samples: [Double] = []
+                var fromMemory = 0
+                for i in 0..<(run == 0 ? 20 : self.samples) {
+                    let started = ContinuousClock.now
+                    let answer = try await client.query(instanceID: id, name: "progress", input: .null)
+                    samples.append((ContinuousClock.now - started).secondsValue * 1000)
+                    guard try answer.output(instanceID: id, query: "progress").decode(Int.self) == 42 else {
+                        throw ValidationError("query \(i) got a wrong answer: \(answer)")
+                    }
+                    if answer.fromMemory { fromMemory += 1 }
+                }
+                await environment.stop()
+                if run == 0 { continue }
+                results["\(source) p50 ms", default: []].append(percentile(samples, 0.5))
+                results["\(source) p99 ms", default: []].append(percentile(samples, 0.99))
+                results["\(source) answered from memory %", default: []].append(100 * Double(fromMemory) / Double(samples.count))
+            }
+        }
+        return results.mapValues(Stat.init)
+    }
+}
