@@ -26,3 +26,22 @@ public struct Query: AsyncParsableCommand {
         }
     }
 }
+
+public struct Publish: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Publish JSON data to a topic: every running instance subscribed to a matching pattern receives it, atomically.",
+        discussion: "Topics are levels separated by '/', without wildcards (subscriptions use '+' for one level and '#' for the rest)."
+    )
+    @OptionGroup var connection: Connection
+    @Argument var topic: String
+    @Argument(help: "The data as JSON.") var data = "null"
+
+    public init() {}
+
+    public func run() async throws {
+        try await self.connection.withProvider { provider in
+            let delivered = try await provider.publish(topic: self.topic, data: Payload(json: self.data))
+            print("delivered to \(delivered) subscription\(delivered == 1 ? "" : "s")")
+        }
+    }
+}

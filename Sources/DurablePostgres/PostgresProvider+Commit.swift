@@ -198,8 +198,11 @@ extension PostgresProvider {
                     outgoing.append(OutgoingMessage(instanceID: childID, executionID: nil, kind: kind))
                 case .notifyParent(let parent, let message):
                     outgoing.append(OutgoingMessage(instanceID: parent.instanceID, executionID: parent.executionID, kind: message))
+                case .subscribe, .unsubscribe:
+                    break  // below, together
                 }
             }
+            try await self.writeSubscriptions(result.actions, instanceID: lease.id, executionID: executionID, on: connection)
             var prefetched: [ActivityWorkItem] = []
             if !activities.isEmpty {
                 let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }

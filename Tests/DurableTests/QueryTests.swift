@@ -99,3 +99,34 @@ import Testing
         if case .failure(let error) = result { error.code } else { nil }
     }
 }
+
+/// Subscriptions are decisions; publications arrive as events of the pattern.
+@Suite struct TopicEngineTests {
+    struct Listener: Orchestration {
+        func run(_ pattern: String, context: OrchestrationContext) async throws -> String {
+            let subscription = try context.subscribe(to: pattern)
+            let first = try await subscription.next(as: Int.self)
+            try context.unsubscribe(from: pattern)
+            return "\(first.topic)=\(first.data)"
+        }
+    }
+
+    @Test func aSubscriptionIsRecordedAndAPublicationDelivered() throws {
+        var harness = try EngineHarness { try $0.register(Listener()) }
+        let started = try harness.start("Listener", "orders/#")
+        #expect(started.actions.contains(.subscribe(pattern: "orders/#")))
+        #expect(harness.decisions.contains(.topicSubscribed(pattern: "orders/#")))
+        #expect(started.awaitedEvents == [TopicSubscription.eventName("orders/#")])
+        let envelope = Payload(json: #"{"data":7,"topic":"orders/42"}"#)
+        let done = try harness.turn(.eventRaised(name: TopicSubscription.eventName("orders/#"), input: envelope))
+        #expect(done.actions.contains(.unsubscribe(pattern: "orders/#")))
+        #expect(try done.output?.decode(String.self) == "orders/42=7")
+        #expect(try harness.replay().newEvents.isEmpty)
+    }
+
+    @Test func aMalformedPatternFailsTheCall() throws {
+        var harness = try EngineHarness { try $0.register(Listener()) }
+        let result = try harness.start("Listener", "orders/#/eu")
+        #expect(result.failure?.code == DurableError.Code.invalidInput.description)
+    }
+}

@@ -181,6 +181,8 @@ struct ReplayState: ~Copyable {
             a == b && n == m
         case (.operationCancelled(let a), .operationCancelled(let b)):
             a == b
+        case (.topicSubscribed(let a), .topicSubscribed(let b)), (.topicUnsubscribed(let a), .topicUnsubscribed(let b)):
+            a == b
         case (.executionCompleted, .executionCompleted), (.executionFailed, .executionFailed),
             (.executionCancelled, .executionCancelled), (.continuedAsNew, .continuedAsNew):
             true
@@ -224,6 +226,10 @@ struct ReplayState: ~Copyable {
         case .operationCancelled(let id):
             let action = self.slots[id].flatMap { self.cancelAction(id: id, slot: $0, reason: "cancelled by its orchestration") }
             return action.map { [$0] } ?? []
+        case .topicSubscribed(let pattern):
+            return [.subscribe(pattern: pattern)]
+        case .topicUnsubscribed(let pattern):
+            return [.unsubscribe(pattern: pattern)]
         case .executionCompleted(let output):
             return self.cleanupActions(cancelChildren: false) + self.parentNotification { .subOrchestrationCompleted(operationID: $0, result: output) }
         case .executionFailed(let failure):

@@ -86,6 +86,10 @@ public enum TurnAction: Sendable, Hashable {
     case cancelSubOrchestration(instanceID: String, reason: String, cooperative: Bool = false)
     /// Send a message (`subOrchestrationCompleted` or `subOrchestrationFailed`) to the parent.
     case notifyParent(HistoryEvent.ParentReference, HistoryEvent.Kind)
+    /// Deliver publications matching `pattern` to this execution from now on, until it ends.
+    case subscribe(pattern: String)
+    /// Stop delivering publications matching `pattern`.
+    case unsubscribe(pattern: String)
 }
 
 /// An activity invocation an orchestration asked for.

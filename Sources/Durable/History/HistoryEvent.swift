@@ -87,6 +87,11 @@ extension HistoryEvent {
         /// A pending operation was given up (the loser of a race): its activity or child is asked to
         /// cancel, its timer dropped, and a late result is ignored.
         case operationCancelled(operationID: Int)
+        /// The code subscribed to a topic pattern (``TopicPattern``): publications that match it
+        /// arrive as events (``OrchestrationContext/subscribe(to:)``) while this execution runs.
+        case topicSubscribed(pattern: String)
+        /// The code ended a subscription.
+        case topicUnsubscribed(pattern: String)
         case executionCompleted(output: Payload)
         case executionFailed(failure: FailureDetails)
         case executionCancelled(reason: String)
@@ -147,7 +152,7 @@ extension HistoryEvent.Kind {
             .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed,
             .executionReset:
             return false
-        case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled,
+        case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled, .topicSubscribed, .topicUnsubscribed,
             .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew:
             return true
         }
@@ -201,6 +206,8 @@ extension HistoryEvent.Kind {
         case .timerCreated: "timerCreated"
         case .subOrchestrationScheduled: "subOrchestrationScheduled"
         case .operationCancelled: "operationCancelled"
+        case .topicSubscribed: "topicSubscribed"
+        case .topicUnsubscribed: "topicUnsubscribed"
         case .executionCompleted: "executionCompleted"
         case .executionFailed: "executionFailed"
         case .executionCancelled: "executionCancelled"
@@ -216,6 +223,8 @@ extension HistoryEvent.Kind {
         case .timerCreated(let id, _): "timer (operation \(id))"
         case .subOrchestrationScheduled(let id, let name, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
         case .operationCancelled(let id): "cancellation of operation \(id)"
+        case .topicSubscribed(let pattern): "subscription to '\(pattern)'"
+        case .topicUnsubscribed(let pattern): "end of the subscription to '\(pattern)'"
         case .executionCompleted: "completion"
         case .executionFailed: "failure"
         case .executionCancelled: "cancellation"

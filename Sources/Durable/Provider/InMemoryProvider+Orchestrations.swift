@@ -222,6 +222,10 @@ extension InMemoryProvider {
                         state.enqueue(childID, executionID: nil, kind, visibleAt: now)
                         wake.insert(.orchestrations)
                     }
+                case .subscribe(let pattern):
+                    state.subscriptions[pattern, default: []].insert(Subscriber(instanceID: id, executionID: executionID))
+                case .unsubscribe(let pattern):
+                    state.subscriptions[pattern]?.remove(Subscriber(instanceID: id, executionID: executionID))
                 case .notifyParent(let parent, let message):
                     if let target = state.instances[parent.instanceID], !target.info.status.isTerminal,
                         target.info.executionID == parent.executionID

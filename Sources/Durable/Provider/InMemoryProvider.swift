@@ -78,6 +78,11 @@ public final class InMemoryProvider: DurableProvider {
         var lastError: FailureDetails?
     }
 
+    struct Subscriber: Hashable {
+        var instanceID: String
+        var executionID: String
+    }
+
     struct Query {
         var request: QueryRequest
         /// Arrival order (several can arrive within a millisecond).
@@ -101,6 +106,9 @@ public final class InMemoryProvider: DurableProvider {
         var inbox: [String: [Message]] = [:]
         var tasks: [String: ActivityTask] = [:]
         var queries: [String: Query] = [:]
+        /// Topic subscriptions by pattern; those of ended executions are dropped when a
+        /// publication meets them.
+        var subscriptions: [String: Set<Subscriber>] = [:]
         var nextID: Int64 = 1
 
         mutating func newID() -> Int64 {

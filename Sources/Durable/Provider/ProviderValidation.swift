@@ -24,6 +24,17 @@ public enum ProviderValidation {
         try Self.payload(input, limit: limit, what: "the query's input", instanceID: instanceID)
     }
 
+    /// A publication: a valid topic and data within the limit; returns the ``Publication``
+    /// envelope subscribers receive, as a payload.
+    public static func publication(topic: String, data: Payload, limit: Int) throws(DurableError) -> Payload {
+        try TopicPattern.validate(topic: topic)
+        try Self.payload(data, limit: limit, what: "the publication's data")
+        // The data as it is, not as a JSON string: subscribers decode `Publication<T>`.
+        let envelope = Payload(json: "{\"data\":\(data.json),\"topic\":\(try DurableJSON.encode(topic))}")
+        try Self.payload(envelope, limit: limit, what: "the publication")
+        return envelope
+    }
+
     /// Payloads: at most `limit` bytes of valid JSON text.
     public static func payload(_ payload: Payload, limit: Int, what: String, instanceID: String? = nil) throws(DurableError) {
         guard payload.byteCount <= limit else {

@@ -18,4 +18,15 @@ public protocol DurableInstances: Sendable {
     ///
     /// Conformance: "signal-with-start creates once under concurrent callers".
     func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind) async throws -> StartResult
+
+    /// Delivers a publication (``Publication``: the topic and `data`) to every running execution
+    /// subscribed, at this moment, to a pattern that matches `topic` (``TopicPattern``), in one
+    /// atomic step: each such subscription gets an `eventRaised` named
+    /// ``TopicSubscription/eventName(_:)`` of its pattern, visible at once. Subscriptions are the
+    /// `subscribe` / `unsubscribe` actions of committed turns; those of ended executions deliver
+    /// nothing. Returns how many deliveries it made. A malformed topic or data over the payload
+    /// limit throws `invalidInput` / `payloadTooLarge` and delivers nothing.
+    ///
+    /// Conformance: "a publication reaches exactly the current subscribers of matching patterns".
+    func publish(topic: String, data: Payload) async throws -> Int
 }

@@ -1,7 +1,9 @@
 public import Durable
 
-// Queries pass through unrecorded.
+// Queries and publications pass through unrecorded.
 extension RecordingProvider {
+    public func publish(topic: String, data: Payload) async throws -> Int { try await self.base.publish(topic: topic, data: data) }
+
     public func submitQuery(id: String, instanceID: String, name: String, input: Payload, expiresAfter: Duration) async throws -> QueryRequest {
         try await self.base.submitQuery(id: id, instanceID: instanceID, name: name, input: input, expiresAfter: expiresAfter)
     }

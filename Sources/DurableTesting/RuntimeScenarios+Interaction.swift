@@ -1,11 +1,12 @@
 import Durable
 import Foundation
 
-// Queries on a running fleet: answered from memory by the node of the last turn, by replay
-// otherwise, read-only, with typed errors and a timeout that says why.
+// Talking to a running fleet: queries (answered from memory by the node of the last turn, by
+// replay otherwise, read-only, with typed errors and a timeout that says why) and topics.
 extension RuntimeScenarios {
-    static let queryScenarios: [Scenario] = [
+    static let interactionScenarios: [Scenario] = [
         Scenario(name: "queries read a running and a finished instance on two nodes", body: queriesOnTwoNodes),
+        Scenario(name: "publications reach the subscribers of matching patterns on two nodes", body: topicsOnTwoNodes),
     ]
 }
 
@@ -71,6 +72,75 @@ private func queriesOnTwoNodes(_ factory: ProviderConformance.Factory) async thr
         } catch let error as DurableError where error.code == .timedOut {
             try require(error.message.contains("no live node has Staged 9.9.9"), "the timeout names why: \(error.message)")
         }
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// Waits for a flag of its region, then for a control message.
+struct FlagWatcher: Orchestration {
+    func run(_ region: String, context: OrchestrationContext) async throws -> [String] {
+        let flags = try context.subscribe(to: "region/\(region)/flags")
+        let control = try context.subscribe(to: "control/#")
+        let flag = try await flags.next(as: String.self)
+        let stop = try await control.next(as: String.self)
+        return ["\(flag.topic)=\(flag.data)", "\(stop.topic)=\(stop.data)"]
+    }
+}
+
+/// Counts ticks, one per execution: subscribes again after each continue-as-new.
+struct TickCounter: Orchestration {
+    func run(_ count: Int, context: OrchestrationContext) async throws -> Int {
+        _ = try await context.subscribe(to: "ticks").next(as: Int.self)
+        guard count + 1 >= 2 else { try context.continueAsNew(with: count + 1) }
+        return count + 1
+    }
+}
+
+private func topicsOnTwoNodes(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let registry = try registry { try $0.register(FlagWatcher()); try $0.register(TickCounter()) }
+    let nodes = ["node-1", "node-2"].map { RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: $0)) }
+    /// Until the instance's current execution has made `count` subscriptions.
+    func waitForSubscriptions(_ id: String, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await client.history(instanceID: id).filter({ if case .topicSubscribed = $0.kind { true } else { false } }).count < count {
+            try require(ContinuousClock.now < deadline, "\(id) did not subscribe")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+    do {
+        var watchers: [(String, String)] = []
+        for region in ["eu", "us", "eu"] {
+            watchers.append((try await client.start(FlagWatcher.self, input: region), region))
+        }
+        let counter = try await client.start(TickCounter.self, input: 0)
+        for (id, _) in watchers { try await waitForSubscriptions(id, 2) }
+        try await waitForSubscriptions(counter, 1)
+
+        try require(try await client.publish(topic: "region/eu/flags", "on") == 2, "two eu watchers")
+        try require(try await client.publish(topic: "region/us/flags", "off") == 1, "one us watcher")
+        try require(try await client.publish(topic: "control/stop", "now") == 3, "every watcher")
+        for (id, region) in watchers {
+            let seen = try await client.result(of: FlagWatcher.self, instanceID: id, timeout: .seconds(30))
+            let flag = region == "eu" ? "on" : "off"
+            try require(seen == ["region/\(region)/flags=\(flag)", "control/stop=now"], "\(id) saw \(seen)")
+        }
+
+        try require(try await client.publish(topic: "ticks", 1) == 1, "the counter's first execution")
+        // The next execution subscribes again; the subscription of the first ended with it.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await client.status(instanceID: counter).input != (try Payload(encoding: 1)) {
+            try require(ContinuousClock.now < deadline, "the counter did not continue as new")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await waitForSubscriptions(counter, 1)
+        try require(try await client.publish(topic: "ticks", 2) == 1, "only the current execution's subscription")
+        try require(try await client.result(of: TickCounter.self, instanceID: counter, timeout: .seconds(30)) == 2, "two ticks")
+        try require(try await client.publish(topic: "control/late", "x") == 0, "finished instances are no longer subscribed")
         for node in nodes { try await node.stop() }
     } catch {
         for node in nodes { try? await node.stop() }
