@@ -45,3 +45,39 @@ extension Bench {
         return results.mapValues(Stat.init)
     }
 }
+
+/// Waits for one stop order of its fleet.
+struct StopWatcher: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> String {
+        try await context.subscribe(to: "fleet/+/stop").next(as: String.self).topic
+    }
+}
+
+extension Bench {
+    /// One publication to `publishCount` subscribers (beside as many subscriptions to other
+    /// topics): how long the publish takes (when it returns, every subscriber has it in its
+    /// inbox), and how long until a node has run every subscriber's turn on it.
+    func publications(url: String) async throws -> [String: Stat] {
+        var bench = self
+        bench.nodes = 1
+        let environment = try await BenchEnvironment(url: url, bench: bench, nodes: 0)
+        let client = DurableClient(provider: environment.client)
+        try await environment.seedSubscribers(self.publishCount, pattern: "fleet/+/stop", name: StopWatcher.name)
+        var deliver: [Double] = []
+        for run in 0...self.runs {
+            let started = ContinuousClock.now
+            let delivered = try await client.publish(topic: "fleet/eu/stop", "run \(run)")
+            deliver.append((ContinuousClock.now - started).secondsValue * 1000)
+            guard delivered == self.publishCount else { throw ValidationError("delivered to \(delivered) of \(self.publishCount)") }
+            if run < self.runs { try await environment.execute("DELETE FROM \(environment.schema).messages") }
+        }
+        let started = ContinuousClock.now
+        environment.startNodes(1)
+        _ = try await environment.waitUntilCompleted(self.publishCount)
+        let consumed = (ContinuousClock.now - started).secondsValue * 1000
+        let stopped = try await environment.outputs().filter { $0.1 == #""fleet/eu/stop""# }.count
+        await environment.stop()
+        guard stopped == self.publishCount else { throw ValidationError("\(stopped) of \(self.publishCount) subscribers completed with the publication") }
+        return ["deliver ms": Stat(Array(deliver.dropFirst())), "all consumed ms": Stat([consumed])]
+    }
+}

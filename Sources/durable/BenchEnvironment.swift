@@ -84,6 +84,37 @@ final class BenchEnvironment {
         try await self.execute("ANALYZE \(self.schema).history")
     }
 
+    /// Inserts `count` running instances of `name` subscribed to `pattern` (start and subscription
+    /// in their histories, as the engine records them), and as many subscribed to other topics.
+    func seedSubscribers(_ count: Int, pattern: String, name: String) async throws {
+        let ts = Int(Date().timeIntervalSince1970 * 1000)
+        try await self.execute(
+            """
+            INSERT INTO \(self.schema).instances (id, name, version, execution_id, status, input, history_length)
+            SELECT 's' || g, '\(name)', '1.0.0', md5(g::text), 'running', g::text, 2 FROM generate_series(1, \(count)) g
+            """
+        )
+        try await self.execute(
+            """
+            INSERT INTO \(self.schema).history (instance_id, execution_id, seq, event)
+            SELECT 's' || g, md5(g::text), 0, '{"kind":{"executionStarted":{"_0":{"executionID":"' || md5(g::text) || '","input":"' || g
+                   || '","name":"\(name)","version":"1.0.0"}}},"seq":0,"ts":\(ts),"v":1}' FROM generate_series(1, \(count)) g
+            UNION ALL
+            SELECT 's' || g, md5(g::text), 1, '{"kind":{"topicSubscribed":{"pattern":"\(pattern)"}},"seq":1,"ts":\(ts),"v":1}'
+            FROM generate_series(1, \(count)) g
+            """
+        )
+        try await self.execute(
+            """
+            INSERT INTO \(self.schema).subscriptions (pattern, instance_id, execution_id)
+            SELECT '\(pattern)', 's' || g, md5(g::text) FROM generate_series(1, \(count)) g
+            UNION ALL
+            SELECT 'other/' || g || '/#', 's' || g, md5(g::text) FROM generate_series(1, \(count)) g
+            """
+        )
+        for table in ["instances", "history", "subscriptions"] { try await self.execute("ANALYZE \(self.schema).\(table)") }
+    }
+
     /// Makes every pending instance look held by a node that died: its leases last another hour,
     /// its heartbeat is a minute old.
     func killNode(holding count: Int) async throws {

@@ -55,6 +55,7 @@ extension Registry {
         try registry.register(Hold())
         try registry.register(HoldOne())
         try registry.register(Queried())
+        try registry.register(StopWatcher())
         return registry
     }
 }
