@@ -198,11 +198,12 @@ extension PostgresProvider {
                     outgoing.append(OutgoingMessage(instanceID: childID, executionID: nil, kind: kind))
                 case .notifyParent(let parent, let message):
                     outgoing.append(OutgoingMessage(instanceID: parent.instanceID, executionID: parent.executionID, kind: message))
-                case .subscribe, .unsubscribe:
+                case .subscribe, .unsubscribe, .answerUpdate:
                     break  // below, together
                 }
             }
             try await self.writeSubscriptions(result.actions, instanceID: lease.id, executionID: executionID, on: connection)
+            try await self.writeUpdateOutcomes(result.actions, on: connection)
             var prefetched: [ActivityWorkItem] = []
             if !activities.isEmpty {
                 let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }

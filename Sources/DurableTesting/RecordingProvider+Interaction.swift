@@ -1,6 +1,6 @@
 public import Durable
 
-// Queries and publications pass through unrecorded.
+// Queries, updates and publications pass through unrecorded.
 extension RecordingProvider {
     public func publish(topic: String, data: Payload) async throws -> Int { try await self.base.publish(topic: topic, data: data) }
 
@@ -23,4 +23,14 @@ extension RecordingProvider {
     public func queryAnswers(id: String) -> AsyncStream<QueryAnswer?> { self.base.queryAnswers(id: id) }
 
     public func queryAnswer(id: String) async throws -> QueryAnswer? { try await self.base.queryAnswer(id: id) }
+
+    public func sendUpdate(_ update: UpdateRequest) async throws -> Bool { try await self.base.sendUpdate(update) }
+
+    public func updateWithStart(_ start: StartRequest, _ update: UpdateRequest) async throws -> StartResult {
+        try await self.base.updateWithStart(start, update)
+    }
+
+    public func updateOutcome(id: String) async throws -> UpdateOutcome? { try await self.base.updateOutcome(id: id) }
+
+    public func updateOutcomes(id: String) -> AsyncStream<Void> { self.base.updateOutcomes(id: id) }
 }

@@ -22,6 +22,7 @@ public final class OrchestrationContext: Sendable {
 
     let state: Mutex<ReplayState>
     let queryHandlers = QueryHandlers()
+    let updateHandlers = UpdateHandlers()
     let registry: Registry
     private let baseLogger: Logger
     private let metricsFactory: any MetricsFactory

@@ -1,7 +1,7 @@
 extension OrchestrationExecution {
     /// Everything a durable operation changes in the execution's state: equal before and after a
     /// query handler when it only read.
-    private struct Mark: Equatable {
+    struct Mark: Equatable {
         var operations: Int
         var locals: Int
         var races: Int
@@ -11,7 +11,7 @@ extension OrchestrationExecution {
         var random: DeterministicRandom
     }
 
-    private var mark: Mark {
+    var mark: Mark {
         self.context.state.withLock { state in
             Mark(
                 operations: state.nextOperationID, locals: state.nextLocalID, races: state.nextRaceID,

@@ -9,6 +9,8 @@ final class OrchestrationExecution: Sendable {
     let executor = DeterministicExecutor()
     private let handler: Registry.OrchestrationHandler
     private let task = Mutex<Task<Void, Never>?>(nil)
+    /// The tasks of running update handlers, cancelled with the code's.
+    let updateTasks = Mutex<[Task<Void, Never>]>([])
 
     init(context: OrchestrationContext, handler: @escaping Registry.OrchestrationHandler) {
         self.context = context
@@ -46,6 +48,9 @@ final class OrchestrationExecution: Sendable {
     /// a reason the turn reports.
     func process(_ messages: [HistoryEvent.Kind], now: Date) throws(DurableError) {
         for (index, message) in messages.enumerated() {
+            if case .updateRequested(let id, let name, let input) = message, !self.admit(update: id, name: name, input: input) {
+                continue
+            }
             let event = self.context.state.withLock { state -> HistoryEvent? in
                 guard !state.isFinished else { return nil }
                 state.now = now
@@ -96,6 +101,7 @@ final class OrchestrationExecution: Sendable {
             let cancelled = self.context.state.withLock { state -> Bool in
                 guard !state.isFinished else { return false }
                 do {
+                    state.failRunningUpdates()
                     try state.record(.executionCancelled(reason: reason))
                 } catch {
                     return false
@@ -106,6 +112,8 @@ final class OrchestrationExecution: Sendable {
             if cancelled { self.unload() }
         case .cooperativeCancelRequested(let reason, _):
             self.context.state.withLock { $0.cancelCooperatively(reason: reason) }.resume()
+        case .updateRequested(let id, let name, let input):
+            self.startUpdate(id: id, name: name, input: input)
         default:
             self.context.state.withLock { $0.deliver(event.kind) }.resume()
         }
@@ -145,10 +153,12 @@ final class OrchestrationExecution: Sendable {
                         parent: state.start.parent,
                         traceContext: state.start.traceContext
                     )
+                    state.failRunningUpdates()
                     try state.record(.continuedAsNew(input: continueAsNew.input, version: version))
                     state.outcome = .continuedAsNew(next: next, carryOver: state.bufferedEvents.map { .eventRaised(name: $0.name, input: $0.input) })
                     return
                 }
+                state.failRunningUpdates()
                 switch result {
                 case .success(let output):
                     try state.record(.executionCompleted(output: output))
@@ -179,6 +189,7 @@ final class OrchestrationExecution: Sendable {
         }
         wakeups.resume()
         self.task.withLock { $0?.cancel() }
+        for task in self.updateTasks.withLock({ $0 }) { task.cancel() }
         // Bounded: code that swallows the cancellation and loops must not hang the node.
         self.executor.drain(maxJobs: 100_000)
     }

@@ -81,6 +81,10 @@ struct ReplayState: ~Copyable {
     var isDisposed = false
     /// Set once a cooperative cancellation was delivered: its reason.
     var cancellation: String?
+    /// Accepted updates whose handlers have not returned, in order of acceptance.
+    var runningUpdates: [String] = []
+    /// Every update accepted by this execution (a repeated id is not run again).
+    var acceptedUpdates: Set<String> = []
 
     init(instanceID: String, start: HistoryEvent.ExecutionStarted, history: [HistoryEvent], now: Date) {
         self.instanceID = instanceID
@@ -97,11 +101,17 @@ struct ReplayState: ~Copyable {
     mutating func accountForUnconsumed(_ messages: ArraySlice<HistoryEvent.Kind>) {
         guard case .continuedAsNew(let next, var carryOver) = self.outcome else {
             self.discardedMessages += messages.map { DiscardedMessage(message: $0, reason: .instanceFinished) }
+            // An update that came too late is answered, not left waiting.
+            for case .updateRequested(let id, let name, _) in messages {
+                self.actions.append(.answerUpdate(id: id, .rejected(FailureDetails(DurableError(
+                    .instanceFinished, "update '\(name)' arrived after instance '\(self.instanceID)' finished", instanceID: self.instanceID
+                )))))
+            }
             return
         }
         for message in messages {
             switch message {
-            case .eventRaised, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed:
+            case .eventRaised, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed, .updateRequested:
                 carryOver.append(message)
             default:
                 self.discardedMessages.append(DiscardedMessage(message: message, reason: .executionEnded))
@@ -181,7 +191,8 @@ struct ReplayState: ~Copyable {
             a == b && n == m
         case (.operationCancelled(let a), .operationCancelled(let b)):
             a == b
-        case (.topicSubscribed(let a), .topicSubscribed(let b)), (.topicUnsubscribed(let a), .topicUnsubscribed(let b)):
+        case (.topicSubscribed(let a), .topicSubscribed(let b)), (.topicUnsubscribed(let a), .topicUnsubscribed(let b)),
+            (.updateFinished(let a, _), .updateFinished(let b, _)):
             a == b
         case (.executionCompleted, .executionCompleted), (.executionFailed, .executionFailed),
             (.executionCancelled, .executionCancelled), (.continuedAsNew, .continuedAsNew):
@@ -230,6 +241,8 @@ struct ReplayState: ~Copyable {
             return [.subscribe(pattern: pattern)]
         case .topicUnsubscribed(let pattern):
             return [.unsubscribe(pattern: pattern)]
+        case .updateFinished(let id, let outcome):
+            return [.answerUpdate(id: id, outcome)]
         case .executionCompleted(let output):
             return self.cleanupActions(cancelChildren: false) + self.parentNotification { .subOrchestrationCompleted(operationID: $0, result: output) }
         case .executionFailed(let failure):

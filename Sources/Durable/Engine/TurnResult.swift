@@ -90,6 +90,8 @@ public enum TurnAction: Sendable, Hashable {
     case subscribe(pattern: String)
     /// Stop delivering publications matching `pattern`.
     case unsubscribe(pattern: String)
+    /// Record how an update ended, for the client that waits for it.
+    case answerUpdate(id: String, UpdateOutcome)
 }
 
 /// An activity invocation an orchestration asked for.

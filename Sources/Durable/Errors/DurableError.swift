@@ -32,6 +32,8 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
             case queryNotDefined
             case queryNotReadOnly
             case queryFailed
+            case updateRejected
+            case updateFailed
         }
 
         let base: Base
@@ -93,6 +95,13 @@ public struct DurableError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let queryNotReadOnly = Self(.queryNotReadOnly)
         /// A query handler threw; ``DurableError/failure`` has its error.
         public static let queryFailed = Self(.queryFailed)
+        /// An update was refused before it ran: its validator threw, the code defines no handler by
+        /// that name, or the instance had finished; ``DurableError/failure`` has the reason. Nothing
+        /// of it is in the history.
+        public static let updateRejected = Self(.updateRejected)
+        /// An accepted update's handler threw, or the execution ended before it returned;
+        /// ``DurableError/failure`` has the error.
+        public static let updateFailed = Self(.updateFailed)
 
         /// The code named `name` (its ``description``), for errors that travel through a provider.
         public init?(named name: String) {

@@ -78,6 +78,9 @@ extension HistoryEvent {
         case instancePaused(PauseRecord)
         /// The paused instance resumed: `by` an operator, or at its pause's deadline.
         case instanceResumed(by: String, at: Date)
+        /// A client's update (``DurableClient/update(instanceID:_:input:as:updateID:timeout:)``):
+        /// in the history only once its validator accepted it; its handler then runs with the code.
+        case updateRequested(id: String, name: String, input: Payload)
 
         // Outputs: decisions the orchestration code made.
 
@@ -92,6 +95,8 @@ extension HistoryEvent {
         case topicSubscribed(pattern: String)
         /// The code ended a subscription.
         case topicUnsubscribed(pattern: String)
+        /// An accepted update's handler ended (or the execution ended before it did).
+        case updateFinished(id: String, outcome: UpdateOutcome)
         case executionCompleted(output: Payload)
         case executionFailed(failure: FailureDetails)
         case executionCancelled(reason: String)
@@ -150,9 +155,9 @@ extension HistoryEvent.Kind {
         switch self {
         case .executionStarted, .turnStarted, .activityCompleted, .activityFailed, .timerFired, .eventRaised,
             .subOrchestrationCompleted, .subOrchestrationFailed, .cancelRequested, .cooperativeCancelRequested, .instancePaused, .instanceResumed,
-            .executionReset:
+            .executionReset, .updateRequested:
             return false
-        case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled, .topicSubscribed, .topicUnsubscribed,
+        case .activityScheduled, .timerCreated, .subOrchestrationScheduled, .operationCancelled, .topicSubscribed, .topicUnsubscribed, .updateFinished,
             .executionCompleted, .executionFailed, .executionCancelled, .continuedAsNew:
             return true
         }
@@ -208,6 +213,8 @@ extension HistoryEvent.Kind {
         case .operationCancelled: "operationCancelled"
         case .topicSubscribed: "topicSubscribed"
         case .topicUnsubscribed: "topicUnsubscribed"
+        case .updateRequested: "updateRequested"
+        case .updateFinished: "updateFinished"
         case .executionCompleted: "executionCompleted"
         case .executionFailed: "executionFailed"
         case .executionCancelled: "executionCancelled"
@@ -225,6 +232,7 @@ extension HistoryEvent.Kind {
         case .operationCancelled(let id): "cancellation of operation \(id)"
         case .topicSubscribed(let pattern): "subscription to '\(pattern)'"
         case .topicUnsubscribed(let pattern): "end of the subscription to '\(pattern)'"
+        case .updateFinished(let id, _): "the end of update '\(id)'"
         case .executionCompleted: "completion"
         case .executionFailed: "failure"
         case .executionCancelled: "cancellation"

@@ -13,10 +13,10 @@ public import Foundation
 ///
 /// Its requirements are grouped by concern, one protocol (and file, in `Provider/Contract/`) each,
 /// with their guarantees: ``DurableInstances``, ``DurableTurns``, ``DurableActivities``,
-/// ``DurableReads``, ``DurableNodes``, ``DurableWaking``, ``DurableInstanceControl`` and
-/// ``DurableQueries``.
+/// ``DurableReads``, ``DurableNodes``, ``DurableWaking``, ``DurableInstanceControl``,
+/// ``DurableQueries`` and ``DurableUpdates``.
 public protocol DurableProvider: DurableInstances, DurableTurns, DurableActivities, DurableReads, DurableNodes, DurableWaking, DurableInstanceControl,
-    DurableQueries {}
+    DurableQueries, DurableUpdates {}
 
 /// An activity's outcome to record, with the lease it was run under.
 public struct ActivityCompletion: Sendable, Hashable {

@@ -131,6 +131,7 @@ extension InMemoryProvider {
         try ProviderValidation.turn(commit.result, limit: self.maxPayloadBytes, instanceID: lease.id)
         let now = self.now()
         var prefetched: [ActivityWorkItem] = []
+        var answered: [String] = []
         let wake = try self.state.withLock { state throws(DurableError) -> Set<NotificationChannel> in
             if let applied = state.appliedCommit(lease, commit) {
                 // The same commit again (a retry whose first run was applied): not a lost lease.
@@ -222,6 +223,11 @@ extension InMemoryProvider {
                         state.enqueue(childID, executionID: nil, kind, visibleAt: now)
                         wake.insert(.orchestrations)
                     }
+                case .answerUpdate(let updateID, let outcome):
+                    if state.updates[updateID]?.outcome == nil, state.updates[updateID] != nil {
+                        state.updates[updateID]?.outcome = outcome
+                        answered.append(updateID)
+                    }
                 case .subscribe(let pattern):
                     state.subscriptions[pattern, default: []].insert(Subscriber(instanceID: id, executionID: executionID))
                 case .unsubscribe(let pattern):
@@ -292,6 +298,7 @@ extension InMemoryProvider {
         for channel in wake {
             if channel == .completions { self.hub.postCompletion(of: lease.id) } else { self.notify(channel) }
         }
+        for id in answered { self.hub.postUpdate(of: id) }
         return prefetched
     }
 

@@ -109,6 +109,8 @@ public final class InMemoryProvider: DurableProvider {
         /// Topic subscriptions by pattern; those of ended executions are dropped when a
         /// publication meets them.
         var subscriptions: [String: Set<Subscriber>] = [:]
+        /// Updates by id: their instance and, once answered, their outcome.
+        var updates: [String: (instanceID: String, outcome: UpdateOutcome?)] = [:]
         var nextID: Int64 = 1
 
         mutating func newID() -> Int64 {

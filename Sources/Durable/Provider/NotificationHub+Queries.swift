@@ -38,6 +38,27 @@ extension NotificationHub {
         for continuation in self.queries.withLock({ Array(($0.answers[queryID] ?? [:]).values) }) { continuation.yield(answer) }
     }
 
+    /// Hints for a client waiting for an update's outcome (``DurableUpdates/updateOutcomes(id:)``):
+    /// kept with the query answers' waiters, under a key of their own.
+    public func subscribe(updateOf id: String) -> AsyncStream<Void> {
+        let answers = self.subscribe(answerOf: Self.updateKey(id))
+        return AsyncStream { continuation in
+            let task = Task {
+                for await _ in answers { continuation.yield() }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Posts that an update may have an outcome.
+    public func postUpdate(of id: String) {
+        self.postAnswer(of: Self.updateKey(id), nil)
+    }
+
+    /// The key of an update's waiters; a hint for it over PostgreSQL carries this as its id.
+    public static func updateKey(_ id: String) -> String { "update:\(id)" }
+
     /// Wakes every waiting client to read its answer (after a reconnect, when hints may be lost).
     func postAllAnswers() {
         for continuation in self.queries.withLock({ $0.answers.values.flatMap(\.values) }) { continuation.yield(nil) }

@@ -35,6 +35,16 @@ public enum ProviderValidation {
         return envelope
     }
 
+    /// An update: ids like instance ids, a name, an input within the limit.
+    public static func update(_ update: UpdateRequest, limit: Int) throws(DurableError) {
+        try Self.instanceID(update.instanceID)
+        guard !update.id.isEmpty, update.id.count <= 200, !update.id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DurableError(.invalidInput, "an update id must be 1 to 200 characters without control characters", instanceID: update.instanceID)
+        }
+        try Self.name(update.name)
+        try Self.payload(update.input, limit: limit, what: "the input of update '\(update.name)'", instanceID: update.instanceID)
+    }
+
     /// Payloads: at most `limit` bytes of valid JSON text.
     public static func payload(_ payload: Payload, limit: Int, what: String, instanceID: String? = nil) throws(DurableError) {
         guard payload.byteCount <= limit else {
@@ -129,6 +139,8 @@ extension HistoryEvent.Kind {
         case .subOrchestrationScheduled(_, let name, _, let childID, _): "the input of sub-orchestration '\(name)' ('\(childID)')"
         case .continuedAsNew: "the input to continue as new with"
         case .eventRaised(let name, _, _): "the data of event '\(name)'"
+        case .updateRequested(_, let name, _): "the input of update '\(name)'"
+        case .updateFinished(let id, _): "the output of update '\(id)'"
         default: "a payload of \(self.name)"
         }
     }
@@ -142,6 +154,7 @@ extension HistoryEvent.Kind {
         case .activityScheduled(_, _, let input, _, _), .subOrchestrationScheduled(_, _, _, _, let input): [input]
         case .executionCompleted(let output): [output]
         case .continuedAsNew(let input, _): [input]
+        case .updateRequested(_, _, let input), .updateFinished(_, .completed(let input)): [input]
         default: []
         }
     }
