@@ -45,3 +45,29 @@ public struct Publish: AsyncParsableCommand {
         }
     }
 }
+
+public struct Update: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        abstract: "Send an update to an instance and print its handler's output (JSON); with --start, update-with-start.",
+        discussion: "The update runs exactly once; sending the same --id again returns the same outcome. A rejection (validator, no such handler) or a failure exits non-zero with the reason."
+    )
+    @OptionGroup var connection: Connection
+    @Argument var instanceID: String
+    @Argument(help: "The update handler's name.") var name: String
+    @Argument(help: "The input as JSON.") var input = "null"
+    @Option(help: "The update's id (default: a new UUID); the same id is the same update.") var id = UUID().uuidString.lowercased()
+    @Option(help: "Update-with-start: start this orchestration (by name) first if the instance does not exist.") var start: String?
+    @Option(name: .customLong("start-input"), help: "With --start: its input as JSON.") var startInput = "null"
+    @Option(help: "How long to wait for the outcome: 60s, 5m.") var timeout = CommandDuration(argument: "60s")!
+
+    public init() {}
+
+    public func run() async throws {
+        try await self.connection.withProvider { provider in
+            let update = UpdateRequest(id: self.id, instanceID: self.instanceID, name: self.name, input: Payload(json: self.input))
+            let start = self.start.map { StartRequest(instanceID: self.instanceID, name: $0, input: Payload(json: self.startInput)) }
+            let outcome = try await DurableClient(provider: provider).update(update, startingWith: start, timeout: self.timeout.duration)
+            print(try outcome.output(update).json)
+        }
+    }
+}

@@ -7,6 +7,7 @@ extension RuntimeScenarios {
     static let interactionScenarios: [Scenario] = [
         Scenario(name: "queries read a running and a finished instance on two nodes", body: queriesOnTwoNodes),
         Scenario(name: "publications reach the subscribers of matching patterns on two nodes", body: topicsOnTwoNodes),
+        Scenario(name: "an update taken over mid-way runs once and answers its client", body: updateTakenOver),
     ]
 }
 
@@ -144,6 +145,64 @@ private func topicsOnTwoNodes(_ factory: ProviderConformance.Factory) async thro
         for node in nodes { try await node.stop() }
     } catch {
         for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// A reservation list: the update "reserve" validates, runs an activity, then waits for a
+/// confirmation event before it answers.
+struct Reservations: Orchestration {
+    func run(_ input: String, context: OrchestrationContext) async throws -> [String] {
+        var reserved: [String] = []
+        context.setUpdateHandler("reserve", validator: { (seat: String) in
+            guard !reserved.contains(seat) else { throw ConformanceFailure("seat \(seat) is taken") }
+        }) { (seat: String) -> Int in
+            _ = try await context.activity(Add.self, .init(a: reserved.count, b: 1))
+            _ = try await context.event("confirm-\(seat)", as: Bool.self)
+            reserved.append(seat)
+            return reserved.count
+        }
+        context.setQueryHandler("reserved") { reserved }
+        _ = try await context.event("close", as: Bool.self)
+        return reserved
+    }
+}
+
+private func updateTakenOver(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let registry = try registry { try $0.register(Reservations()); try $0.register(Add()) }
+    let first = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "node-1"))
+    var second: RuntimeHarness?
+    do {
+        // Update-with-start: the instance does not exist yet.
+        let pending = Task { try await client.updateWithStart(Reservations.self, instanceID: "show", startInput: "gala", "reserve", input: "A1", as: Int.self, updateID: "r-a1") }
+        let deadline = ContinuousClock.now + .seconds(30)
+        // Accepted and its activity done: the handler waits for its confirmation.
+        // (The history is not there until the task has created the instance.)
+        while ((try? await client.history(instanceID: "show")) ?? []).contains(where: { if case .activityCompleted = $0.kind { true } else { false } }) == false {
+            try require(ContinuousClock.now < deadline, "the update was not accepted")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await first.stop()
+        second = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "node-2"))
+        try await client.raiseEvent(instanceID: "show", name: "confirm-A1", true)
+        try require(try await pending.value == 1, "the client gets the handler's output")
+        // Sent again with the same id: the same outcome, nothing run again.
+        try require(try await client.update(instanceID: "show", "reserve", input: "A1", as: Int.self, updateID: "r-a1") == 1, "a repeated id")
+        try await requireError(.updateRejected, "a seat taken") { _ = try await client.update(instanceID: "show", "reserve", input: "A1", as: Int.self) }
+        try await requireError(.updateRejected, "an update the code does not define") { _ = try await client.update(instanceID: "show", "cancel", input: "A1", as: Int.self) }
+        let kinds = try await client.history(instanceID: "show").map(\.kind.name)
+        try require(kinds.filter { $0 == "updateRequested" }.count == 1 && kinds.filter { $0 == "updateFinished" }.count == 1, "one update in the history: \(kinds)")
+        try require(kinds.filter { $0 == "activityScheduled" }.count == 1, "its activity scheduled once: \(kinds)")
+        try require(try await client.query(instanceID: "show", "reserved", as: [String].self) == ["A1"], "the state the update changed")
+        try await client.raiseEvent(instanceID: "show", name: "close", true)
+        try require(try await client.result(of: Reservations.self, instanceID: "show", timeout: .seconds(30)) == ["A1"], "the final state")
+        try await requireError(.instanceFinished, "an update to a finished instance") { _ = try await client.update(instanceID: "show", "reserve", input: "B2", as: Int.self) }
+        try await second?.stop()
+    } catch {
+        try? await first.stop()
+        try? await second?.stop()
         throw error
     }
 }

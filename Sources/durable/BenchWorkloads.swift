@@ -56,6 +56,7 @@ extension Registry {
         try registry.register(HoldOne())
         try registry.register(Queried())
         try registry.register(StopWatcher())
+        try registry.register(Counted())
         return registry
     }
 }

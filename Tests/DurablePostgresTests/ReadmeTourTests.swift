@@ -49,19 +49,25 @@ func onboard(_ client: DurableClient) async throws -> String {
 // end
 
 // tour:query
+struct EmptyItem: Error {}
+
 struct ShoppingCart: Orchestration {
     func run(_ customer: String, context: OrchestrationContext) async throws -> [String] {
         var items: [String] = []
         context.setQueryHandler("items") { items }
-        while case let item = try await context.event("add", as: String.self), item != "checkout" {
+        context.setUpdateHandler("add", validator: { (item: String) in if item.isEmpty { throw EmptyItem() } }) { (item: String) -> Int in
             items.append(item)
+            return items.count
         }
+        _ = try await context.event("checkout", as: Bool.self)
         return items
     }
 }
 
-func peek(_ client: DurableClient, cart id: String) async throws -> [String] {
-    try await client.query(instanceID: id, "items", as: [String].self)
+func shop(_ client: DurableClient, cart id: String) async throws -> [String] {
+    let count = try await client.update(instanceID: id, "add", input: "apple", as: Int.self)
+    assert(count == 1)
+    return try await client.query(instanceID: id, "items", as: [String].self)
 }
 // end
 
@@ -95,14 +101,10 @@ func peek(_ client: DurableClient, cart id: String) async throws -> [String] {
         let worker = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "tour"))
         let client = DurableClient(provider: provider)
         let id = try await client.start(ShoppingCart.self, input: "ada")
-        try await client.raiseEvent(instanceID: id, name: "add", "apple")
-        let deadline = ContinuousClock.now + .seconds(10)
-        var items = try await peek(client, cart: id)
-        while items != ["apple"], ContinuousClock.now < deadline {
-            items = try await peek(client, cart: id)
-        }
-        #expect(items == ["apple"])
-        try await client.raiseEvent(instanceID: id, name: "add", "checkout")
+        // The update returns once its turn committed: the query sees what it did.
+        #expect(try await shop(client, cart: id) == ["apple"])
+        await #expect(throws: DurableError.self) { try await client.update(instanceID: id, "add", input: "", as: Int.self) }
+        try await client.raiseEvent(instanceID: id, name: "checkout", true)
         #expect(try await client.result(of: ShoppingCart.self, instanceID: id, timeout: .seconds(10)) == ["apple"])
         try await worker.stop()
     }

@@ -18,8 +18,7 @@ extension DurableClient {
         timeout: Duration = .seconds(60)
     ) async throws -> Output {
         let update = UpdateRequest(id: updateID, instanceID: instanceID, name: name, input: try Payload(encoding: input))
-        let outcome = try await self.awaitOutcome(of: update, timeout: timeout) { _ = try await self.provider.sendUpdate(update) }
-        return try outcome.output(update).decode(Output.self)
+        return try await self.update(update, timeout: timeout).output(update).decode(Output.self)
     }
 
     /// Update-with-start: starts the instance of `type` with `startInput` when `instanceID` does
@@ -37,12 +36,12 @@ extension DurableClient {
     ) async throws -> Output {
         let start = StartRequest(instanceID: instanceID, name: O.name, input: try Payload(encoding: startInput))
         let update = UpdateRequest(id: updateID, instanceID: instanceID, name: name, input: try Payload(encoding: input))
-        let outcome = try await self.awaitOutcome(of: update, timeout: timeout) { _ = try await self.provider.updateWithStart(start, update) }
-        return try outcome.output(update).decode(Output.self)
+        return try await self.update(update, startingWith: start, timeout: timeout).output(update).decode(Output.self)
     }
 
-    /// Subscribes, sends, then reads the outcome at every hint until it is there or `timeout`.
-    private func awaitOutcome(of update: UpdateRequest, timeout: Duration, send: () async throws -> Void) async throws -> UpdateOutcome {
+    /// Sends an update with a JSON input (with `start`, update-with-start) and returns its outcome
+    /// as recorded: a rejection or failure is an outcome here, not an error.
+    public func update(_ update: UpdateRequest, startingWith start: StartRequest? = nil, timeout: Duration = .seconds(60)) async throws -> UpdateOutcome {
         let wake = WakeSignal()
         let hints = self.provider.updateOutcomes(id: update.id)
         let listener = Task {
@@ -50,7 +49,12 @@ extension DurableClient {
         }
         defer { listener.cancel() }
         let deadline = ContinuousClock.now + timeout
-        try await send()
+        // Subscribed first, so that a quick outcome's hint is not missed.
+        if let start {
+            _ = try await self.provider.updateWithStart(start, update)
+        } else {
+            _ = try await self.provider.sendUpdate(update)
+        }
         while true {
             if let outcome = try await self.provider.updateOutcome(id: update.id) { return outcome }
             let remaining = deadline - ContinuousClock.now
@@ -68,7 +72,7 @@ extension DurableClient {
 
 extension UpdateOutcome {
     /// The output, or the rejection or failure as the ``DurableError`` it is.
-    func output(_ update: UpdateRequest) throws(DurableError) -> Payload {
+    public func output(_ update: UpdateRequest) throws(DurableError) -> Payload {
         switch self {
         case .completed(let output):
             return output

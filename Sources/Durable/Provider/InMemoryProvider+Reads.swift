@@ -62,6 +62,9 @@ extension InMemoryProvider {
             }
             let purged = Set(ids)
             state.tasks = state.tasks.filter { !purged.contains($0.value.instanceID) }
+            // Their updates and subscriptions go with them, as on PostgreSQL.
+            state.updates = state.updates.filter { !purged.contains($0.value.instanceID) }
+            state.subscriptions = state.subscriptions.mapValues { $0.filter { !purged.contains($0.instanceID) } }.filter { !$0.value.isEmpty }
             return ids.count
         }
     }

@@ -81,3 +81,44 @@ extension Bench {
         return ["deliver ms": Stat(Array(deliver.dropFirst())), "all consumed ms": Stat([consumed])]
     }
 }
+
+/// Counts the updates it gets until its event comes.
+struct Counted: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        var count = input
+        context.setUpdateHandler("bump") { (by: Int) -> Int in
+            count += by
+            return count
+        }
+        return try await context.event("go", as: Int.self) + count
+    }
+}
+
+extension Bench {
+    /// Update round trips, one at a time: the send, the turn that runs the handler and commits
+    /// its outcome, the client's read.
+    func updates(url: String) async throws -> [String: Stat] {
+        var p50: [Double] = []
+        var p99: [Double] = []
+        var bench = self
+        bench.nodes = 1
+        for run in 0...self.runs {
+            let environment = try await BenchEnvironment(url: url, bench: bench)
+            let client = DurableClient(provider: environment.client)
+            let id = try await client.start(Counted.self, input: 0)
+            try await environment.waitUntilWaiting(count: 1, timeout: .seconds(30))
+            var samples: [Double] = []
+            for i in 0..<(run == 0 ? 20 : self.samples) {
+                let started = ContinuousClock.now
+                let count = try await client.update(instanceID: id, "bump", input: 1, as: Int.self)
+                samples.append((ContinuousClock.now - started).secondsValue * 1000)
+                guard count == i + 1 else { throw ValidationError("update \(i) returned \(count)") }
+            }
+            await environment.stop()
+            if run == 0 { continue }
+            p50.append(percentile(samples, 0.5))
+            p99.append(percentile(samples, 0.99))
+        }
+        return ["p50 ms": Stat(p50), "p99 ms": Stat(p99)]
+    }
+}
