@@ -270,5 +270,14 @@ extension Migration {
             CREATE INDEX updates_instance_idx ON updates (instance_id);
             """#
         ),
+        Migration(
+            version: 13,
+            name: "0013_activity_heartbeats",
+            sql: #"""
+            -- Durable schema, version 13: an activity's latest heartbeat (its details, a checkpoint) and when
+            -- it was written; kept across retries and takeovers for the next attempt, shown by `durable why`.
+            ALTER TABLE activity_tasks ADD COLUMN heartbeat text, ADD COLUMN heartbeat_at timestamptz;
+            """#
+        ),
     ]
 }

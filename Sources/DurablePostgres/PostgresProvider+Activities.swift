@@ -15,8 +15,8 @@ extension PostgresProvider {
             )
             var items: [ActivityWorkItem] = []
             var nextVisible: Double?
-            for (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses, next)
-                in try rows.map({ try $0.decode((String?, String?, String?, String?, Int?, Int?, Int64?, Int?, Double?).self) })
+            for (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses, heartbeat, next)
+                in try rows.map({ try $0.decode((String?, String?, String?, String?, Int?, Int?, Int64?, Int?, String?, Double?).self) })
             {
                 nextVisible = next
                 guard let id, let instanceID, let executionID, let requestJSON, let attempt, let deliveries, let epoch, let misses else { continue }
@@ -28,7 +28,8 @@ extension PostgresProvider {
                         request: try DurableJSON.decode(ActivityRequest.self, from: requestJSON),
                         attempt: attempt,
                         deliveryCount: deliveries,
-                        handlerMisses: misses
+                        handlerMisses: misses,
+                        lastHeartbeat: heartbeat.map(Payload.init(json:))
                     )
                 )
             }
@@ -108,6 +109,25 @@ extension PostgresProvider {
                 """
                 UPDATE activity_tasks
                 SET locked_until = now() + make_interval(secs => \(self.leaseSeconds)), visible_at = now() + make_interval(secs => \(self.leaseSeconds))
+                WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
+                RETURNING cancel_requested
+                """,
+                logger: self.logger
+            )
+            for try await cancelRequested in rows.decode(Bool.self) { return cancelRequested }
+            throw Self.leaseLost(lease, what: "activity")
+        }
+    }
+
+    public func heartbeatActivity(_ lease: Lease, details: Payload?, extendBy: Duration?) async throws -> Bool {
+        if let details { try ProviderValidation.payload(details, limit: self.configuration.maxPayloadBytes, what: "the heartbeat's details") }
+        let seconds = extendBy?.seconds ?? self.leaseSeconds
+        return try await self.withRetry("heartbeating activity \(lease)", statement: "heartbeat_activity") {
+            let rows = try await self.client.query(
+                """
+                UPDATE activity_tasks
+                SET locked_until = now() + make_interval(secs => \(seconds)), visible_at = now() + make_interval(secs => \(seconds)),
+                    heartbeat = coalesce(\(details?.json), heartbeat), heartbeat_at = CASE WHEN \(details != nil) THEN now() ELSE heartbeat_at END
                 WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                 RETURNING cancel_requested
                 """,

@@ -42,7 +42,7 @@ extension PostgresProvider {
             try await self.client.query(
                 """
                 SELECT t.operation_id, t.name, t.request, t.attempt, t.visible_at,
-                       CASE WHEN t.locked_until > now() THEN t.lock_owner END, t.cancel_requested, t.last_error
+                       CASE WHEN t.locked_until > now() THEN t.lock_owner END, t.cancel_requested, t.last_error, t.heartbeat, t.heartbeat_at
                 FROM activity_tasks t JOIN instances i ON i.id = t.instance_id AND i.execution_id = t.execution_id
                 WHERE t.instance_id = \(instanceID)
                 ORDER BY t.operation_id
@@ -51,13 +51,14 @@ extension PostgresProvider {
             ).collect()
         }
         return try rows.map { row in
-            let (operation, name, request, attempt, visibleAt, owner, cancelled, lastError) =
-                try row.decode((Int, String, String, Int, Date, String?, Bool, String?).self)
+            let (operation, name, request, attempt, visibleAt, owner, cancelled, lastError, heartbeat, heartbeatAt) =
+                try row.decode((Int, String, String, Int, Date, String?, Bool, String?, String?, Date?).self)
             return ActivityTaskInfo(
                 operationID: operation, name: name, attempt: attempt,
                 maxAttempts: (try? DurableJSON.decode(ActivityRequest.self, from: request))?.retry.maxAttempts ?? 1,
                 visibleAt: visibleAt, leaseOwner: owner, cancelRequested: cancelled,
-                lastError: try lastError.map { try DurableJSON.decode(FailureDetails.self, from: $0) }
+                lastError: try lastError.map { try DurableJSON.decode(FailureDetails.self, from: $0) },
+                heartbeat: heartbeat.map(Payload.init(json:)), heartbeatAt: heartbeatAt
             )
         }
     }

@@ -79,6 +79,9 @@ public final class RecordingProvider: DurableProvider {
         try await self.base.abandonActivity(lease, delay: delay, reason: reason)
     }
     public func renewActivity(_ lease: Lease) async throws -> Bool { try await self.base.renewActivity(lease) }
+    public func heartbeatActivity(_ lease: Lease, details: Payload?, extendBy: Duration?) async throws -> Bool {
+        try await self.base.heartbeatActivity(lease, details: details, extendBy: extendBy)
+    }
     public func instance(id: String) async throws -> InstanceInfo? { try await self.base.instance(id: id) }
     public func history(instanceID: String) async throws -> [HistoryEvent] { try await self.base.history(instanceID: instanceID) }
     public func listInstances(_ query: InstanceQuery) async throws -> InstancePage { try await self.base.listInstances(query) }

@@ -139,6 +139,12 @@ import Testing
         running.lastError = nil
         let held = InstanceExplanation(instance: self.instance(), history: history, children: [:], nodes: [], activities: [running], now: self.now)
         #expect(held.findings.map(\.message) == ["activity ChargeCard (operation 1) scheduled 60 s ago, no result yet: attempt 3 of 5, running on node node-2"])
+        running.heartbeat = Payload(json: #"{"charged":2}"#)
+        running.heartbeatAt = self.now.addingTimeInterval(-4)
+        let beating = InstanceExplanation(instance: self.instance(), history: history, children: [:], nodes: [], activities: [running], now: self.now)
+        #expect(beating.findings.map(\.message) == [
+            #"activity ChargeCard (operation 1) scheduled 60 s ago, no result yet: attempt 3 of 5, running on node node-2; last heartbeat 4 s ago: {"charged":2}"#
+        ])
     }
 
     @Test func anAwaitedEventIsNamed() {

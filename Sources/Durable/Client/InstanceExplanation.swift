@@ -125,7 +125,7 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         var order: [Int] = []
         for event in history {
             switch event.kind {
-            case .activityScheduled(let id, let name, _, _, _):
+            case .activityScheduled(let id, let name, _, _, _, _):
                 pending[id] = .activity(id: id, name: name, since: event.timestamp)
                 order.append(id)
             case .timerCreated(let id, let fireAt):
@@ -155,6 +155,9 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
             text += ", waiting for a node to run it"
         }
         if task.cancelRequested { text += ", cancellation requested" }
+        if let heartbeat = task.heartbeat, let at = task.heartbeatAt {
+            text += "; last heartbeat \(Self.duration(now.timeIntervalSince(at))) ago: \(heartbeat.abbreviated)"
+        }
         if let error = task.lastError { text += "; last error: \(error.message)" }
         return text
     }

@@ -3,14 +3,17 @@ public import Foundation
 extension OrchestrationContext {
     // MARK: Activities
 
-    /// Schedules an activity and returns its handle without waiting.
+    /// Schedules an activity and returns its handle without waiting. `timeout` limits one attempt;
+    /// with `heartbeatTimeout`, an attempt that sends no heartbeat (``ActivityContext/heartbeat(_:)``)
+    /// for that long is given up and retried per `retry`, on any node.
     public func scheduleActivity<A: Activity>(
         _ type: A.Type,
         _ input: A.Input,
         retry: RetryPolicy = .none,
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        heartbeatTimeout: Duration? = nil
     ) -> DurableTask<A.Output> {
-        self.scheduleActivity(named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout)
+        self.scheduleActivity(named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout)
     }
 
     /// Runs an activity and returns its output; throws an `activityFailed` ``DurableError`` once the
@@ -19,9 +22,10 @@ extension OrchestrationContext {
         _ type: A.Type,
         _ input: A.Input,
         retry: RetryPolicy = .none,
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        heartbeatTimeout: Duration? = nil
     ) async throws -> A.Output {
-        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout).value
+        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout).value
     }
 
     /// Schedules an activity by name, for activities whose types this code does not have.
@@ -30,11 +34,15 @@ extension OrchestrationContext {
         input: Input,
         as output: Output.Type = Output.self,
         retry: RetryPolicy = .none,
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        heartbeatTimeout: Duration? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(encoding: input)
-            return (.activityScheduled(operationID: id, name: name, input: payload, retry: retry, timeout: timeout), .activity(name: name))
+            return (
+                .activityScheduled(operationID: id, name: name, input: payload, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout),
+                .activity(name: name)
+            )
         }
         return DurableTask(context: self, slot: slot)
     }

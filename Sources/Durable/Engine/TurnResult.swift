@@ -102,15 +102,21 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
     public var retry: RetryPolicy
     /// The limit of one attempt.
     public var timeout: Duration?
+    /// An attempt that sends no heartbeat (``ActivityContext/heartbeat(_:)``) for this long is given
+    /// up and retried; its lease lasts only that long past each heartbeat.
+    public var heartbeatTimeout: Duration?
     /// The span of the turn that scheduled it, parent of its attempts' spans (``TraceCarrier``).
     public var traceContext: TraceCarrier?
 
-    public init(operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, traceContext: TraceCarrier? = nil) {
+    public init(
+        operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, traceContext: TraceCarrier? = nil
+    ) {
         self.operationID = operationID
         self.name = name
         self.input = input
         self.retry = retry
         self.timeout = timeout
+        self.heartbeatTimeout = heartbeatTimeout
         self.traceContext = traceContext
     }
 }

@@ -15,11 +15,16 @@ public struct ActivityTaskInfo: Sendable, Hashable, Codable {
     public var cancelRequested: Bool
     /// The failure of the last attempt, while the task waits to be retried.
     public var lastError: FailureDetails?
+    /// The details of its last heartbeat, and when it was written.
+    public var heartbeat: Payload?
+    public var heartbeatAt: Date?
 
     public init(
         operationID: Int, name: String, attempt: Int, maxAttempts: Int, visibleAt: Date, leaseOwner: String?, cancelRequested: Bool,
-        lastError: FailureDetails?
+        lastError: FailureDetails?, heartbeat: Payload? = nil, heartbeatAt: Date? = nil
     ) {
+        self.heartbeat = heartbeat
+        self.heartbeatAt = heartbeatAt
         self.operationID = operationID
         self.name = name
         self.attempt = attempt

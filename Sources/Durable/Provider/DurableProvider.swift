@@ -243,8 +243,14 @@ public struct ActivityWorkItem: Sendable {
     public var deliveryCount: Int
     /// How many claims found no handler on the claiming node.
     public var handlerMisses: Int
+    /// The details of the last heartbeat an earlier attempt or delivery wrote.
+    public var lastHeartbeat: Payload?
 
-    public init(lease: Lease, instanceID: String, executionID: String, request: ActivityRequest, attempt: Int, deliveryCount: Int, handlerMisses: Int = 0) {
+    public init(
+        lease: Lease, instanceID: String, executionID: String, request: ActivityRequest, attempt: Int, deliveryCount: Int, handlerMisses: Int = 0,
+        lastHeartbeat: Payload? = nil
+    ) {
+        self.lastHeartbeat = lastHeartbeat
         self.lease = lease
         self.instanceID = instanceID
         self.executionID = executionID

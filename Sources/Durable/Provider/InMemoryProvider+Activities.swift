@@ -44,7 +44,8 @@ extension InMemoryProvider {
                         request: task.request,
                         attempt: task.attempt,
                         deliveryCount: task.deliveries,
-                        handlerMisses: task.handlerMisses
+                        handlerMisses: task.handlerMisses,
+                        lastHeartbeat: task.heartbeat
                     )
                 )
             }
@@ -167,6 +168,21 @@ extension InMemoryProvider {
         return try self.state.withLock { state throws(DurableError) -> Bool in
             var task = try Self.fenced(state.tasks[lease.id], lease)
             task.lease?.expiresAt = self.expiry(from: now)
+            state.tasks[lease.id] = task
+            return task.cancelRequested
+        }
+    }
+
+    public func heartbeatActivity(_ lease: Lease, details: Payload?, extendBy: Duration?) async throws -> Bool {
+        if let details { try ProviderValidation.payload(details, limit: self.maxPayloadBytes, what: "the heartbeat's details") }
+        let now = self.now()
+        return try self.state.withLock { state throws(DurableError) -> Bool in
+            var task = try Self.fenced(state.tasks[lease.id], lease)
+            task.lease?.expiresAt = extendBy.map { now.addingTimeInterval($0.seconds) } ?? self.expiry(from: now)
+            if let details {
+                task.heartbeat = details
+                task.heartbeatAt = now
+            }
             state.tasks[lease.id] = task
             return task.cancelRequested
         }

@@ -28,7 +28,8 @@ extension InMemoryProvider {
                     let live = task.lease.flatMap { $0.expiresAt > now ? $0 : nil }
                     return ActivityTaskInfo(
                         operationID: task.request.operationID, name: task.request.name, attempt: task.attempt, maxAttempts: task.request.retry.maxAttempts,
-                        visibleAt: live?.expiresAt ?? task.visibleAt, leaseOwner: live?.owner, cancelRequested: task.cancelRequested, lastError: task.lastError
+                        visibleAt: live?.expiresAt ?? task.visibleAt, leaseOwner: live?.owner, cancelRequested: task.cancelRequested, lastError: task.lastError,
+                        heartbeat: task.heartbeat, heartbeatAt: task.heartbeatAt
                     )
                 }
         }

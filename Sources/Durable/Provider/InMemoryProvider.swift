@@ -76,6 +76,8 @@ public final class InMemoryProvider: DurableProvider {
         var sequence: Int64
         var handlerMisses = 0
         var lastError: FailureDetails?
+        var heartbeat: Payload?
+        var heartbeatAt: Date?
     }
 
     struct Subscriber: Hashable {

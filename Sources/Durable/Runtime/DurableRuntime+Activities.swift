@@ -67,14 +67,22 @@ extension DurableRuntime {
             return
         }
 
+        let heartbeat = ActivityHeartbeat()
         let context = ActivityContext(
             instanceID: item.instanceID,
             name: request.name,
             operationID: request.operationID,
             attempt: item.attempt,
-            logger: logger
+            logger: logger,
+            previousHeartbeat: item.lastHeartbeat,
+            heartbeats: heartbeat
         )
         let lease = item.lease
+        let heartbeatTimeout = request.heartbeatTimeout
+        if let heartbeatTimeout {
+            // From now on the lease lasts only as long as the heartbeats keep coming.
+            _ = try? await self.provider.heartbeatActivity(lease, details: nil, extendBy: heartbeatTimeout)
+        }
         let started = ContinuousClock.now
         let span = self.startSpan("durable.activity", parent: request.traceContext, instanceID: item.instanceID)
         defer { span.end() }
@@ -83,10 +91,10 @@ extension DurableRuntime {
         span.attributes["durable.activity.attempt"] = item.attempt
         span.attributes["durable.execution.id"] = item.executionID
         span.attributes["durable.lease.epoch"] = Int(item.lease.epoch)
-        let result = await withLeaseRenewal(
-            every: self.configuration.leaseRenewalInterval,
+        var result = await withLeaseRenewal(
+            every: heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 3) } ?? self.configuration.leaseRenewalInterval,
             maxDuration: self.configuration.maxActivityDuration,
-            renew: { try await self.provider.renewActivity(lease) },
+            renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
         ) {
             try await withTimeout(
@@ -102,6 +110,12 @@ extension DurableRuntime {
             }
         }
 
+        if case .failure(WorkInterruption.heartbeatTimedOut(let timeout)) = result {
+            // A failed attempt like any other: retried per the policy, on any node.
+            result = .failure(DurableError(
+                .timedOut, "activity '\(request.name)' attempt \(item.attempt) sent no heartbeat for \(timeout)", instanceID: item.instanceID, name: request.name
+            ))
+        }
         if case .failure(WorkInterruption.hung) = result {} else {
             self.counters.withLock { $0.activities += 1 }
         }
@@ -135,6 +149,10 @@ extension DurableRuntime {
         case .failure(let error):
             let failure = FailureDetails(error)
             if let delay = request.retry.delay(afterAttempt: item.attempt, failure: failure) {
+                // The checkpoint sent just before the failure is the one the retry needs.
+                if let details = heartbeat.takePending() {
+                    _ = try? await self.provider.heartbeatActivity(lease, details: details, extendBy: nil)
+                }
                 self.metrics.attempt(activity: request.name, .retried, duration: duration)
                 logger.info("activity attempt failed; retrying", metadata: ["error": "\(failure)", "durable.retryIn": "\(delay)"])
                 await self.attempt(logger) { try await self.provider.abandonActivity(lease, delay: delay, reason: .failedAttempt(failure)) }
@@ -144,6 +162,17 @@ extension DurableRuntime {
                 await self.complete(item, .failed(failure), logger: logger)
             }
         }
+    }
+
+    /// One lease renewal of a running activity, carrying its latest heartbeat. With a heartbeat
+    /// timeout, only a new heartbeat extends the lease (by the timeout), and a silence longer than
+    /// the timeout gives the attempt up.
+    private func renew(_ lease: Lease, _ heartbeat: ActivityHeartbeat, timeout: Duration?) async throws -> Bool {
+        if let timeout, heartbeat.silence > timeout { throw WorkInterruption.heartbeatTimedOut(timeout) }
+        let details = heartbeat.takePending()
+        guard details != nil || timeout == nil else { return false }
+        if details == nil { return try await self.provider.renewActivity(lease) }
+        return try await self.provider.heartbeatActivity(lease, details: details, extendBy: timeout)
     }
 
     private func complete(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async {

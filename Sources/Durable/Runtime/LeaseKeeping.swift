@@ -7,6 +7,8 @@ enum WorkInterruption: Error, Sendable {
     /// The work ran past its longest allowed duration: it is treated like a crash, its lease left to
     /// expire so that the delivery counts towards poisoning.
     case hung(Duration)
+    /// An activity with a heartbeat timeout sent no heartbeat for that long.
+    case heartbeatTimedOut(Duration)
 }
 
 enum LeaseRenewalEvent<T: Sendable>: Sendable {
@@ -49,6 +51,8 @@ func withLeaseRenewal<T: Sendable>(
                     if try await renew() { return .interrupted(.cancelRequested) }
                 } catch let error as DurableError where error.code == .leaseLost {
                     return .interrupted(.leaseLost(error))
+                } catch let interruption as WorkInterruption {
+                    return .interrupted(interruption)
                 } catch {
                     // A transient failure: the next renewal may succeed before the lease runs out.
                     onRenewalError(error)

@@ -32,6 +32,15 @@ public protocol DurableActivities: Sendable {
 
     /// Extends the lease; returns whether cancellation of the activity was requested.
     func renewActivity(_ lease: Lease) async throws -> Bool
+
+    /// Extends the lease by `extendBy` from now (the lease duration when `nil`: a heartbeat timeout
+    /// shortens it) and, with `details`, keeps them as the task's latest heartbeat, which later
+    /// claims of the task carry (``ActivityWorkItem/lastHeartbeat``, across retries) and
+    /// ``DurableReads/activities(instanceID:)`` shows. Fenced like ``renewActivity(_:)``: a stale
+    /// lease throws `leaseLost` and writes nothing. Returns whether cancellation was requested.
+    ///
+    /// Conformance: "heartbeats are kept for the next attempt and a short lease lapses".
+    func heartbeatActivity(_ lease: Lease, details: Payload?, extendBy: Duration?) async throws -> Bool
 }
 
 extension DurableActivities {
