@@ -154,7 +154,9 @@ extension PostgresProvider {
                         WITH idle AS (
                             DELETE FROM activity_tasks WHERE id = \(taskID) AND (locked_until IS NULL OR locked_until <= now()) RETURNING id
                         )
+                        -- The node running it hears at once ("x|" and the task id), not at its next renewal.
                         UPDATE activity_tasks SET cancel_requested = true WHERE id = \(taskID) AND id NOT IN (SELECT id FROM idle)
+                        RETURNING pg_notify(\(self.configuration.channel), 'x|' || id)
                         """,
                         logger: self.logger
                     )

@@ -28,6 +28,12 @@ extension PostgresProvider {
         return stream
     }
 
+    public func activityCancellations() -> AsyncStream<String> {
+        let stream = self.hub.subscribeCancellations()
+        self.startListening(.work)
+        return stream
+    }
+
     public func completionNotifications(instanceID: String) -> AsyncStream<Void> {
         let stream = self.hub.subscribe(completionOf: instanceID)
         self.startListening(.completions)
@@ -70,6 +76,8 @@ extension PostgresProvider {
                             }
                         } else if payload.hasPrefix("q{") {
                             self.postQueryHint(payload.dropFirst())
+                        } else if payload.hasPrefix("x|") {
+                            self.hub.postCancellation(ofTask: String(payload.dropFirst(2)))
                         } else {
                             self.hub.post(payload: payload)
                         }

@@ -102,4 +102,5 @@ public final class RecordingProvider: DurableProvider {
     public func listNodes(staleAfter: Duration) async throws -> [NodeInfo] { try await self.base.listNodes(staleAfter: staleAfter) }
     public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> { self.base.notifications(channel) }
     public func completionNotifications(instanceID: String) -> AsyncStream<Void> { self.base.completionNotifications(instanceID: instanceID) }
+    public func activityCancellations() -> AsyncStream<String> { self.base.activityCancellations() }
 }

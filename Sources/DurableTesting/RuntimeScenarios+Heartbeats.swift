@@ -1,12 +1,14 @@
 import Durable
 import Foundation
 
-// Long-running activities: heartbeats carry a checkpoint to the next attempt, and a heartbeat
-// timeout gives a silent attempt up long before its lease would.
+// Long-running activities: heartbeats carry a checkpoint to the next attempt, a heartbeat timeout
+// gives a silent attempt up long before its lease would, and a cancellation reaches a running
+// attempt at once.
 extension RuntimeScenarios {
     static let heartbeatScenarios: [Scenario] = [
         Scenario(name: "a retried activity resumes from its last heartbeat", body: resumeFromHeartbeat),
         Scenario(name: "a silent activity is given up at its heartbeat timeout and retried", body: heartbeatTimeout),
+        Scenario(name: "a cancelled activity learns at once, not at its next renewal", body: promptCancellation),
     ]
 }
 
@@ -76,5 +78,35 @@ private func heartbeatTimeout(_ factory: ProviderConformance.Factory) async thro
         try require(output == 2, "the second attempt answered: \(output)")
         try require(probe.count("stall-attempt") == 2 && probe.count("stall-cancelled") == 1, "the silent attempt was cancelled, once")
         try require(elapsed < .seconds(15), "given up at the heartbeat timeout, not the lease: \(elapsed)")
+    }
+}
+
+/// Races a long activity against a short timer: the activity loses and is cancelled.
+struct Raced: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        let long = context.scheduleActivity(Block.self, "slow")
+        let timer = context.createTimer(for: .milliseconds(300))
+        return await context.whenAny([long, timer])
+    }
+}
+
+private func promptCancellation(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    let registry = try registry { try $0.register(Raced()); try $0.register(Block(probe: probe)) }
+    // Renewals every 10 s: only the cancellation hint can stop the activity sooner.
+    let node = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "node-1", renewal: .seconds(10)))
+    do {
+        let id = try await client.start(Raced.self, input: 0)
+        _ = try await client.result(of: Raced.self, instanceID: id, timeout: .seconds(30))
+        let finished = ContinuousClock.now
+        try require(await probe.wait(for: "block-cancelled", timeout: .seconds(8)), "the losing activity was not cancelled before its next renewal")
+        let latency = ContinuousClock.now - finished
+        try require(latency < .seconds(2), "cancelled \(latency) after the orchestration ended")
+        try await node.stop()
+    } catch {
+        try? await node.stop()
+        throw error
     }
 }

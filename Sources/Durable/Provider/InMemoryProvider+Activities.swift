@@ -173,6 +173,10 @@ extension InMemoryProvider {
         }
     }
 
+    public func activityCancellations() -> AsyncStream<String> {
+        self.hub.subscribeCancellations()
+    }
+
     public func heartbeatActivity(_ lease: Lease, details: Payload?, extendBy: Duration?) async throws -> Bool {
         if let details { try ProviderValidation.payload(details, limit: self.maxPayloadBytes, what: "the heartbeat's details") }
         let now = self.now()

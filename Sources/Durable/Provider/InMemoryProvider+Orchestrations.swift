@@ -132,6 +132,7 @@ extension InMemoryProvider {
         let now = self.now()
         var prefetched: [ActivityWorkItem] = []
         var answered: [String] = []
+        var cancelled: [String] = []
         let wake = try self.state.withLock { state throws(DurableError) -> Set<NotificationChannel> in
             if let applied = state.appliedCommit(lease, commit) {
                 // The same commit again (a retry whose first run was applied): not a lost lease.
@@ -193,6 +194,7 @@ extension InMemoryProvider {
                             state.tasks[taskID] = nil
                         } else if let lease = task.lease, lease.expiresAt > now {
                             state.tasks[taskID]?.cancelRequested = true
+                            cancelled.append(taskID)
                         } else {
                             state.tasks[taskID] = nil
                         }
@@ -299,6 +301,7 @@ extension InMemoryProvider {
             if channel == .completions { self.hub.postCompletion(of: lease.id) } else { self.notify(channel) }
         }
         for id in answered { self.hub.postUpdate(of: id) }
+        for id in cancelled { self.hub.postCancellation(ofTask: id) }
         return prefetched
     }
 

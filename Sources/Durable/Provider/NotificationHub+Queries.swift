@@ -59,6 +59,22 @@ extension NotificationHub {
     /// The key of an update's waiters; a hint for it over PostgreSQL carries this as its id.
     public static func updateKey(_ id: String) -> String { "update:\(id)" }
 
+    /// Task ids of running activities whose cancellation was requested
+    /// (``DurableWaking/activityCancellations()``).
+    public func subscribeCancellations() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1_000))
+        let id = UUID()
+        self.queries.withLock { $0.cancellations[id] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            self?.queries.withLock { _ = $0.cancellations.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    public func postCancellation(ofTask id: String) {
+        for continuation in self.queries.withLock({ Array($0.cancellations.values) }) { continuation.yield(id) }
+    }
+
     /// Wakes every waiting client to read its answer (after a reconnect, when hints may be lost).
     func postAllAnswers() {
         for continuation in self.queries.withLock({ $0.answers.values.flatMap(\.values) }) { continuation.yield(nil) }

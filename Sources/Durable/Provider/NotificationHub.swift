@@ -18,6 +18,7 @@ public final class NotificationHub: Sendable {
         var requests: [UUID: AsyncStream<QueryRequest>.Continuation] = [:]
         /// Waiters for one query's answer, by query id.
         var answers: [String: [UUID: AsyncStream<QueryAnswer?>.Continuation]] = [:]
+        var cancellations: [UUID: AsyncStream<String>.Continuation] = [:]
     }
 
     let queries = Mutex(QuerySubscribers())

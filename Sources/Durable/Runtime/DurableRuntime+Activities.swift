@@ -3,6 +3,14 @@ import Logging
 import Tracing
 
 extension DurableRuntime {
+    /// Renews a running activity's lease at once when its cancellation is requested, so it learns
+    /// within a round trip instead of at its next renewal.
+    func runCancellationListener() async {
+        for await taskID in self.provider.activityCancellations() {
+            self.runningActivities.withLock { $0[taskID] }?.signal()
+        }
+    }
+
     func runActivityDispatcher() async {
         let request = self.claimRequest
         await self.dispatch(
@@ -91,9 +99,13 @@ extension DurableRuntime {
         span.attributes["durable.activity.attempt"] = item.attempt
         span.attributes["durable.execution.id"] = item.executionID
         span.attributes["durable.lease.epoch"] = Int(item.lease.epoch)
+        let renewNow = WakeSignal()
+        self.runningActivities.withLock { $0[lease.id] = renewNow }
+        defer { _ = self.runningActivities.withLock { $0.removeValue(forKey: lease.id) } }
         var result = await withLeaseRenewal(
             every: heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 3) } ?? self.configuration.leaseRenewalInterval,
             maxDuration: self.configuration.maxActivityDuration,
+            renewNow: renewNow,
             renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
         ) {

@@ -132,6 +132,8 @@ public final class DurableRuntime: Service, Sendable {
     /// The provider's clock minus this node's, as of the last claimed turn: the `now` of turns this
     /// node commits with an activity outcome, without a claim that would read the provider's clock.
     let providerClockOffset = Mutex<TimeInterval>(0)
+    /// The running activity attempts by task id: a signal renews the lease at once.
+    let runningActivities = Mutex<[String: WakeSignal]>([:])
 
     /// What this runtime did, for tests, benchmarks and operators.
     public struct Statistics: Sendable, Hashable {
@@ -223,6 +225,7 @@ public final class DurableRuntime: Service, Sendable {
         // Discovery first, so that every resumed instance logs discover before attach.
         await self.discoverInProgressInstances(releasedLeases: released)
         let queries = Task { await self.runQueries() }
+        let cancellations = Task { await self.runCancellationListener() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.runOrchestrationDispatcher() }
@@ -232,6 +235,7 @@ public final class DurableRuntime: Service, Sendable {
             self.beginShutdown()
         }
         queries.cancel()
+        cancellations.cancel()
         await queries.value
         heartbeats.cancel()
         await heartbeats.value

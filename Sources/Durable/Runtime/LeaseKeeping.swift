@@ -17,11 +17,13 @@ enum LeaseRenewalEvent<T: Sendable>: Sendable {
     case renewalStopped
 }
 
-/// Runs `body` while renewing its lease every `interval`. When renewal reports the lease lost or a
-/// cancellation request, `body` is cancelled and the result is a ``WorkInterruption``.
+/// Runs `body` while renewing its lease every `interval`, and at once when `renewNow` is signalled.
+/// When renewal reports the lease lost or a cancellation request, `body` is cancelled and the result
+/// is a ``WorkInterruption``.
 func withLeaseRenewal<T: Sendable>(
     every interval: Duration,
     maxDuration: Duration? = nil,
+    renewNow: WakeSignal? = nil,
     renew: @escaping @Sendable () async throws -> Bool,
     onRenewalError: @escaping @Sendable (any Error) -> Void,
     _ body: @escaping @Sendable () async throws -> T
@@ -39,10 +41,16 @@ func withLeaseRenewal<T: Sendable>(
             let deadline = maxDuration.map { ContinuousClock.now + $0 }
             while !Task.isCancelled {
                 let sleep = deadline.map { min(interval, $0 - ContinuousClock.now) } ?? interval
-                do {
-                    try await DeadlineQueue.shared.sleep(for: max(.zero, sleep))
-                } catch {
-                    return .renewalStopped
+                if let renewNow {
+                    // A hint (a cancellation request) renews at once.
+                    await renewNow.wait(timeout: max(.zero, sleep))
+                    if Task.isCancelled { return .renewalStopped }
+                } else {
+                    do {
+                        try await DeadlineQueue.shared.sleep(for: max(.zero, sleep))
+                    } catch {
+                        return .renewalStopped
+                    }
                 }
                 if let deadline, let maxDuration, ContinuousClock.now >= deadline {
                     return .interrupted(.hung(maxDuration))

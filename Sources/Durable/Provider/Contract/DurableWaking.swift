@@ -10,9 +10,18 @@ public protocol DurableWaking: Sendable {
     /// one process do not all re-read at every completion). The default is
     /// `notifications(.completions)`.
     func completionNotifications(instanceID: String) -> AsyncStream<Void>
+
+    /// Hints that cancellation was requested for a running activity task, by task id (the lease's
+    /// id), so that the node running it stops at once instead of at its next renewal, which remains
+    /// the guarantee. The default never yields.
+    func activityCancellations() -> AsyncStream<String>
 }
 
 extension DurableWaking {
+    public func activityCancellations() -> AsyncStream<String> {
+        AsyncStream { _ in }
+    }
+
     public func completionNotifications(instanceID: String) -> AsyncStream<Void> {
         self.notifications(.completions)
     }
