@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension OrchestrationContext {
     /// Subscribes this execution to a topic pattern (``TopicPattern``: `orders/#`, `region/+/flags`,

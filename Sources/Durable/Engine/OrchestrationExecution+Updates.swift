@@ -4,7 +4,9 @@ extension OrchestrationExecution {
     /// which is answered `rejected` at once.
     func admit(update id: String, name: String, input: Payload) -> Bool {
         let context = self.context
-        let seen = context.state.withLock { state in state.isFinished ? false : state.acceptedUpdates.contains(id) }
+        // A finished execution answers it as too late (``ReplayState/accountForUnconsumed(_:)``).
+        let (finished, seen) = context.state.withLock { state in (state.isFinished, state.acceptedUpdates.contains(id)) }
+        if finished { return true }
         if seen { return false }
         guard let handler = context.updateHandlers.handler(name) else {
             let names = context.updateHandlers.names

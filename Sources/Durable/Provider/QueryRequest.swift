@@ -1,5 +1,3 @@
-public import Foundation
-
 /// A query for an instance's state (``DurableClient/query(instanceID:_:input:as:timeout:)``), as the
 /// provider records it for the nodes, with what the provider knew of the instance when it arrived.
 public struct QueryRequest: Sendable, Hashable, Codable {
