@@ -11,7 +11,7 @@ extension PostgresProvider {
         )
         return try await self.withRetry("submitting query '\(name)' of '\(instanceID)'", statement: "submit_query", deadline: .seconds(10)) {
             let rows = try await self.client.query(statement, logger: self.logger)
-            for try await (orchestration, version, execution, status, length, node, _) in rows.decode((String, String, String, String, Int, String?, String).self) {
+            for try await (orchestration, version, execution, status, length, node, _, _) in rows.decode((String, String, String, String, Int, String?, String, String).self) {
                 return QueryRequest(id: id, instanceID: instanceID, name: name, input: input, target: try Self.target(orchestration, version, execution, status, length, node))
             }
             throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)

@@ -16,7 +16,10 @@ struct PostgresProviderTests {
         try await PostgresTestDatabase.withFactory { try await TraceScenario.run(provider: try await $0(.seconds(30)), tracedClient: false) }
     }
 
-    @Test(arguments: RuntimeScenarios.scenarios)
+    /// One scenario at a time: each runs one or two runtimes against the database, and 27 of them
+    /// at once beside the rest of the suite left too little of two cores for their timing
+    /// (statements past their deadline, leases lapsing).
+    @Test(.serialized, arguments: RuntimeScenarios.scenarios)
     func endToEnd(_ scenario: RuntimeScenarios.Scenario) async throws {
         try await PostgresTestDatabase.withFactory { try await scenario.run($0) }
     }

@@ -56,9 +56,19 @@ struct ReadyIndexTests {
                 "DROP INDEX \(schema).activity_tasks_cancelled_idx", "ALTER TABLE \(schema).instances DROP COLUMN inbox_at",
                 "DELETE FROM \(schema).durable_migrations WHERE version = 6",
             ] {
-                try await PostgresTestDatabase.execute(statement)
+                do {
+                    try await PostgresTestDatabase.execute(statement)
+                } catch {
+                    Issue.record("\(statement): \(String(reflecting: error))")
+                    throw error
+                }
             }
-            try await (provider as! PostgresProvider).migrate()
+            do {
+                try await (provider as! PostgresProvider).migrate()
+            } catch {
+                Issue.record("migrating: \(String(reflecting: error))")
+                throw error
+            }
             let second = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "v6"))
             try await client.raiseEvent(instanceID: event, name: "go", "raised")
             probe.hit("open")

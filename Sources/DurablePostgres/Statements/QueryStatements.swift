@@ -26,10 +26,15 @@ enum QueryStatements {
                    'id', \(id)::text, 'instance', t.id, 'name', \(name)::text,
                    'input', CASE WHEN octet_length(\(input)::text) <= \(Self.inlineLimit) THEN \(input)::text END,
                    'target', json_build_object('name', t.name, 'version', t.version, 'execution', t.execution_id,
-                                               'length', t.history_length, 'status', t.status, 'node', t.turn_node))::text)
+                                               'length', t.history_length, 'status', t.status, 'node', t.turn_node))::text),
+               \(unescaped: Self.asynchronousCommit)
         FROM target t
         """
     }
+
+    /// A query needs no durability (after a crash its client asks again), so its statements commit
+    /// without waiting for the WAL flush: set for the statement's own transaction only.
+    static let asynchronousCommit = "set_config('synchronous_commit', 'off', true)"
 
     /// The columns a node needs to answer: the request and its target as stored now.
     static let requestColumns = "q.id, q.instance_id, q.name, q.input, i.name, i.version, i.execution_id, i.status, i.history_length, i.turn_node"
@@ -75,7 +80,8 @@ enum QueryStatements {
             UPDATE queries SET answer = \(answer) WHERE id = \(id) AND answer IS NULL AND expires_at > now() RETURNING id
         )
         SELECT pg_notify(\(channel), chr(31) || json_build_object(
-                   'id', \(id)::text, 'answer', CASE WHEN octet_length(\(answer)::text) <= \(Self.inlineLimit) THEN \(answer)::text END)::text)
+                   'id', \(id)::text, 'answer', CASE WHEN octet_length(\(answer)::text) <= \(Self.inlineLimit) THEN \(answer)::text END)::text),
+               \(unescaped: Self.asynchronousCommit)
         FROM answered
         """
     }
