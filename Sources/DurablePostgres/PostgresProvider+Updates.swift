@@ -14,11 +14,7 @@ extension PostgresProvider {
     }
 
     public func updateWithStart(_ start: StartRequest, _ update: UpdateRequest) async throws -> StartResult {
-        try ProviderValidation.signalWithStart(start, event: .eventRaised(name: update.name, input: .null), limit: self.configuration.maxPayloadBytes)
-        try ProviderValidation.update(update, limit: self.configuration.maxPayloadBytes)
-        guard start.instanceID == update.instanceID else {
-            throw DurableError(.invalidInput, "update-with-start names one instance: '\(start.instanceID)' and '\(update.instanceID)'", instanceID: start.instanceID)
-        }
+        try ProviderValidation.updateWithStart(start, update, limit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
         let message = try Self.startMessage(start, executionID: executionID)
         let kind = try DurableJSON.encode(update.message)

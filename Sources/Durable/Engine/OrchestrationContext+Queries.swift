@@ -12,13 +12,13 @@ extension OrchestrationContext {
         _ name: String,
         _ handler: @escaping (Input) throws -> Output
     ) {
-        self.queryHandlers.set(name, QueryHandlers.Handler { input in
+        self.queryHandlers.set(name, QueryHandler { input in
             try Payload(encoding: try handler(try input.decode(Input.self)))
         })
     }
 
     /// Defines a read-only query without input (see ``setQueryHandler(_:_:)-(_,(Input)->Output)``).
     public func setQueryHandler<Output: Encodable>(_ name: String, _ handler: @escaping () throws -> Output) {
-        self.queryHandlers.set(name, QueryHandlers.Handler { _ in try Payload(encoding: try handler()) })
+        self.queryHandlers.set(name, QueryHandler { _ in try Payload(encoding: try handler()) })
     }
 }

@@ -14,7 +14,7 @@ extension OrchestrationContext {
         validator: ((Input) throws -> Void)? = nil,
         _ handler: @escaping (Input) async throws -> Output
     ) {
-        self.updateHandlers.set(name, UpdateHandlers.Handler(
+        self.updateHandlers.set(name, UpdateHandler(
             validate: { input in try validator?(try input.decode(Input.self)) },
             run: { input in try Payload(encoding: try await handler(try input.decode(Input.self))) }
         ))

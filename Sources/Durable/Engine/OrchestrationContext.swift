@@ -21,8 +21,8 @@ public final class OrchestrationContext: Sendable {
     public let parent: HistoryEvent.ParentReference?
 
     let state: Mutex<ReplayState>
-    let queryHandlers = QueryHandlers()
-    let updateHandlers = UpdateHandlers()
+    let queryHandlers = HandlerTable<QueryHandler>()
+    let updateHandlers = HandlerTable<UpdateHandler>()
     let registry: Registry
     private let baseLogger: Logger
     private let metricsFactory: any MetricsFactory

@@ -22,11 +22,7 @@ extension InMemoryProvider {
     }
 
     public func updateWithStart(_ start: StartRequest, _ update: UpdateRequest) async throws -> StartResult {
-        try ProviderValidation.signalWithStart(start, event: .eventRaised(name: update.name, input: .null), limit: self.maxPayloadBytes)
-        try ProviderValidation.update(update, limit: self.maxPayloadBytes)
-        guard start.instanceID == update.instanceID else {
-            throw DurableError(.invalidInput, "update-with-start names one instance: '\(start.instanceID)' and '\(update.instanceID)'", instanceID: start.instanceID)
-        }
+        try ProviderValidation.updateWithStart(start, update, limit: self.maxPayloadBytes)
         let now = self.now()
         let result = try self.state.withLock { state throws(DurableError) -> StartResult in
             let result: StartResult

@@ -2,9 +2,21 @@
 public enum ProviderValidation {
     /// Instance ids: 1 to 200 characters, no control characters.
     public static func instanceID(_ id: String) throws(DurableError) {
+        try Self.identifier(id, what: "an instance id", instanceID: id)
+    }
+
+    /// Ids (of instances, queries, updates): 1 to 200 characters, no control characters.
+    static func identifier(_ id: String, what: String, instanceID: String) throws(DurableError) {
         guard !id.isEmpty, id.count <= 200, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw DurableError(.invalidInput, "an instance id must be 1 to 200 characters without control characters", instanceID: id)
+            throw DurableError(.invalidInput, "\(what) must be 1 to 200 characters without control characters", instanceID: instanceID)
         }
+    }
+
+    /// A start: its id, name and input.
+    static func start(_ request: StartRequest, limit: Int) throws(DurableError) {
+        try Self.instanceID(request.instanceID)
+        try Self.name(request.name)
+        try Self.payload(request.input, limit: limit, what: "the input", instanceID: request.instanceID)
     }
 
     /// Orchestration and activity names: 1 to 200 characters.
@@ -17,9 +29,7 @@ public enum ProviderValidation {
     /// A query: a query id and an instance id like instance ids, a name, and an input payload.
     public static func query(id: String, instanceID: String, name: String, input: Payload, limit: Int) throws(DurableError) {
         try Self.instanceID(instanceID)
-        guard !id.isEmpty, id.count <= 200, !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw DurableError(.invalidInput, "a query id must be 1 to 200 characters without control characters", instanceID: instanceID)
-        }
+        try Self.identifier(id, what: "a query id", instanceID: instanceID)
         try Self.name(name)
         try Self.payload(input, limit: limit, what: "the query's input", instanceID: instanceID)
     }
@@ -38,11 +48,18 @@ public enum ProviderValidation {
     /// An update: ids like instance ids, a name, an input within the limit.
     public static func update(_ update: UpdateRequest, limit: Int) throws(DurableError) {
         try Self.instanceID(update.instanceID)
-        guard !update.id.isEmpty, update.id.count <= 200, !update.id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw DurableError(.invalidInput, "an update id must be 1 to 200 characters without control characters", instanceID: update.instanceID)
-        }
+        try Self.identifier(update.id, what: "an update id", instanceID: update.instanceID)
         try Self.name(update.name)
         try Self.payload(update.input, limit: limit, what: "the input of update '\(update.name)'", instanceID: update.instanceID)
+    }
+
+    /// Update-with-start: the start, the update, and one instance named by both.
+    public static func updateWithStart(_ start: StartRequest, _ update: UpdateRequest, limit: Int) throws(DurableError) {
+        try Self.start(start, limit: limit)
+        try Self.update(update, limit: limit)
+        guard start.instanceID == update.instanceID else {
+            throw DurableError(.invalidInput, "update-with-start names one instance: '\(start.instanceID)' and '\(update.instanceID)'", instanceID: start.instanceID)
+        }
     }
 
     /// Payloads: at most `limit` bytes of valid JSON text.
@@ -63,9 +80,7 @@ public enum ProviderValidation {
     /// A signal-with-start: the start as ``DurableProvider/createInstance(_:)`` checks it, and an
     /// `eventRaised` message with a valid name and data.
     public static func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind, limit: Int) throws(DurableError) {
-        try Self.instanceID(request.instanceID)
-        try Self.name(request.name)
-        try Self.payload(request.input, limit: limit, what: "the input", instanceID: request.instanceID)
+        try Self.start(request, limit: limit)
         guard case .eventRaised(let name, let input, _) = event else {
             throw DurableError(.invalidInput, "signal-with-start sends an event, not \(event.name)", instanceID: request.instanceID)
         }
