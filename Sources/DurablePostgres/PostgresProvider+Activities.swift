@@ -4,6 +4,16 @@ import Logging
 import PostgresNIO
 
 extension PostgresProvider {
+    static func taskID(_ instanceID: String, _ executionID: String, _ operationID: Int) -> String {
+        "\(instanceID)|\(executionID)|\(operationID)"
+    }
+
+    /// The answer to a cancellation the code waits for, when the activity had not started.
+    static func cancelledBeforeStart(_ instanceID: String, _ executionID: String, _ operationID: Int) -> OutgoingMessage {
+        let failure = FailureDetails(DurableError(.cancelled, "cancelled before it started", instanceID: instanceID))
+        return OutgoingMessage(instanceID: instanceID, executionID: executionID, kind: .activityFailed(operationID: operationID, failure: failure))
+    }
+
     public func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem> {
         let names = request.capabilities?.activities
         let owner = request.owner
@@ -15,8 +25,8 @@ extension PostgresProvider {
             )
             var items: [ActivityWorkItem] = []
             var nextVisible: Double?
-            for (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses, heartbeat, next)
-                in try rows.map({ try $0.decode((String?, String?, String?, String?, Int?, Int?, Int64?, Int?, String?, Double?).self) })
+            for (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses, heartbeat, cancelled, next)
+                in try rows.map({ try $0.decode((String?, String?, String?, String?, Int?, Int?, Int64?, Int?, String?, Bool?, Double?).self) })
             {
                 nextVisible = next
                 guard let id, let instanceID, let executionID, let requestJSON, let attempt, let deliveries, let epoch, let misses else { continue }
@@ -29,7 +39,8 @@ extension PostgresProvider {
                         attempt: attempt,
                         deliveryCount: deliveries,
                         handlerMisses: misses,
-                        lastHeartbeat: heartbeat.map(Payload.init(json:))
+                        lastHeartbeat: heartbeat.map(Payload.init(json:)),
+                        cancelRequested: cancelled ?? false
                     )
                 )
             }

@@ -140,26 +140,32 @@ extension PostgresProvider {
                 case .cancelTimer(let operationID) where outgoing.contains(where: { $0.instanceID == lease.id && $0.timerOperation == operationID }):
                     // Created earlier in this turn: actions take effect in order, so it is never written.
                     outgoing.removeAll { $0.instanceID == lease.id && $0.timerOperation == operationID }
-                case .cancelActivity(let operationID) where activities.contains(where: { $0.operationID == operationID }):
+                case .cancelActivity(let operationID, let reportOutcome) where activities.contains(where: { $0.operationID == operationID }):
                     activities.removeAll { $0.operationID == operationID }
+                    if reportOutcome { outgoing.append(Self.cancelledBeforeStart(lease.id, executionID, operationID)) }
                 case .cancelTimer(let operationID):
                     try await connection.query(
                         "DELETE FROM messages WHERE instance_id = \(lease.id) AND execution_id = \(executionID) AND timer_operation = \(operationID)",
                         logger: self.logger
                     )
-                case .cancelActivity(let operationID):
+                case .cancelActivity(let operationID, let reportOutcome):
                     let taskID = Self.taskID(lease.id, executionID, operationID)
-                    try await connection.query(
+                    let rows = try await connection.query(
                         """
                         WITH idle AS (
                             DELETE FROM activity_tasks WHERE id = \(taskID) AND (locked_until IS NULL OR locked_until <= now()) RETURNING id
+                        ), running AS (
+                            -- The node running it hears at once ("x|" and the task id), not at its next renewal.
+                            UPDATE activity_tasks SET cancel_requested = true WHERE id = \(taskID) AND id NOT IN (SELECT id FROM idle)
+                            RETURNING pg_notify(\(self.configuration.channel), 'x|' || id)
                         )
-                        -- The node running it hears at once ("x|" and the task id), not at its next renewal.
-                        UPDATE activity_tasks SET cancel_requested = true WHERE id = \(taskID) AND id NOT IN (SELECT id FROM idle)
-                        RETURNING pg_notify(\(self.configuration.channel), 'x|' || id)
+                        SELECT count(*)::int8 FROM idle
                         """,
                         logger: self.logger
                     )
+                    for try await deleted in rows.decode(Int64.self) where deleted > 0 && reportOutcome {
+                        outgoing.append(Self.cancelledBeforeStart(lease.id, executionID, operationID))
+                    }
                 case .startSubOrchestration(let childID, var start):
                     start.executionID = UUID().uuidString.lowercased()
                     let created = try await connection.query(
@@ -339,10 +345,6 @@ extension PostgresProvider {
         }
         self.logger.trace("turn committed", metadata: ["durable.instance": .string(lease.id), "durable.notified": .string(woke)])
         return prefetched
-    }
-
-    static func taskID(_ instanceID: String, _ executionID: String, _ operationID: Int) -> String {
-        "\(instanceID)|\(executionID)|\(operationID)"
     }
 
     /// The instance's status, output and failure columns after a turn with this outcome.

@@ -5,6 +5,7 @@ import Foundation
 extension ProviderConformance {
     static let heartbeatChecks: [Check] = [
         Check(name: "heartbeats are kept for the next attempt and a short lease lapses", body: heartbeats),
+        Check(name: "a cancellation waited for is answered, also when the attempt's node stopped", body: reportedCancellation),
     ]
 }
 
@@ -41,4 +42,48 @@ private func heartbeats(_ factory: ProviderConformance.Factory) async throws {
     try await requireError(.leaseLost, "a late heartbeat after the takeover") {
         _ = try await provider.heartbeatActivity(second[0].lease, details: .null, extendBy: nil)
     }
+}
+
+private func reportedCancellation(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "reported")
+    try await commitFirstTurn(provider, try await claimUntil(provider, owner: "a")[0], activities: 2)
+    let running = try await provider.claimActivities(ClaimRequest(owner: "w", limit: 1)).items
+    try require(running.count == 1, "expected one running task")
+    let runningID = running[0].request.operationID
+    let idleID = runningID == 1 ? 2 : 1
+    try await provider.sendMessage(instanceID: "reported", .eventRaised(name: "x", input: .null))
+    let item = try await claimUntil(provider, owner: "a")[0]
+    let events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) } + [runningID, idleID].enumerated().map {
+        event(item, item.messages.count + $0.offset, .operationCancelled(operationID: $0.element))
+    }
+    let actions: [TurnAction] = [runningID, idleID].map { .cancelActivity(operationID: $0, reportOutcome: true) }
+    try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions)))
+
+    // The task that had not started is answered at once.
+    let answered = try await claimUntil(provider, owner: "a")[0]
+    try require(
+        answered.messages.map(\.kind).contains { if case .activityFailed(idleID, let failure) = $0 { failure.code == "cancelled" } else { false } },
+        "the idle task's cancellation was not answered: \(answered.messages.map(\.kind))"
+    )
+    try await provider.commitTurn(
+        answered.lease,
+        TurnCommit(consumedMessageIDs: answered.messages.map(\.id), result: TurnResult(newEvents: answered.messages.enumerated().map { event(answered, $0.offset, $0.element.kind) }))
+    )
+
+    // The running one's node stops before reporting: once its lease lapses any node claims it (a
+    // node without the handler too) to report the cancellation.
+    try require(try await provider.heartbeatActivity(running[0].lease, details: nil, extendBy: .milliseconds(300)), "the cancellation was not reported to the running attempt")
+    let deadline = ContinuousClock.now + .seconds(10)
+    var orphan: [ActivityWorkItem] = []
+    while orphan.isEmpty {
+        try require(ContinuousClock.now < deadline, "the cancelled task was never handed out again")
+        orphan = try await provider.claimActivities(ClaimRequest(owner: "v", limit: 10, capabilities: Capabilities(orchestrations: [:], activities: []))).items
+        if orphan.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    try require(orphan.count == 1 && orphan[0].cancelRequested && orphan[0].request.operationID == runningID, "handed out as cancelled: \(orphan.map(\.cancelRequested))")
+    let failure = FailureDetails(DurableError(.cancelled, "its node stopped"))
+    try await provider.completeActivity(orphan[0].lease, .failed(failure))
+    let reported = try await claimUntil(provider, owner: "a")[0]
+    try require(reported.messages.map(\.kind) == [.activityFailed(operationID: runningID, failure: failure)], "the report reached the orchestration: \(reported.messages)")
 }

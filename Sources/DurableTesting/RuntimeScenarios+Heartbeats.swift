@@ -9,6 +9,8 @@ extension RuntimeScenarios {
         Scenario(name: "a retried activity resumes from its last heartbeat", body: resumeFromHeartbeat),
         Scenario(name: "a silent activity is given up at its heartbeat timeout and retried", body: heartbeatTimeout),
         Scenario(name: "a cancelled activity learns at once, not at its next renewal", body: promptCancellation),
+        Scenario(name: "a cancellation waited for ends when the activity stopped", body: waitedCancellation),
+        Scenario(name: "an activity that ignores its cancellation is abandoned after the grace period", body: ignoredCancellation),
     ]
 }
 
@@ -109,4 +111,79 @@ private func promptCancellation(_ factory: ProviderConformance.Factory) async th
         try? await node.stop()
         throw error
     }
+}
+
+/// Stops slowly when cancelled (cleans up for 300 ms), or not at all when `stubborn`.
+struct Cleanup: Activity {
+    var probe = Probe()
+    var stubborn = false
+    func run(_ input: String, context: ActivityContext) async throws -> String {
+        self.probe.hit("cleanup-started")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if context.isCancellationRequested && !self.stubborn {
+                // Not a cancellable sleep: the clean-up runs whatever happens.
+                let end = ContinuousClock.now + .milliseconds(300)
+                while ContinuousClock.now < end { await Task.yield() }
+                self.probe.hit("cleanup-done")
+                throw CancellationError()
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        self.probe.hit("cleanup-ran-out")
+        return "finished"
+    }
+}
+
+/// Cancels its activity once it runs and waits for the cancellation to complete.
+struct CancelAndWait: Orchestration {
+    func run(_ input: String, context: OrchestrationContext) async throws -> String {
+        let work = context.scheduleActivity(Cleanup.self, input)
+        _ = try await context.waitForEvent("running", as: Bool.self).value
+        work.cancel(waitForCompletion: true)
+        do {
+            return try await work.value
+        } catch let error as DurableError where error.code == .cancelled {
+            return "cancelled: \(error.failure?.message ?? "")"
+        }
+    }
+}
+
+private func cancelAndWait(
+    _ factory: ProviderConformance.Factory, stubborn: Bool, grace: Duration
+) async throws -> (output: String, waited: Duration, probe: Probe) {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    let registry = try registry { try $0.register(CancelAndWait()); try $0.register(Cleanup(probe: probe, stubborn: stubborn)) }
+    var configuration = RuntimeHarness.configuration(node: "node-1", renewal: .seconds(10))
+    configuration.activityGracePeriod = grace
+    let node = RuntimeHarness(provider: provider, registry: registry, configuration: configuration)
+    do {
+        let id = try await client.start(CancelAndWait.self, input: "x")
+        try require(await probe.wait(for: "cleanup-started", timeout: .seconds(10)), "the activity did not start")
+        let cancelled = ContinuousClock.now
+        try await client.raiseEvent(instanceID: id, name: "running", true)
+        let output = try await client.result(of: CancelAndWait.self, instanceID: id, timeout: .seconds(30))
+        let waited = ContinuousClock.now - cancelled
+        try await node.stop()
+        return (output, waited, probe)
+    } catch {
+        try? await node.stop()
+        throw error
+    }
+}
+
+private func waitedCancellation(_ factory: ProviderConformance.Factory) async throws {
+    let (output, waited, probe) = try await cancelAndWait(factory, stubborn: false, grace: .seconds(30))
+    try require(output.hasPrefix("cancelled"), "the wait ends in a cancellation: \(output)")
+    try require(probe.count("cleanup-done") == 1, "the orchestration went on before the activity's clean-up ended")
+    try require(waited >= .milliseconds(300) && waited < .seconds(8), "waited \(waited) for a 300 ms clean-up")
+}
+
+private func ignoredCancellation(_ factory: ProviderConformance.Factory) async throws {
+    let (output, waited, probe) = try await cancelAndWait(factory, stubborn: true, grace: .seconds(1))
+    try require(output.contains("abandoned"), "reported as abandoned: \(output)")
+    try require(probe.count("cleanup-done") == 0 && probe.count("cleanup-ran-out") == 0, "the stubborn activity was still running")
+    try require(waited >= .seconds(1) && waited < .seconds(8), "abandoned \(waited) after the cancellation, with a grace period of 1 s")
 }

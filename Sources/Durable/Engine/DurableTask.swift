@@ -38,7 +38,14 @@ public struct DurableTask<Output: Decodable & Sendable>: DurableTaskProtocol {
 
     /// Gives the operation up: an activity or sub-orchestration is asked to cancel, a timer is
     /// dropped, an event wait stops waiting. Awaiting it then throws a `cancelled` error.
-    public func cancel() {
-        self.context.cancel(self.id.slot)
+    ///
+    /// With `waitForCompletion`, an activity or sub-orchestration is asked to cancel and awaiting
+    /// the task waits until it has stopped (Temporal's `WAIT_CANCELLATION_COMPLETED`): it throws a
+    /// `cancelled` error once the activity acknowledged the cancellation (or was abandoned after the
+    /// node's grace period) or the child ended cancelled, and returns the output or throws the
+    /// failure of one that ended first. A child is cancelled cooperatively, so its compensation runs
+    /// before the parent goes on. Timers and event waits end at once either way.
+    public func cancel(waitForCompletion: Bool = false) {
+        self.context.cancel(self.id.slot, waitForCompletion: waitForCompletion)
     }
 }

@@ -243,9 +243,10 @@ extension OrchestrationContext {
         }
     }
 
-    func cancel(_ slot: Int) {
+    func cancel(_ slot: Int, waitForCompletion: Bool = false) {
         let wakeups = self.state.withLock { state in
-            state.giveUp(slot, DurableError(.cancelled, "operation \(slot) was cancelled", instanceID: self.instanceID))
+            let error = DurableError(.cancelled, "operation \(slot) was cancelled", instanceID: self.instanceID)
+            return waitForCompletion ? state.requestCancellation(slot, otherwise: error) : state.giveUp(slot, error)
         }
         wakeups.resume()
     }

@@ -18,6 +18,8 @@ struct ReplayState: ~Copyable {
         var result: Result<Payload, DurableError>?
         var waiters: [Waiter] = []
         var races: [Int] = []
+        /// Asked to cancel, and waited for until it reports how it ended.
+        var cancelRequested = false
     }
 
     struct Race {
@@ -259,10 +261,12 @@ struct ReplayState: ~Copyable {
 
     private func cancelAction(id: Int, slot: Slot, reason: String) -> TurnAction? {
         switch slot.kind {
-        case .activity: .cancelActivity(operationID: id)
+        case .activity: .cancelActivity(operationID: id, reportOutcome: slot.cancelRequested)
         case .timer: .cancelTimer(operationID: id)
         // A cooperatively cancelled parent cancels its children cooperatively too.
-        case .subOrchestration(_, let childID): .cancelSubOrchestration(instanceID: childID, reason: self.cancellation ?? reason, cooperative: self.cancellation != nil)
+        // A child waited for is cancelled cooperatively, so its compensation runs before the parent goes on.
+        case .subOrchestration(_, let childID):
+            .cancelSubOrchestration(instanceID: childID, reason: self.cancellation ?? reason, cooperative: self.cancellation != nil || slot.cancelRequested)
         case .event: nil
         }
     }
@@ -322,8 +326,10 @@ struct ReplayState: ~Copyable {
             return self.resolve(id, .success(result))
         case .activityFailed(let id, let failure):
             let name = self.slots[id].flatMap { if case .activity(let name) = $0.kind { name } else { nil } }
+            // An activity that stopped when asked reports a cancellation, not a failure.
+            let code: DurableError.Code = failure.code == DurableError.Code.cancelled.description ? .cancelled : .activityFailed
             let error = DurableError(
-                .activityFailed,
+                code,
                 "activity '\(name ?? "?")' (operation \(id)) failed: \(failure)",
                 instanceID: self.instanceID,
                 name: name,
@@ -383,11 +389,27 @@ struct ReplayState: ~Copyable {
         guard let slot = self.slots[id], slot.result == nil else { return Wakeups() }
         if case .event(let name) = slot.kind {
             self.eventWaiters[name]?.removeAll { $0 == id }
-        } else if !self.isDisposed {
+        } else if !self.isDisposed, !slot.cancelRequested {
             // A divergence is kept in the state and fails the turn.
             try? self.record(.operationCancelled(operationID: id))
         }
         return self.resolve(id, .failure(error))
+    }
+
+    /// Asks a pending activity or child to cancel and keeps its slot pending until the outcome
+    /// arrives (recorded like ``giveUp(_:_:)``, with an action that asks for the outcome); timers and
+    /// event waits are given up with `error` at once.
+    mutating func requestCancellation(_ id: Int, otherwise error: DurableError) -> Wakeups {
+        guard var slot = self.slots[id], slot.result == nil, !slot.cancelRequested else { return Wakeups() }
+        switch slot.kind {
+        case .activity, .subOrchestration:
+            slot.cancelRequested = true
+            self.slots[id] = slot
+            if !self.isDisposed { try? self.record(.operationCancelled(operationID: id)) }
+            return Wakeups()
+        case .timer, .event:
+            return self.giveUp(id, error)
+        }
     }
 
     /// The operations and event waits without a result, in id order.

@@ -77,8 +77,10 @@ public enum TurnAction: Sendable, Hashable {
     case scheduleTimer(operationID: Int, fireAt: Date)
     /// Drop a pending timer.
     case cancelTimer(operationID: Int)
-    /// Ask a pending or running activity task to stop; its result, if any, is ignored.
-    case cancelActivity(operationID: Int)
+    /// Ask a pending or running activity task to stop. Its result is ignored unless the code waits
+    /// for the cancellation to complete (`reportOutcome`): then a task that had not started is
+    /// answered with a `cancelled` failure at once, and a running one reports how it ended.
+    case cancelActivity(operationID: Int, reportOutcome: Bool = false)
     /// Create and start a child instance that reports to this execution.
     case startSubOrchestration(instanceID: String, start: HistoryEvent.ExecutionStarted)
     /// Cancel a child instance: terminate it, or cancel it cooperatively (its code sees the

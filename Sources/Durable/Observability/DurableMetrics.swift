@@ -114,6 +114,11 @@ final class DurableMetrics: Sendable {
         }
     }
 
+    /// An interrupted attempt whose code did not return within the grace period.
+    func abandoned(activity: String) {
+        self.counter("durable_activity_abandoned_total", ("activity", activity)).increment()
+    }
+
     func claim(_ queue: Queue, items: Int, duration: Duration) {
         self.counter("durable_claims_total", ("queue", queue.rawValue)).increment()
         self.counter("durable_claimed_items_total", ("queue", queue.rawValue)).increment(by: items)

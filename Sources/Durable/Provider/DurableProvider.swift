@@ -245,12 +245,17 @@ public struct ActivityWorkItem: Sendable {
     public var handlerMisses: Int
     /// The details of the last heartbeat an earlier attempt or delivery wrote.
     public var lastHeartbeat: Payload?
+    /// The orchestration cancelled the task while an earlier delivery ran, and that delivery's
+    /// node stopped before it reported how it ended: the claimer reports it cancelled, without
+    /// running it.
+    public var cancelRequested: Bool
 
     public init(
         lease: Lease, instanceID: String, executionID: String, request: ActivityRequest, attempt: Int, deliveryCount: Int, handlerMisses: Int = 0,
-        lastHeartbeat: Payload? = nil
+        lastHeartbeat: Payload? = nil, cancelRequested: Bool = false
     ) {
         self.lastHeartbeat = lastHeartbeat
+        self.cancelRequested = cancelRequested
         self.lease = lease
         self.instanceID = instanceID
         self.executionID = executionID

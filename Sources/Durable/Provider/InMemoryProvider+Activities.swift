@@ -16,7 +16,8 @@ extension InMemoryProvider {
                     continue
                 }
                 if task.cancelRequested {
-                    state.tasks[task.id] = nil
+                    // Its node stopped before it reported the cancellation: any claimer reports it.
+                    ready.append(task)
                     continue
                 }
                 guard task.visibleAt <= now else {
@@ -45,7 +46,8 @@ extension InMemoryProvider {
                         attempt: task.attempt,
                         deliveryCount: task.deliveries,
                         handlerMisses: task.handlerMisses,
-                        lastHeartbeat: task.heartbeat
+                        lastHeartbeat: task.heartbeat,
+                        cancelRequested: task.cancelRequested
                     )
                 )
             }

@@ -185,18 +185,21 @@ extension InMemoryProvider {
                     state.enqueue(id, executionID: executionID, .timerFired(operationID: operationID), visibleAt: fireAt)
                 case .cancelTimer(let operationID):
                     state.inbox[id]?.removeAll { $0.kind == .timerFired(operationID: operationID) && $0.executionID == executionID }
-                case .cancelActivity(let operationID):
+                case .cancelActivity(let operationID, let reportOutcome):
                     let taskID = "\(id)|\(executionID)|\(operationID)"
                     if let task = state.tasks[taskID] {
-                        if prefetched.contains(where: { $0.lease.id == taskID }) {
-                            // Scheduled earlier in this turn: it never starts.
-                            prefetched.removeAll { $0.lease.id == taskID }
-                            state.tasks[taskID] = nil
-                        } else if let lease = task.lease, lease.expiresAt > now {
+                        if let lease = task.lease, lease.expiresAt > now, !prefetched.contains(where: { $0.lease.id == taskID }) {
+                            // Running: its node hears at once and reports how it ended.
                             state.tasks[taskID]?.cancelRequested = true
                             cancelled.append(taskID)
                         } else {
+                            // Not started (perhaps scheduled earlier in this turn): it never runs.
+                            prefetched.removeAll { $0.lease.id == taskID }
                             state.tasks[taskID] = nil
+                            if reportOutcome {
+                                let failure = FailureDetails(DurableError(.cancelled, "cancelled before it started", instanceID: id))
+                                state.enqueue(id, executionID: executionID, .activityFailed(operationID: operationID, failure: failure), visibleAt: now)
+                            }
                         }
                     }
                 case .startSubOrchestration(let childID, var start):

@@ -39,6 +39,12 @@ extension DurableRuntime {
         logger[metadataKey: "durable.operation"] = "\(request.operationID)"
         logger[metadataKey: "durable.attempt"] = "\(item.attempt)"
 
+        if item.cancelRequested {
+            logger.info("reporting the cancellation of an activity whose node stopped before it did")
+            let failure = FailureDetails(DurableError(.cancelled, "cancelled by its orchestration; its node stopped before it reported how it ended", instanceID: item.instanceID, name: request.name))
+            await self.complete(item, .failed(failure), logger: logger)
+            return
+        }
         if item.deliveryCount > 1 {
             self.metrics.takeover(.activities)
             logger.info("taking over an activity whose previous delivery did not finish", metadata: ["durable.delivery": "\(item.deliveryCount)"])
@@ -106,6 +112,7 @@ extension DurableRuntime {
             every: heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 3) } ?? self.configuration.leaseRenewalInterval,
             maxDuration: self.configuration.maxActivityDuration,
             renewNow: renewNow,
+            gracePeriod: self.configuration.activityGracePeriod,
             renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
         ) {
@@ -122,6 +129,13 @@ extension DurableRuntime {
             }
         }
 
+        var abandoned: Duration?
+        if case .failure(WorkInterruption.abandoned(let interruption, let after)) = result {
+            abandoned = after
+            self.metrics.abandoned(activity: request.name)
+            logger.error("activity code did not return within the grace period of \(after) after it was interrupted; abandoned, it may still be running")
+            result = .failure(interruption)
+        }
         if case .failure(WorkInterruption.heartbeatTimedOut(let timeout)) = result {
             // A failed attempt like any other: retried per the policy, on any node.
             result = .failure(DurableError(
@@ -152,7 +166,8 @@ extension DurableRuntime {
         case .failure(WorkInterruption.cancelRequested):
             self.metrics.attempt(activity: request.name, .cancelled, duration: duration)
             logger.info("activity cancelled by its orchestration")
-            let failure = FailureDetails(DurableError(.cancelled, "cancelled by its orchestration", instanceID: item.instanceID, name: request.name))
+            let message = abandoned.map { "cancelled by its orchestration; abandoned after it did not stop within \($0)" } ?? "cancelled by its orchestration"
+            let failure = FailureDetails(DurableError(.cancelled, message, instanceID: item.instanceID, name: request.name))
             await self.complete(item, .failed(failure), logger: logger)
         case .failure(let error) where self.stopping && (error is CancellationError || Task.isCancelled):
             self.metrics.attempt(activity: request.name, .interrupted, duration: duration)

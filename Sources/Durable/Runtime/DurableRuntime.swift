@@ -62,6 +62,12 @@ public final class DurableRuntime: Service, Sendable {
         /// it the attempt is cancelled and counts as hung (its lease is left to expire), unlike an
         /// activity's own `timeout`, which fails the attempt and follows the retry policy.
         public var maxActivityDuration: Duration?
+        /// How long an interrupted activity attempt (cancelled by its orchestration, past its
+        /// heartbeat timeout, its lease lost, or hung) may run on before the node stops waiting for
+        /// it: the attempt is then given up (a cancelled one is reported cancelled, so an
+        /// orchestration waiting for the cancellation goes on) and its slot freed. Swift cannot stop
+        /// code that ignores cancellation, so such code may still be running afterwards.
+        public var activityGracePeriod: Duration
 
         public init(
             nodeID: String = "node-\(UUID().uuidString.prefix(8).lowercased())",
@@ -82,7 +88,8 @@ public final class DurableRuntime: Service, Sendable {
             claimUnrunnableAfter: Duration? = .seconds(10),
             maxTurnDuration: Duration = .seconds(60),
             maxActivityDuration: Duration? = nil,
-            stickyCacheCapacity: Int = 1_000
+            stickyCacheCapacity: Int = 1_000,
+            activityGracePeriod: Duration = .seconds(30)
         ) {
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
@@ -103,6 +110,7 @@ public final class DurableRuntime: Service, Sendable {
             self.maxTurnDuration = maxTurnDuration
             self.maxActivityDuration = maxActivityDuration
             self.stickyCacheCapacity = max(0, stickyCacheCapacity)
+            self.activityGracePeriod = max(.zero, activityGracePeriod)
         }
     }
 

@@ -9,6 +9,9 @@ enum WorkInterruption: Error, Sendable {
     case hung(Duration)
     /// An activity with a heartbeat timeout sent no heartbeat for that long.
     case heartbeatTimedOut(Duration)
+    /// The code was interrupted and did not return within the grace period: its result is no
+    /// longer awaited (the code may still be running, Swift cannot stop it).
+    indirect case abandoned(WorkInterruption, after: Duration)
 }
 
 enum LeaseRenewalEvent<T: Sendable>: Sendable {
@@ -19,22 +22,29 @@ enum LeaseRenewalEvent<T: Sendable>: Sendable {
 
 /// Runs `body` while renewing its lease every `interval`, and at once when `renewNow` is signalled.
 /// When renewal reports the lease lost or a cancellation request, `body` is cancelled and the result
-/// is a ``WorkInterruption``.
+/// is a ``WorkInterruption``; with a `gracePeriod`, a body that does not return within it after
+/// the interruption is abandoned (``WorkInterruption/abandoned(_:after:)``), so that code which
+/// ignores cancellation does not hold its slot forever.
 func withLeaseRenewal<T: Sendable>(
     every interval: Duration,
     maxDuration: Duration? = nil,
     renewNow: WakeSignal? = nil,
+    gracePeriod: Duration? = nil,
     renew: @escaping @Sendable () async throws -> Bool,
     onRenewalError: @escaping @Sendable (any Error) -> Void,
     _ body: @escaping @Sendable () async throws -> T
 ) async -> Result<T, any Error> {
     typealias Event = LeaseRenewalEvent<T>
+    // Unstructured, so that the group can stop waiting for code that ignores cancellation.
+    let work = Task { try await body() }
+    let outcome = Abandonable(work)
     return await withTaskGroup(of: Event.self) { group in
         group.addTask {
-            do {
-                return .finished(.success(try await body()))
-            } catch {
-                return .finished(.failure(error))
+            await withTaskCancellationHandler {
+                guard let result = await outcome.result() else { return .renewalStopped }
+                return .finished(result)
+            } onCancel: {
+                work.cancel()
             }
         }
         group.addTask {
@@ -78,9 +88,20 @@ func withLeaseRenewal<T: Sendable>(
                 // commit released the lease, which a renewal in flight then reports as lost.
                 if let interruption, case .failure = result { return .failure(interruption) }
                 return result
+            case .interrupted(.abandoned(let reason, let after)):
+                outcome.abandon()
+                group.cancelAll()
+                return .failure(WorkInterruption.abandoned(interruption ?? reason, after: after))
             case .interrupted(let reason):
                 interruption = reason
-                group.cancelAll()
+                // Not the group: a task added to a cancelled group starts cancelled.
+                work.cancel()
+                if let gracePeriod {
+                    group.addTask {
+                        try? await DeadlineQueue.shared.sleep(for: gracePeriod)
+                        return .interrupted(.abandoned(reason, after: gracePeriod))
+                    }
+                }
             case .renewalStopped:
                 break
             }

@@ -16,15 +16,13 @@ struct ClaimActivitiesStatement: PreparedQuery {
 
     var query: PostgresQuery {
         """
-        WITH garbage AS (
-            -- Cancelled tasks whose lease ran out: the orchestration moved on.
-            DELETE FROM activity_tasks WHERE cancel_requested AND visible_at <= now()
-        ), orphaned AS (
+        WITH orphaned AS (
             -- Tasks leased by a silent node, through the lock owner index (the fleet's activities
-            -- in flight). They are the oldest work, so they go first.
+            -- in flight). They are the oldest work, so they go first. A cancelled task whose node
+            -- stopped is claimed by anyone, to report the cancellation without running it.
             SELECT id FROM activity_tasks t
-            WHERE \(self.stale)::float8 IS NOT NULL AND lock_owner IS NOT NULL AND locked_until > now() AND NOT cancel_requested
-              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]))
+            WHERE \(self.stale)::float8 IS NOT NULL AND lock_owner IS NOT NULL AND locked_until > now()
+              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
               AND EXISTS (
                   SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
                     AND (n.incarnation <> split_part(t.lock_owner, '#', 2) OR n.stopped_at IS NOT NULL
@@ -35,8 +33,8 @@ struct ClaimActivitiesStatement: PreparedQuery {
             -- The ready index in claim order; visible_at moves to the end of a lease, so expired
             -- leases are visible too.
             SELECT id FROM activity_tasks t
-            WHERE visible_at <= now() AND NOT cancel_requested
-              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]))
+            WHERE visible_at <= now()
+              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
             ORDER BY visible_at, seq
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
@@ -48,12 +46,13 @@ struct ClaimActivitiesStatement: PreparedQuery {
                 locked_until = now() + make_interval(secs => \(self.leaseSeconds)),
                 visible_at = now() + make_interval(secs => \(self.leaseSeconds))
             FROM candidates c WHERE t.id = c.id
-            RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch, t.handler_misses, t.heartbeat
+            RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch, t.handler_misses, t.heartbeat,
+                      t.cancel_requested
         )
         -- visible_at moves to the end of the lease, so "visible now" also covers expired
         -- leases; one row with only the next due time when nothing was claimed.
         SELECT c.id, c.instance_id, c.execution_id, c.request, c.attempt, c.deliveries, c.lock_epoch, c.handler_misses, c.heartbeat,
-               EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE visible_at > now()) - now()))::float8
+               c.cancel_requested, EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE visible_at > now()) - now()))::float8
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """
     }
