@@ -202,7 +202,8 @@ public struct Nodes: AsyncParsableCommand {
                 let runs = registration.capabilities.orchestrations.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value.joined(separator: "|"))" }
                 print(
                     "\(registration.id)\t\(node.isAlive ? "alive" : node.stoppedAt == nil ? "silent" : "stopped")\t\(registration.buildVersion)\t"
-                        + "\(node.instanceLeases.count) turns, \(node.activityLeases) activities held\t\(runs.joined(separator: ", "))"
+                        + "\(node.instanceLeases.count) turns, \(node.activityLeases) activities held\t\(runs.joined(separator: ", "))\t"
+                        + "task queues: \(registration.capabilities.servedQueues.joined(separator: ", "))"
                 )
             }
         }
@@ -220,6 +221,9 @@ public struct Queues: AsyncParsableCommand {
             let depths = try await provider.queueDepths()
             print("messages: \(depths.readyMessages) ready, \(depths.delayedMessages) delayed")
             print("activities: \(depths.readyActivities) ready, \(depths.delayedActivities) delayed, \(depths.runningActivities) running")
+            for (queue, ready) in depths.readyActivitiesByQueue.sorted(by: { $0.key < $1.key }) {
+                print("  task queue \(queue): \(ready) ready")
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ extension PostgresProvider {
         return try await self.withRetry("claiming activities", statement: "claim_activities") {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
             let rows = try await self.execute(
-                ClaimActivitiesStatement(owner: owner, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale)
+                ClaimActivitiesStatement(owner: owner, queue: request.queue, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale)
             )
             var items: [ActivityWorkItem] = []
             var nextVisible: Double?

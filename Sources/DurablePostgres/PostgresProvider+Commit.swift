@@ -220,14 +220,15 @@ extension PostgresProvider {
                 let owner = commit.prefetch?.owner ?? ""
                 let inserted = try await connection.query(
                     """
-                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, request,
+                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, queue, request,
                                                 lock_owner, lock_epoch, deliveries, locked_until, visible_at)
-                    SELECT \(lease.id) || '|' || \(executionID) || '|' || op, \(lease.id), \(executionID), op, n, r,
+                    SELECT \(lease.id) || '|' || \(executionID) || '|' || op, \(lease.id), \(executionID), op, n, q, r,
                            CASE WHEN l THEN \(owner) END, CASE WHEN l THEN 1 ELSE 0 END, CASE WHEN l THEN 1 ELSE 0 END,
                            CASE WHEN l THEN now() + make_interval(secs => \(self.leaseSeconds)) END,
                            CASE WHEN l THEN now() + make_interval(secs => \(self.leaseSeconds)) ELSE now() END
-                    FROM unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[], \(requests)::text[], \(leased)::bool[])
-                         AS t(op, n, r, l)
+                    FROM unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[], \(activities.map(\.queueName))::text[],
+                                \(requests)::text[], \(leased)::bool[])
+                         AS t(op, n, q, r, l)
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id, operation_id, lock_owner IS NOT NULL
                     """,
@@ -367,7 +368,7 @@ extension PostgresProvider {
     static func prefetched(_ activities: [ActivityRequest], _ prefetch: ClaimRequest?) -> [Bool] {
         var budget = prefetch?.limit ?? 0
         return activities.map { request in
-            let take = budget > 0 && (prefetch?.capabilities?.activities.contains(request.name) ?? true)
+            let take = budget > 0 && (prefetch?.takes(request) ?? false)
             if take { budget -= 1 }
             return take
         }
@@ -460,7 +461,8 @@ extension PostgresProvider {
             firstSequence: firstSequence, sequenceNumbers: result.newEvents.map(\.sequenceNumber), events: events,
             terminal: terminal, consumedMessageIDs: commit.consumedMessageIDs,
             prefetchOwner: owner, leaseSeconds: self.leaseSeconds,
-            operationIDs: activities.map(\.operationID), activityNames: activities.map(\.name), requests: requests, leased: leased,
+            operationIDs: activities.map(\.operationID), activityNames: activities.map(\.name), activityQueues: activities.map(\.queueName),
+            requests: requests, leased: leased,
             targets: outgoing.map(\.instanceID), executions: outgoing.map { $0.executionID ?? "" }, kinds: kinds,
             visibleAt: outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 }, timerOperations: outgoing.map { $0.timerOperation ?? -1 },
             status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json, awaitedEvents: result.awaitedEvents.isEmpty ? nil : result.awaitedEvents,

@@ -25,6 +25,7 @@ extension PostgresProvider {
     }
 
     public func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult {
+        let queues = node.capabilities.servedQueues
         let rows = try await self.withRetry("heartbeat of node '\(node.id)'", statement: "heartbeat") {
             try await self.client.query(
                 """
@@ -49,16 +50,19 @@ extension PostgresProvider {
                           AND greatest(inbox_at, locked_until) <= now() LIMIT \(FleetSnapshot.countLimit)) ready)::int8,
                        EXTRACT(EPOCH FROM (now() - (SELECT min(greatest(inbox_at, locked_until)) FROM instances
                           WHERE inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now())))::float8,
-                       (SELECT count(*) FROM (SELECT 1 FROM activity_tasks WHERE visible_at <= now() AND NOT cancel_requested
-                          LIMIT \(FleetSnapshot.countLimit)) ready)::int8,
-                       EXTRACT(EPOCH FROM (now() - (SELECT min(visible_at) FROM activity_tasks
-                          WHERE visible_at <= now() AND NOT cancel_requested)))::float8
+                       -- Per queue the node serves, through the queue's ready index; -1: none ready.
+                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM activity_tasks WHERE queue = u.q AND visible_at <= now()
+                                        AND NOT cancel_requested LIMIT \(FleetSnapshot.countLimit)) ready)
+                             FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::int8[],
+                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT min(visible_at) FROM activity_tasks WHERE queue = u.q
+                                        AND visible_at <= now() AND NOT cancel_requested))), -1)
+                             FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[]
                 """,
                 logger: self.logger
             ).collect()
         }
-        let (beats, orphans, next, incarnation, stale, alive, turns, oldestTurn, activities, oldestActivity) = try rows[0].decode(
-            (Int64, Bool, Double?, String?, [String], Int64, Int64, Double?, Int64, Double?).self
+        let (beats, orphans, next, incarnation, stale, alive, turns, oldestTurn, ready, oldest) = try rows[0].decode(
+            (Int64, Bool, Double?, String?, [String], Int64, Int64, Double?, [Int64], [Double]).self
         )
         guard beats == 1 else {
             throw DurableError(
@@ -70,8 +74,12 @@ extension PostgresProvider {
             aliveNodes: Int(alive),
             readyTurns: Int(turns),
             oldestReadyTurn: oldestTurn.map { .milliseconds(Int64($0 * 1000)) },
-            readyActivities: Int(activities),
-            oldestReadyActivity: oldestActivity.map { .milliseconds(Int64($0 * 1000)) }
+            activityQueues: Dictionary(
+                zip(queues, zip(ready, oldest)).map { queue, depth in
+                    (queue, QueueDepth(ready: Int(depth.0), oldestReady: depth.1 < 0 ? nil : .milliseconds(Int64(depth.1 * 1000))))
+                },
+                uniquingKeysWith: { first, _ in first }
+            )
         )
         return HeartbeatResult(orphansNow: orphans, nextOrphanIn: next.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }, staleNodes: stale, fleet: fleet)
     }

@@ -42,7 +42,7 @@ extension PostgresProvider {
             try await self.client.query(
                 """
                 SELECT t.operation_id, t.name, t.request, t.attempt, t.visible_at,
-                       CASE WHEN t.locked_until > now() THEN t.lock_owner END, t.cancel_requested, t.last_error, t.heartbeat, t.heartbeat_at
+                       CASE WHEN t.locked_until > now() THEN t.lock_owner END, t.cancel_requested, t.last_error, t.heartbeat, t.heartbeat_at, t.queue
                 FROM activity_tasks t JOIN instances i ON i.id = t.instance_id AND i.execution_id = t.execution_id
                 WHERE t.instance_id = \(instanceID)
                 ORDER BY t.operation_id
@@ -51,14 +51,14 @@ extension PostgresProvider {
             ).collect()
         }
         return try rows.map { row in
-            let (operation, name, request, attempt, visibleAt, owner, cancelled, lastError, heartbeat, heartbeatAt) =
-                try row.decode((Int, String, String, Int, Date, String?, Bool, String?, String?, Date?).self)
+            let (operation, name, request, attempt, visibleAt, owner, cancelled, lastError, heartbeat, heartbeatAt, queue) =
+                try row.decode((Int, String, String, Int, Date, String?, Bool, String?, String?, Date?, String).self)
             return ActivityTaskInfo(
                 operationID: operation, name: name, attempt: attempt,
                 maxAttempts: (try? DurableJSON.decode(ActivityRequest.self, from: request))?.retry.maxAttempts ?? 1,
                 visibleAt: visibleAt, leaseOwner: owner, cancelRequested: cancelled,
                 lastError: try lastError.map { try DurableJSON.decode(FailureDetails.self, from: $0) },
-                heartbeat: heartbeat.map(Payload.init(json:)), heartbeatAt: heartbeatAt
+                heartbeat: heartbeat.map(Payload.init(json:)), heartbeatAt: heartbeatAt, queue: queue
             )
         }
     }
@@ -132,17 +132,26 @@ extension PostgresProvider {
                     (SELECT count(*) FROM messages WHERE visible_at > now())::int8,
                     (SELECT count(*) FROM activity_tasks WHERE visible_at <= now() AND NOT cancel_requested)::int8,
                     (SELECT count(*) FROM activity_tasks WHERE visible_at > now() AND locked_until IS NULL)::int8,
-                    (SELECT count(*) FROM activity_tasks WHERE locked_until > now())::int8
+                    (SELECT count(*) FROM activity_tasks WHERE locked_until > now())::int8,
+                    coalesce((SELECT array_agg(queue || '=' || ready) FROM (
+                        SELECT queue, count(*) AS ready FROM activity_tasks WHERE visible_at <= now() AND NOT cancel_requested GROUP BY queue
+                    ) q), '{}')
                 """,
                 logger: self.logger
             )
-            for try await (ready, delayed, readyTasks, delayedTasks, running) in rows.decode((Int64, Int64, Int64, Int64, Int64).self) {
+            for try await (ready, delayed, readyTasks, delayedTasks, running, byQueue) in rows.decode((Int64, Int64, Int64, Int64, Int64, [String]).self) {
                 return QueueDepths(
                     readyMessages: Int(ready),
                     delayedMessages: Int(delayed),
                     readyActivities: Int(readyTasks),
                     delayedActivities: Int(delayedTasks),
-                    runningActivities: Int(running)
+                    runningActivities: Int(running),
+                    readyActivitiesByQueue: Dictionary(
+                        byQueue.compactMap { entry in
+                            entry.lastIndex(of: "=").flatMap { at in Int(entry[entry.index(after: at)...]).map { (String(entry[..<at]), $0) } }
+                        },
+                        uniquingKeysWith: +
+                    )
                 )
             }
             throw DurableError(.storage, "reading queue depths returned no row")

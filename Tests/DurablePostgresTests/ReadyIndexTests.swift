@@ -53,7 +53,7 @@ struct ReadyIndexTests {
             // Back to version 5: the column and indexes of 0006 gone, its row in the ledger too.
             for statement in [
                 "DROP INDEX \(schema).instances_ready_idx", "DROP INDEX \(schema).messages_instance_visible_idx",
-                "DROP INDEX \(schema).activity_tasks_cancelled_idx", "ALTER TABLE \(schema).instances DROP COLUMN inbox_at",
+                "DROP INDEX IF EXISTS \(schema).activity_tasks_cancelled_idx", "ALTER TABLE \(schema).instances DROP COLUMN inbox_at",
                 "DELETE FROM \(schema).durable_migrations WHERE version = 6",
             ] {
                 do {

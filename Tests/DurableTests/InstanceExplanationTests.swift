@@ -147,6 +147,31 @@ import Testing
         ])
     }
 
+    @Test func aQueueNobodyServesIsNotAMissingHandler() {
+        let history = self.history([.activityScheduled(operationID: 1, name: "Render", input: .null, retry: .none, timeout: nil, queue: "gpu")])
+        let task = ActivityTaskInfo(
+            operationID: 1, name: "Render", attempt: 1, maxAttempts: 1, visibleAt: self.now.addingTimeInterval(-5), leaseOwner: nil,
+            cancelRequested: false, lastError: nil, queue: "gpu"
+        )
+        func explain(_ nodes: [NodeInfo]) -> [String] {
+            InstanceExplanation(instance: self.instance(), history: history, children: [:], nodes: nodes, activities: [task], now: self.now).findings.map(\.message)
+        }
+        var cpu = self.node("node-1", alive: true)
+        cpu.registration.capabilities.activities = ["Render"]
+        #expect(explain([cpu]) == [
+            "activity Render (operation 1) scheduled 60 s ago, no result yet: attempt 1 of 1 on task queue 'gpu', waiting: no live node serves task queue 'gpu' "
+                + "(live nodes serve 'default'); start a node with `activityQueues` including it"
+        ])
+        var gpu = self.node("node-gpu", alive: true)
+        gpu.registration.capabilities.activityQueues = ["gpu"]
+        #expect(explain([cpu, gpu]) == [
+            "activity Render (operation 1) scheduled 60 s ago, no result yet: attempt 1 of 1 on task queue 'gpu', waiting: the nodes serving task queue 'gpu' "
+                + "(node-gpu) have no handler for activity Render"
+        ])
+        gpu.registration.capabilities.activities = ["Render"]
+        #expect(explain([cpu, gpu]) == ["activity Render (operation 1) scheduled 60 s ago, no result yet: attempt 1 of 1 on task queue 'gpu', waiting for a node to run it"])
+    }
+
     @Test func anAwaitedEventIsNamed() {
         var info = self.instance()
         info.awaitedEvents = ["approval"]

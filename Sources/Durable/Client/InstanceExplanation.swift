@@ -89,7 +89,7 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
             switch operation {
             case .activity(let id, let name, let since):
                 let task = activities.first { $0.operationID == id }
-                add(.activity, "activity \(name) (operation \(id)) scheduled \(ago(since)), no result yet" + (task.map { Self.describe($0, now: now) } ?? ""))
+                add(.activity, "activity \(name) (operation \(id)) scheduled \(ago(since)), no result yet" + (task.map { Self.describe($0, now: now, live: live) } ?? ""))
             case .timer(let id, let fireAt):
                 let due = fireAt > now ? "due in \(Self.duration(fireAt.timeIntervalSince(now)))" : "was due \(ago(fireAt)), not delivered yet"
                 add(.timer, "timer (operation \(id)) \(due)")
@@ -125,7 +125,7 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         var order: [Int] = []
         for event in history {
             switch event.kind {
-            case .activityScheduled(let id, let name, _, _, _, _):
+            case .activityScheduled(let id, let name, _, _, _, _, _):
                 pending[id] = .activity(id: id, name: name, since: event.timestamp)
                 order.append(id)
             case .timerCreated(let id, let fireAt):
@@ -144,13 +144,23 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         return order.compactMap { pending[$0] }
     }
 
-    /// An activity task's attempt, where it is and its last error, as a clause.
-    static func describe(_ task: ActivityTaskInfo, now: Date) -> String {
+    /// An activity task's attempt, where it is and its last error, as a clause; `live` tells a queue
+    /// nobody serves from a handler nobody has.
+    static func describe(_ task: ActivityTaskInfo, now: Date, live: [NodeInfo]) -> String {
         var text = ": attempt \(task.attempt) of \(task.maxAttempts)"
+        if task.queue != TaskQueue.defaultName { text += " on task queue '\(task.queue)'" }
+        let serving = live.filter { $0.registration.capabilities.servedQueues.contains(task.queue) }
         if let owner = task.leaseOwner {
             text += ", running on node \(owner.split(separator: "#").first.map(String.init) ?? owner)"
         } else if task.visibleAt > now {
             text += ", next retry in \(Self.duration(task.visibleAt.timeIntervalSince(now)))"
+        } else if !live.isEmpty, serving.isEmpty {
+            let served = Set(live.flatMap(\.registration.capabilities.servedQueues)).sorted().map { "'\($0)'" }.joined(separator: ", ")
+            text += ", waiting: no live node serves task queue '\(task.queue)' (live nodes serve \(served)); "
+                + "start a node with `activityQueues` including it"
+        } else if !serving.isEmpty, !serving.contains(where: { $0.registration.capabilities.activities.contains(task.name) }) {
+            let nodes = serving.map(\.registration.id).sorted().joined(separator: ", ")
+            text += ", waiting: the nodes serving task queue '\(task.queue)' (\(nodes)) have no handler for activity \(task.name)"
         } else {
             text += ", waiting for a node to run it"
         }

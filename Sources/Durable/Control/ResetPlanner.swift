@@ -79,8 +79,8 @@ public enum ResetPlanner {
         var children: [Int: (name: String, instanceID: String, scheduledAt: Int)] = [:]
         for event in kept {
             switch event.kind {
-            case .activityScheduled(let op, let name, let input, let retry, let timeout, let heartbeatTimeout):
-                activities[op] = ActivityRequest(operationID: op, name: name, input: input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout)
+            case .activityScheduled(let op, _, _, _, _, _, _):
+                activities[op] = ActivityRequest(scheduled: event.kind)
             case .timerCreated(let op, let fireAt):
                 timers[op] = fireAt
             case .subOrchestrationScheduled(let op, let name, _, let child, _):

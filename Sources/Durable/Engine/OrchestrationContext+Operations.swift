@@ -5,15 +5,20 @@ extension OrchestrationContext {
 
     /// Schedules an activity and returns its handle without waiting. `timeout` limits one attempt;
     /// with `heartbeatTimeout`, an attempt that sends no heartbeat (``ActivityContext/heartbeat(_:)``)
-    /// for that long is given up and retried per `retry`, on any node.
+    /// for that long is given up and retried per `retry`, on any node. `queue` sends it to a task
+    /// queue (``TaskQueue``) other than its type's ``Activity/queue``: only nodes that serve that
+    /// queue run it.
     public func scheduleActivity<A: Activity>(
         _ type: A.Type,
         _ input: A.Input,
         retry: RetryPolicy = .none,
         timeout: Duration? = nil,
-        heartbeatTimeout: Duration? = nil
+        heartbeatTimeout: Duration? = nil,
+        queue: String? = nil
     ) -> DurableTask<A.Output> {
-        self.scheduleActivity(named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout)
+        self.scheduleActivity(
+            named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue ?? A.queue
+        )
     }
 
     /// Runs an activity and returns its output; throws an `activityFailed` ``DurableError`` once the
@@ -23,24 +28,32 @@ extension OrchestrationContext {
         _ input: A.Input,
         retry: RetryPolicy = .none,
         timeout: Duration? = nil,
-        heartbeatTimeout: Duration? = nil
+        heartbeatTimeout: Duration? = nil,
+        queue: String? = nil
     ) async throws -> A.Output {
-        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout).value
+        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue).value
     }
 
-    /// Schedules an activity by name, for activities whose types this code does not have.
+    /// Schedules an activity by name, for activities whose types this code does not have; `queue`
+    /// `nil` sends it to the default queue.
     public func scheduleActivity<Input: Encodable, Output: Decodable & Sendable>(
         named name: String,
         input: Input,
         as output: Output.Type = Output.self,
         retry: RetryPolicy = .none,
         timeout: Duration? = nil,
-        heartbeatTimeout: Duration? = nil
+        heartbeatTimeout: Duration? = nil,
+        queue: String? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(encoding: input)
+            if let queue { try TaskQueue.validate(queue) }
+            // The default queue is left out of the history, as before queues existed.
+            let queue = queue == TaskQueue.defaultName ? nil : queue
             return (
-                .activityScheduled(operationID: id, name: name, input: payload, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout),
+                .activityScheduled(
+                    operationID: id, name: name, input: payload, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue
+                ),
                 .activity(name: name)
             )
         }

@@ -185,7 +185,7 @@ struct ReplayState: ~Copyable {
 
     static func matches(recorded: HistoryEvent.Kind, made: HistoryEvent.Kind) -> Bool {
         switch (recorded, made) {
-        case (.activityScheduled(let a, let n, _, _, _, _), .activityScheduled(let b, let m, _, _, _, _)):
+        case (.activityScheduled(let a, let n, _, _, _, _, _), .activityScheduled(let b, let m, _, _, _, _, _)):
             a == b && n == m
         case (.timerCreated(let a, _), .timerCreated(let b, _)):
             a == b
@@ -223,8 +223,8 @@ struct ReplayState: ~Copyable {
     /// The actions a new decision asks for.
     func actions(for kind: HistoryEvent.Kind) -> [TurnAction] {
         switch kind {
-        case .activityScheduled(let id, let name, let input, let retry, let timeout, let heartbeatTimeout):
-            return [.scheduleActivity(ActivityRequest(operationID: id, name: name, input: input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout))]
+        case .activityScheduled:
+            return ActivityRequest(scheduled: kind).map { [.scheduleActivity($0)] } ?? []
         case .timerCreated(let id, let fireAt):
             return [.scheduleTimer(operationID: id, fireAt: fireAt)]
         case .subOrchestrationScheduled(let id, let name, let version, let childID, let input):

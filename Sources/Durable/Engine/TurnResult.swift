@@ -107,12 +107,16 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
     /// An attempt that sends no heartbeat (``ActivityContext/heartbeat(_:)``) for this long is given
     /// up and retried; its lease lasts only that long past each heartbeat.
     public var heartbeatTimeout: Duration?
+    /// The task queue it is sent to (``TaskQueue``); `nil` for the default queue.
+    public var queue: String?
     /// The span of the turn that scheduled it, parent of its attempts' spans (``TraceCarrier``).
     public var traceContext: TraceCarrier?
 
     public init(
-        operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, traceContext: TraceCarrier? = nil
+        operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil,
+        traceContext: TraceCarrier? = nil
     ) {
+        self.queue = queue
         self.operationID = operationID
         self.name = name
         self.input = input
@@ -121,6 +125,17 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
         self.heartbeatTimeout = heartbeatTimeout
         self.traceContext = traceContext
     }
+}
+
+extension ActivityRequest {
+    /// The request an `activityScheduled` decision makes.
+    init?(scheduled kind: HistoryEvent.Kind) {
+        guard case .activityScheduled(let id, let name, let input, let retry, let timeout, let heartbeatTimeout, let queue) = kind else { return nil }
+        self.init(operationID: id, name: name, input: input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue)
+    }
+
+    /// The queue it is sent to, the default one when none was named.
+    public var queueName: String { self.queue ?? TaskQueue.defaultName }
 }
 
 extension TurnResult {

@@ -84,9 +84,12 @@ extension HistoryEvent {
 
         // Outputs: decisions the orchestration code made.
 
-        /// `heartbeatTimeout`: an attempt without a heartbeat for that long is given up and retried
-        /// (absent in histories written before it existed).
-        case activityScheduled(operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil)
+        /// `heartbeatTimeout`: an attempt without a heartbeat for that long is given up and retried;
+        /// `queue`: the task queue it is sent to, `nil` for the default queue (both absent in
+        /// histories written before they existed).
+        case activityScheduled(
+            operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil
+        )
         case timerCreated(operationID: Int, fireAt: Date)
         case subOrchestrationScheduled(operationID: Int, name: String, version: String?, instanceID: String, input: Payload)
         /// A pending operation was given up (the loser of a race): its activity or child is asked to
@@ -186,7 +189,7 @@ extension HistoryEvent.Kind {
         switch self {
         case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),
             .subOrchestrationCompleted(let id, _), .subOrchestrationFailed(let id, _),
-            .activityScheduled(let id, _, _, _, _, _), .timerCreated(let id, _),
+            .activityScheduled(let id, _, _, _, _, _, _), .timerCreated(let id, _),
             .subOrchestrationScheduled(let id, _, _, _, _), .operationCancelled(let id):
             return id
         default:
@@ -228,7 +231,7 @@ extension HistoryEvent.Kind {
     /// The event as a reader of a non-determinism error wants it: kind, operation and name.
     var summary: String {
         switch self {
-        case .activityScheduled(let id, let name, _, _, _, _): "activity '\(name)' (operation \(id))"
+        case .activityScheduled(let id, let name, _, _, _, _, _): "activity '\(name)' (operation \(id))"
         case .timerCreated(let id, _): "timer (operation \(id))"
         case .subOrchestrationScheduled(let id, let name, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
         case .operationCancelled(let id): "cancellation of operation \(id)"

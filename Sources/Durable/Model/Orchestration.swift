@@ -32,10 +32,14 @@ public protocol Activity: Sendable {
 
     /// The name orchestrations call this activity by. Defaults to the type's name.
     static var name: String { get }
+    /// The task queue calls send it to unless they name another (``TaskQueue``). Defaults to
+    /// ``TaskQueue/defaultName``.
+    static var queue: String { get }
 
     func run(_ input: Input, context: ActivityContext) async throws -> Output
 }
 
 extension Activity {
     public static var name: String { String(describing: Self.self) }
+    public static var queue: String { TaskQueue.defaultName }
 }

@@ -49,7 +49,6 @@ final class DurableMetrics: Sendable {
     private let handles: MetricHandles
 
     let turnsInFlight: Gauge
-    let activitiesInFlight: Gauge
     let startToFirstTurn: Metrics.Timer
     let wakeLatency: [Queue: Metrics.Timer]
     let timerLag: Metrics.Timer
@@ -66,7 +65,6 @@ final class DurableMetrics: Sendable {
         self.handles = MetricHandles(factory: factory, fixed: [("node", node)])
         let dimensions = [("node", node)]
         self.turnsInFlight = Gauge(label: "durable_turns_in_flight", dimensions: dimensions, factory: factory)
-        self.activitiesInFlight = Gauge(label: "durable_activities_in_flight", dimensions: dimensions, factory: factory)
         self.startToFirstTurn = Metrics.Timer(label: "durable_start_to_first_turn_seconds", dimensions: dimensions, factory: factory)
         self.wakeLatency = [
             .orchestrations: Metrics.Timer(label: "durable_wake_latency_seconds", dimensions: dimensions + [("queue", "orchestrations")], factory: factory),
@@ -114,6 +112,11 @@ final class DurableMetrics: Sendable {
         }
     }
 
+    /// Activities of one task queue running on the node now.
+    func activitiesInFlight(queue: String) -> Gauge {
+        self.handles.gauge("durable_activities_in_flight", [("task_queue", queue)])
+    }
+
     /// An interrupted attempt whose code did not return within the grace period.
     func abandoned(activity: String) {
         self.counter("durable_activity_abandoned_total", ("activity", activity)).increment()
@@ -157,6 +160,10 @@ final class DurableMetrics: Sendable {
         self.readyDepth[.activities]?.record(snapshot.readyActivities)
         self.oldestReadyAge[.orchestrations]?.record(snapshot.oldestReadyTurn.map(\.seconds) ?? 0)
         self.oldestReadyAge[.activities]?.record(snapshot.oldestReadyActivity.map(\.seconds) ?? 0)
+        for (queue, depth) in snapshot.activityQueues {
+            self.handles.gauge("durable_task_queue_depth", [("task_queue", queue)]).record(depth.ready)
+            self.handles.gauge("durable_task_queue_oldest_age_seconds", [("task_queue", queue)]).record(depth.oldestReady.map(\.seconds) ?? 0)
+        }
     }
 
     func messageDiscarded(reason: String) {

@@ -22,6 +22,10 @@ package final class MetricHandles: Sendable {
         self.handle(label, dimensions) { Metrics.Timer(label: label, dimensions: $0, factory: self.factory) }
     }
 
+    package func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> Gauge {
+        self.handle(label, dimensions) { Gauge(label: label, dimensions: $0, factory: self.factory) }
+    }
+
     private func handle<T: Sendable>(_ label: String, _ dimensions: [(String, String)], make: ([(String, String)]) -> T) -> T {
         let key = ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: "\u{1F}")
         return self.handles.withLock { handles in

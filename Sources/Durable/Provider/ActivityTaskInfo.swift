@@ -18,11 +18,14 @@ public struct ActivityTaskInfo: Sendable, Hashable, Codable {
     /// The details of its last heartbeat, and when it was written.
     public var heartbeat: Payload?
     public var heartbeatAt: Date?
+    /// The task queue it waits in (``TaskQueue``).
+    public var queue: String
 
     public init(
         operationID: Int, name: String, attempt: Int, maxAttempts: Int, visibleAt: Date, leaseOwner: String?, cancelRequested: Bool,
-        lastError: FailureDetails?, heartbeat: Payload? = nil, heartbeatAt: Date? = nil
+        lastError: FailureDetails?, heartbeat: Payload? = nil, heartbeatAt: Date? = nil, queue: String = TaskQueue.defaultName
     ) {
+        self.queue = queue
         self.heartbeat = heartbeat
         self.heartbeatAt = heartbeatAt
         self.operationID = operationID

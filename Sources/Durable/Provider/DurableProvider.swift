@@ -73,11 +73,14 @@ public struct ClaimRequest: Sendable, Hashable {
     /// With `capabilities`: also claim an instance no live node can run once its oldest ready
     /// message waited this long, so that it is handed back with backoff and shows what it waits for.
     public var claimUnrunnableAfter: Duration?
+    /// The task queue activity claims take from, and a commit's prefetch leases from (``TaskQueue``).
+    public var queue: String
 
     public init(
         owner: String, limit: Int, capabilities: Capabilities? = nil, staleNodeAfter: Duration? = nil,
-        claimUnrunnableAfter: Duration? = nil
+        claimUnrunnableAfter: Duration? = nil, queue: String = TaskQueue.defaultName
     ) {
+        self.queue = queue
         self.owner = owner
         self.limit = limit
         self.capabilities = capabilities
@@ -91,17 +94,32 @@ public struct Capabilities: Sendable, Hashable, Codable {
     /// Orchestration name to versions.
     public var orchestrations: [String: [String]]
     public var activities: [String]
+    /// The task queues the node takes activities from; `nil` (a node of a release before queues)
+    /// takes them from the default queue.
+    public var activityQueues: [String]?
+
+    /// The task queues the node takes activities from.
+    public var servedQueues: [String] { self.activityQueues ?? [TaskQueue.defaultName] }
 
     public init(orchestrations: [String: [String]], activities: [String]) {
         self.orchestrations = orchestrations
         self.activities = activities
     }
 
-    public init(_ registry: Registry) {
+    public init(_ registry: Registry, activityQueues: [String]? = nil) {
         self.init(
             orchestrations: Dictionary(uniqueKeysWithValues: registry.orchestrationVersions.map { ($0.name, $0.versions) }),
             activities: registry.activityNames
         )
+        self.activityQueues = activityQueues
+    }
+}
+
+extension ClaimRequest {
+    /// Whether a commit with this prefetch request leases `activity` to the committer: one on the
+    /// request's queue that the node can run.
+    public func takes(_ activity: ActivityRequest) -> Bool {
+        activity.queueName == self.queue && (self.capabilities?.activities.contains(activity.name) ?? true)
     }
 }
 

@@ -10,7 +10,7 @@ extension InMemoryProvider {
         return self.state.withLock { state in
             var nextVisible: Date?
             var ready: [ActivityTask] = []
-            for task in state.tasks.values {
+            for task in state.tasks.values where task.request.queueName == request.queue {
                 if let lease = task.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
                     nextVisible = min(nextVisible ?? lease.expiresAt, lease.expiresAt)
                     continue

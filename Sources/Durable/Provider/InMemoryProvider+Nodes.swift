@@ -33,7 +33,7 @@ extension InMemoryProvider {
                 state.instances.values.compactMap { $0.lease.flatMap { $0.expiresAt > now ? $0.owner : nil } }
                     + state.tasks.values.compactMap { $0.lease.flatMap { $0.expiresAt > now ? $0.owner : nil } }
             )
-            var result = HeartbeatResult(orphansNow: false, nextOrphanIn: nil, fleet: state.fleetSnapshot(now: now, staleAfter: staleAfter))
+            var result = HeartbeatResult(orphansNow: false, nextOrphanIn: nil, fleet: state.fleetSnapshot(now: now, staleAfter: staleAfter, queues: node.capabilities.servedQueues))
             for other in state.nodes.values where other.registration.id != node.id && other.stoppedAt == nil && holders.contains(other.registration.leaseOwner) {
                 let staleAt = other.heartbeatAt.addingTimeInterval(staleAfter.seconds)
                 if staleAt <= now {
@@ -105,7 +105,7 @@ extension Capabilities {
 
 extension InMemoryProvider.State {
     /// The in-memory counterpart of the heartbeat's fleet columns in PostgreSQL.
-    func fleetSnapshot(now: Date, staleAfter: Duration) -> FleetSnapshot {
+    func fleetSnapshot(now: Date, staleAfter: Duration, queues: [String]) -> FleetSnapshot {
         let alive = self.nodes.values.filter { $0.stoppedAt == nil && $0.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now }.count
         // An instance's turn is ready once it has a visible message and no live lease.
         let readySince = self.inbox.compactMap { id, messages -> Date? in
@@ -115,20 +115,22 @@ extension InMemoryProvider.State {
             let since = max(first, instance.lease?.expiresAt ?? first)
             return since <= now ? since : nil
         }
-        let tasksSince = self.tasks.values.compactMap { task -> Date? in
-            guard !task.cancelRequested else { return nil }
-            let since = max(task.visibleAt, task.lease?.expiresAt ?? task.visibleAt)
-            return since <= now ? since : nil
-        }
         func age(_ dates: [Date]) -> Duration? {
             dates.min().map { .milliseconds(Int64(now.timeIntervalSince($0) * 1000)) }
         }
+        let activityQueues = Dictionary(uniqueKeysWithValues: Set(queues).map { queue in
+            let since = self.tasks.values.compactMap { task -> Date? in
+                guard !task.cancelRequested, task.request.queueName == queue else { return nil }
+                let since = max(task.visibleAt, task.lease?.expiresAt ?? task.visibleAt)
+                return since <= now ? since : nil
+            }
+            return (queue, QueueDepth(ready: min(since.count, FleetSnapshot.countLimit), oldestReady: age(since)))
+        })
         return FleetSnapshot(
             aliveNodes: alive,
             readyTurns: min(readySince.count, FleetSnapshot.countLimit),
             oldestReadyTurn: age(readySince),
-            readyActivities: min(tasksSince.count, FleetSnapshot.countLimit),
-            oldestReadyActivity: age(tasksSince)
+            activityQueues: activityQueues
         )
     }
 }

@@ -165,9 +165,7 @@ extension InMemoryProvider {
                     var task = ActivityTask(
                         id: taskID, instanceID: id, executionID: executionID, request: request, visibleAt: now, sequence: state.newID()
                     )
-                    if let prefetch = commit.prefetch, prefetched.count < prefetch.limit,
-                        prefetch.capabilities?.activities.contains(request.name) ?? true
-                    {
+                    if let prefetch = commit.prefetch, prefetched.count < prefetch.limit, prefetch.takes(request) {
                         task.epoch = 1
                         task.deliveries = 1
                         task.lease = LeaseState(owner: prefetch.owner, expiresAt: self.expiry(from: now))

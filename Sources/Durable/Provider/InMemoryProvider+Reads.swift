@@ -29,7 +29,7 @@ extension InMemoryProvider {
                     return ActivityTaskInfo(
                         operationID: task.request.operationID, name: task.request.name, attempt: task.attempt, maxAttempts: task.request.retry.maxAttempts,
                         visibleAt: live?.expiresAt ?? task.visibleAt, leaseOwner: live?.owner, cancelRequested: task.cancelRequested, lastError: task.lastError,
-                        heartbeat: task.heartbeat, heartbeatAt: task.heartbeatAt
+                        heartbeat: task.heartbeat, heartbeatAt: task.heartbeatAt, queue: task.request.queueName
                     )
                 }
         }
@@ -82,7 +82,11 @@ extension InMemoryProvider {
                 delayedMessages: messages.filter { $0.visibleAt > now }.count,
                 readyActivities: tasks.count - running - delayed,
                 delayedActivities: delayed,
-                runningActivities: running
+                runningActivities: running,
+                readyActivitiesByQueue: Dictionary(
+                    tasks.filter { ($0.lease?.expiresAt ?? .distantPast) <= now && !($0.visibleAt > now && $0.lease == nil) }.map { ($0.request.queueName, 1) },
+                    uniquingKeysWith: +
+                )
             )
         }
     }

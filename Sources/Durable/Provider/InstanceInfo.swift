@@ -204,8 +204,13 @@ public struct QueueDepths: Sendable, Hashable, Codable {
     public var delayedActivities: Int
     /// Activity tasks leased by a node.
     public var runningActivities: Int
+    /// Ready activity tasks per task queue (``TaskQueue``) that has any.
+    public var readyActivitiesByQueue: [String: Int]
 
-    public init(readyMessages: Int, delayedMessages: Int, readyActivities: Int, delayedActivities: Int, runningActivities: Int) {
+    public init(
+        readyMessages: Int, delayedMessages: Int, readyActivities: Int, delayedActivities: Int, runningActivities: Int, readyActivitiesByQueue: [String: Int] = [:]
+    ) {
+        self.readyActivitiesByQueue = readyActivitiesByQueue
         self.readyMessages = readyMessages
         self.delayedMessages = delayedMessages
         self.readyActivities = readyActivities

@@ -82,17 +82,31 @@ public struct FleetSnapshot: Sendable, Hashable {
     public var readyTurns: Int
     /// How long the longest-waiting ready turn has been ready.
     public var oldestReadyTurn: Duration?
-    /// Activity tasks ready to be claimed, up to ``countLimit``.
-    public var readyActivities: Int
-    /// How long the longest-waiting ready activity task has been ready.
-    public var oldestReadyActivity: Duration?
+    /// The task queues this node serves: their ready activity tasks.
+    public var activityQueues: [String: QueueDepth]
+    /// Activity tasks ready to be claimed in the queues this node serves, up to ``countLimit``.
+    public var readyActivities: Int { min(Self.countLimit, self.activityQueues.values.reduce(0) { $0 + $1.ready }) }
+    /// How long the longest-waiting ready activity task of those queues has been ready.
+    public var oldestReadyActivity: Duration? { self.activityQueues.values.compactMap(\.oldestReady).max() }
 
-    public init(aliveNodes: Int, readyTurns: Int, oldestReadyTurn: Duration?, readyActivities: Int, oldestReadyActivity: Duration?) {
+    public init(aliveNodes: Int, readyTurns: Int, oldestReadyTurn: Duration?, activityQueues: [String: QueueDepth]) {
         self.aliveNodes = aliveNodes
         self.readyTurns = readyTurns
         self.oldestReadyTurn = oldestReadyTurn
-        self.readyActivities = readyActivities
-        self.oldestReadyActivity = oldestReadyActivity
+        self.activityQueues = activityQueues
+    }
+}
+
+/// A task queue's ready work.
+public struct QueueDepth: Sendable, Hashable {
+    /// Tasks ready to be claimed, up to ``FleetSnapshot/countLimit``.
+    public var ready: Int
+    /// How long the longest-waiting of them has been ready.
+    public var oldestReady: Duration?
+
+    public init(ready: Int, oldestReady: Duration?) {
+        self.ready = ready
+        self.oldestReady = oldestReady
     }
 }
 

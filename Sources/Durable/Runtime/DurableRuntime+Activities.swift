@@ -11,15 +11,25 @@ extension DurableRuntime {
         }
     }
 
-    func runActivityDispatcher() async {
-        let request = self.claimRequest
+    /// One dispatcher per task queue this node serves.
+    func runActivityDispatchers() async {
+        await withTaskGroup(of: Void.self) { group in
+            for lane in self.lanes.values {
+                group.addTask { await self.runActivityDispatcher(lane) }
+            }
+        }
+    }
+
+    private func runActivityDispatcher(_ lane: ActivityLane) async {
+        var request = self.claimRequest
+        request.queue = lane.queue
         await self.dispatch(
             .activities,
-            wake: self.activityWake,
-            concurrency: self.configuration.activityConcurrency,
-            inFlight: self.activitiesInFlight,
-            local: self.localActivities,
-            claim: { limit in
+            wake: lane.wake,
+            concurrency: lane.concurrency,
+            inFlight: lane.inFlight,
+            local: lane.local,
+            claim: { [request] limit in
                 var request = request
                 request.limit = limit
                 return try await self.provider.claimActivities(request)
@@ -155,7 +165,7 @@ extension DurableRuntime {
             self.metrics.attempt(activity: request.name, .hung, duration: duration)
             logger.error("activity ran past \(limit); cancelled, its lease left to expire, the delivery counts towards poisoning")
             // The next claim learns when the lease expires.
-            self.activityWake.signal()
+            self.lanes[request.queueName]?.wake.signal()
         case .success(let output):
             self.metrics.attempt(activity: request.name, .completed, duration: duration)
             await self.complete(item, .completed(output), logger: logger)

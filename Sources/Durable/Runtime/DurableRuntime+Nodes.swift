@@ -23,14 +23,14 @@ extension DurableRuntime {
                 announced = Set(result.staleNodes)
                 if result.orphansNow {
                     self.orchestrationWake.signal()
-                    self.activityWake.signal()
+                    self.wakeActivityLanes()
                 } else if let next = result.nextOrphanIn, next < self.configuration.heartbeatInterval {
                     staleWake?.cancel()
                     staleWake = Task {
                         try? await Task.sleep(for: next + .milliseconds(5))
                         guard !Task.isCancelled else { return }
                         self.orchestrationWake.signal()
-                        self.activityWake.signal()
+                        self.wakeActivityLanes()
                     }
                 }
             } catch {

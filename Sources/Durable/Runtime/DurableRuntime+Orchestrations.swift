@@ -198,8 +198,10 @@ extension DurableRuntime {
     /// slots: they start without a notification, wake-up or claim.
     var prefetchRequest: ClaimRequest? {
         guard !self.stopping else { return nil }
+        guard let lane = self.prefetchLane else { return nil }
         var prefetch = self.claimRequest
-        prefetch.limit = max(0, self.configuration.activityConcurrency - self.activitiesInFlight.value - self.localActivities.count)
+        prefetch.queue = lane.queue
+        prefetch.limit = lane.free
         return prefetch
     }
 
@@ -220,9 +222,9 @@ extension DurableRuntime {
             let delay = fireAt.timeIntervalSince(now)
             self.orchestrationWake.signal(after: .milliseconds(Int64(max(0, delay) * 1000) + 1))
         }
-        if !prefetched.isEmpty {
-            self.localActivities.push(prefetched)
-            self.activityWake.signal(claim: false)
+        if !prefetched.isEmpty, let lane = self.prefetchLane {
+            lane.local.push(prefetched)
+            lane.wake.signal(claim: false)
         }
         if let outcome = result.outcome {
             self.metrics.finished(orchestration: orchestration, status: outcome.metricLabel)

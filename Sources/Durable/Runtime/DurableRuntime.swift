@@ -18,8 +18,12 @@ public final class DurableRuntime: Service, Sendable {
         public var nodeID: String
         /// Turns processed at once.
         public var orchestrationConcurrency: Int
-        /// Activities run at once.
+        /// Activities run at once (of the default task queue, unless `activityQueues` says otherwise).
         public var activityConcurrency: Int
+        /// The task queues this node takes activities from (``TaskQueue``), each with its
+        /// concurrency limit. Defaults to the default queue with `activityConcurrency`; a node meant
+        /// only for GPU work serves `["gpu": 2]`.
+        public var activityQueues: [String: Int]
         /// How often held leases are renewed; keep it well under the provider's lease duration.
         public var leaseRenewalInterval: Duration
         /// The longest a dispatcher sleeps without a notification or a known due time.
@@ -89,7 +93,8 @@ public final class DurableRuntime: Service, Sendable {
             maxTurnDuration: Duration = .seconds(60),
             maxActivityDuration: Duration? = nil,
             stickyCacheCapacity: Int = 1_000,
-            activityGracePeriod: Duration = .seconds(30)
+            activityGracePeriod: Duration = .seconds(30),
+            activityQueues: [String: Int]? = nil
         ) {
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
@@ -111,6 +116,7 @@ public final class DurableRuntime: Service, Sendable {
             self.maxActivityDuration = maxActivityDuration
             self.stickyCacheCapacity = max(0, stickyCacheCapacity)
             self.activityGracePeriod = max(.zero, activityGracePeriod)
+            self.activityQueues = activityQueues ?? [TaskQueue.defaultName: self.activityConcurrency]
         }
     }
 
@@ -122,7 +128,6 @@ public final class DurableRuntime: Service, Sendable {
     let isStopping = Atomic(false)
     private let registered = Atomic(false)
     let orchestrationWake: WakeSignal
-    let activityWake = WakeSignal()
     let heartbeatWake = WakeSignal()
     /// This process as the node registry knows it; its lease owner is `<nodeID>#<incarnation>`.
     public let registration: NodeRegistration
@@ -130,12 +135,15 @@ public final class DurableRuntime: Service, Sendable {
     let resume = Mutex(ResumeTracker())
     let counters = Mutex(Statistics())
     let turnsInFlight: InFlightCount
-    let activitiesInFlight: InFlightCount
+    /// The task queues this node serves, by name.
+    let lanes: [String: ActivityLane]
+    /// The queue whose activities a turn commit leases to this node right away: the default queue
+    /// when served, else the first by name.
+    let prefetchLane: ActivityLane?
     let metrics: DurableMetrics
     /// Turns claimed by an activity completion and activities leased by a turn commit: work this
     /// node took in passing, waiting for a free slot.
     let localTurns: LocalWork<OrchestrationWorkItem>
-    let localActivities = LocalWork<ActivityWorkItem>()
     let completions: CompletionBatcher
     /// The provider's clock minus this node's, as of the last claimed turn: the `now` of turns this
     /// node commits with an activity outcome, without a claim that would read the provider's clock.
@@ -182,7 +190,9 @@ public final class DurableRuntime: Service, Sendable {
         let metrics = DurableMetrics(factory: metricsFactory, node: configuration.nodeID)
         self.metrics = metrics
         self.turnsInFlight = InFlightCount(reportingTo: metrics.turnsInFlight)
-        self.activitiesInFlight = InFlightCount(reportingTo: metrics.activitiesInFlight)
+        let lanes = Dictionary(uniqueKeysWithValues: configuration.activityQueues.map { ($0.key, ActivityLane(queue: $0.key, concurrency: $0.value, metrics: metrics)) })
+        self.lanes = lanes
+        self.prefetchLane = lanes[TaskQueue.defaultName] ?? lanes.keys.sorted().first.flatMap { lanes[$0] }
         self.provider = provider
         self.registry = registry
         self.configuration = configuration
@@ -204,7 +214,7 @@ public final class DurableRuntime: Service, Sendable {
             host: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier),
             buildVersion: configuration.buildVersion,
-            capabilities: Capabilities(registry)
+            capabilities: Capabilities(registry, activityQueues: lanes.keys.sorted())
         )
         var logger = logger
         logger[metadataKey: "durable.node"] = .string(configuration.nodeID)
@@ -219,6 +229,7 @@ public final class DurableRuntime: Service, Sendable {
     /// - Throws: the provider's error when the node cannot register (database unreachable, schema not
     ///   migrated).
     public func run() async throws {
+        for queue in self.lanes.keys { try TaskQueue.validate(queue) }
         let released = try await self.provider.registerNode(self.registration)
         self.registered.store(true, ordering: .releasing)
         self.logger.info(
@@ -237,7 +248,7 @@ public final class DurableRuntime: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.runOrchestrationDispatcher() }
-                group.addTask { await self.runActivityDispatcher() }
+                group.addTask { await self.runActivityDispatchers() }
             }
         } onGracefulShutdown: {
             self.beginShutdown()
@@ -264,8 +275,13 @@ public final class DurableRuntime: Service, Sendable {
         guard !self.isStopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         self.logger.info("runtime shutting down", metadata: ["durable.grace": .string("\(self.configuration.shutdownGracePeriod)")])
         self.orchestrationWake.signal()
-        self.activityWake.signal()
+        self.wakeActivityLanes()
         self.heartbeatWake.signal()
+    }
+
+    /// Every activity dispatcher claims (leases may have lapsed, a node went stale).
+    func wakeActivityLanes() {
+        for lane in self.lanes.values { lane.wake.signal() }
     }
 
     var stopping: Bool {

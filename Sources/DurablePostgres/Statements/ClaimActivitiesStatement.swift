@@ -1,10 +1,11 @@
 import Durable
 import PostgresNIO
 
-/// Claims up to `limit` visible activity tasks (and tasks leased by a silent node), and returns
-/// when the next one comes due: one statement.
+/// Claims up to `limit` visible activity tasks of one task queue (and its tasks leased by a silent
+/// node), and returns when its next one comes due: one statement, index walks only.
 struct ClaimActivitiesStatement: PreparedQuery {
     var owner = ""
+    var queue = ""
     var limit = 0
     var leaseSeconds = 0.0
     /// Capability-aware claims: the activities this node has.
@@ -21,7 +22,7 @@ struct ClaimActivitiesStatement: PreparedQuery {
             -- in flight). They are the oldest work, so they go first. A cancelled task whose node
             -- stopped is claimed by anyone, to report the cancellation without running it.
             SELECT id FROM activity_tasks t
-            WHERE \(self.stale)::float8 IS NOT NULL AND lock_owner IS NOT NULL AND locked_until > now()
+            WHERE \(self.stale)::float8 IS NOT NULL AND lock_owner IS NOT NULL AND locked_until > now() AND queue = \(self.queue)
               AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
               AND EXISTS (
                   SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
@@ -30,10 +31,10 @@ struct ClaimActivitiesStatement: PreparedQuery {
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
         ), ready AS (
-            -- The ready index in claim order; visible_at moves to the end of a lease, so expired
-            -- leases are visible too.
+            -- The queue's ready index in claim order; visible_at moves to the end of a lease, so
+            -- expired leases are visible too.
             SELECT id FROM activity_tasks t
-            WHERE visible_at <= now()
+            WHERE queue = \(self.queue) AND visible_at <= now()
               AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
             ORDER BY visible_at, seq
             LIMIT \(self.limit)
@@ -52,7 +53,7 @@ struct ClaimActivitiesStatement: PreparedQuery {
         -- visible_at moves to the end of the lease, so "visible now" also covers expired
         -- leases; one row with only the next due time when nothing was claimed.
         SELECT c.id, c.instance_id, c.execution_id, c.request, c.attempt, c.deliveries, c.lock_epoch, c.handler_misses, c.heartbeat,
-               c.cancel_requested, EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE visible_at > now()) - now()))::float8
+               c.cancel_requested, EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE queue = \(self.queue) AND visible_at > now()) - now()))::float8
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """
     }

@@ -1,0 +1,39 @@
+import Durable
+import Foundation
+
+// Task queues: a claim takes from one queue, and a commit leases the committer only what is on
+// the queue it asked for.
+extension ProviderConformance {
+    static let queueChecks: [Check] = [
+        Check(name: "claims and prefetches take activities from their task queue only", body: taskQueues),
+    ]
+}
+
+private func taskQueues(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "queued")
+    let item = try await claimUntil(provider, owner: "me")[0]
+    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
+    var actions: [TurnAction] = []
+    for (id, name, queue) in [(1, "Work", nil), (2, "Render", "gpu"), (3, "Work", "gpu"), (4, "Work", nil)] as [(Int, String, String?)] {
+        events.append(event(item, events.count, .activityScheduled(operationID: id, name: name, input: .null, retry: .none, timeout: nil, queue: queue)))
+        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: name, input: .null, retry: .none, timeout: nil, queue: queue)))
+    }
+    let prefetch = ClaimRequest(owner: "me", limit: 10, capabilities: Capabilities(orchestrations: [:], activities: ["Render"]), queue: "gpu")
+    let leased = try await provider.commitTurn(
+        item.lease,
+        TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions), prefetch: prefetch)
+    )
+    try require(leased.map(\.request.operationID) == [2], "only the gpu task the node can run is leased, got \(leased.map(\.request.operationID))")
+    let shown = try await provider.activities(instanceID: "queued")
+    try require(shown.map(\.queue) == ["default", "gpu", "gpu", "default"], "each task shows its queue: \(shown.map(\.queue))")
+    let depths = try await provider.queueDepths().readyActivitiesByQueue
+    try require(depths == ["default": 2, "gpu": 1], "ready tasks per queue: \(depths)")
+
+    let plain = try await provider.claimActivities(ClaimRequest(owner: "cpu", limit: 10)).items
+    try require(plain.map(\.request.operationID).sorted() == [1, 4], "a claim of the default queue takes its tasks only, got \(plain.map(\.request.operationID))")
+    let gpu = try await provider.claimActivities(ClaimRequest(owner: "gpu", limit: 10, queue: "gpu")).items
+    try require(gpu.map(\.request.operationID) == [3], "a claim of queue gpu takes its unleased task only, got \(gpu.map(\.request.operationID))")
+    let none = try await provider.claimActivities(ClaimRequest(owner: "x", limit: 10, queue: "nobody")).items
+    try require(none.isEmpty, "a queue without tasks hands out nothing")
+}

@@ -1,0 +1,77 @@
+import Durable
+import Foundation
+
+// Task queues end to end: work sent to a queue runs only on the nodes that serve it.
+extension RuntimeScenarios {
+    static let queueScenarios: [Scenario] = [
+        Scenario(name: "work on task queue gpu runs only on the node that serves it", body: queueRouting),
+    ]
+}
+
+/// Sent to queue "gpu" by default; records which node ran it.
+struct Render: Activity {
+    static let queue = "gpu"
+    var node = ""
+    var probe = Probe()
+    func run(_ input: Int, context: ActivityContext) async throws -> String {
+        self.probe.hit("render@\(self.node)")
+        return self.node
+    }
+}
+
+/// On the default queue; records which node ran it.
+struct Describe: Activity {
+    var node = ""
+    var probe = Probe()
+    func run(_ input: Int, context: ActivityContext) async throws -> String {
+        self.probe.hit("describe@\(self.node)")
+        return self.node
+    }
+}
+
+/// Renders four frames on the gpu queue, describes four on the default queue, and sends one
+/// description to the gpu queue by name.
+struct RenderJob: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> [String] {
+        let renders = (0..<4).map { context.scheduleActivity(Render.self, $0) }
+        let descriptions = (0..<4).map { context.scheduleActivity(Describe.self, $0) }
+        let moved = context.scheduleActivity(Describe.self, 9, queue: "gpu")
+        var nodes: [String] = []
+        for task in renders + descriptions + [moved] { nodes.append(try await task.value) }
+        return nodes
+    }
+}
+
+private func queueRouting(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    func registry(_ node: String) throws -> Registry {
+        var registry = Registry()
+        try registry.register(RenderJob())
+        try registry.register(Render(node: node, probe: probe))
+        try registry.register(Describe(node: node, probe: probe))
+        return registry
+    }
+    var cpuConfiguration = RuntimeHarness.configuration(node: "node-cpu")
+    cpuConfiguration.activityQueues = [TaskQueue.defaultName: 8]
+    var gpuConfiguration = RuntimeHarness.configuration(node: "node-gpu")
+    gpuConfiguration.activityQueues = ["gpu": 1]
+    let cpu = RuntimeHarness(provider: provider, registry: try registry("cpu"), configuration: cpuConfiguration)
+    let gpu = RuntimeHarness(provider: provider, registry: try registry("gpu"), configuration: gpuConfiguration)
+    do {
+        let ids = (0..<3).map { "render-\($0)" }
+        for id in ids { _ = try await client.start(RenderJob.self, input: 0, instanceID: id) }
+        for id in ids {
+            let nodes = try await client.result(of: RenderJob.self, instanceID: id, timeout: .seconds(30))
+            try require(nodes == Array(repeating: "gpu", count: 4) + Array(repeating: "cpu", count: 4) + ["gpu"], "\(id) ran on \(nodes)")
+        }
+        try require(probe.count("render@cpu") == 0 && probe.count("describe@gpu") == 3, "queue gpu ran on the cpu node, or the moved call did not move")
+        try await cpu.stop()
+        try await gpu.stop()
+    } catch {
+        try? await cpu.stop()
+        try? await gpu.stop()
+        throw error
+    }
+}
