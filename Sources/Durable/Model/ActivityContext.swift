@@ -35,7 +35,7 @@ public struct ActivityContext: Sendable {
     /// shown by `durable why` and handed to the next attempt after a retry or a takeover
     /// (``lastHeartbeat(as:)``). Cheap to call in a loop: it only records the latest details in
     /// memory, and the node writes them with its next lease renewal (at most once per renewal
-    /// interval, or per third of the `heartbeatTimeout`). With a `heartbeatTimeout`, a heartbeat
+    /// interval, or per fifth of the `heartbeatTimeout`). With a `heartbeatTimeout`, a heartbeat
     /// is also what keeps the attempt alive.
     ///
     /// - Throws: `CancellationError` once the activity was cancelled (its orchestration gave it up

@@ -118,8 +118,11 @@ extension DurableRuntime {
         let renewNow = WakeSignal()
         self.runningActivities.withLock { $0[lease.id] = renewNow }
         defer { _ = self.runningActivities.withLock { $0.removeValue(forKey: lease.id) } }
+        // With a heartbeat timeout, a check every fifth of it: a silence is noticed within a fifth of
+        // the timeout past it (a check without a new heartbeat costs no statement).
+        let renewal = heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 5) } ?? self.configuration.leaseRenewalInterval
         var result = await withLeaseRenewal(
-            every: heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 3) } ?? self.configuration.leaseRenewalInterval,
+            every: renewal,
             maxDuration: self.configuration.maxActivityDuration,
             renewNow: renewNow,
             gracePeriod: self.configuration.activityGracePeriod,
