@@ -108,6 +108,7 @@ struct Bench: AsyncParsableCommand {
             case "query": results[workload] = try await self.queries(url: url)
             case "publish": results[workload] = try await self.publications(url: url)
             case "update": results[workload] = try await self.updates(url: url)
+            case "heartbeat": results[workload] = try await self.heartbeats(url: url)
             default: throw ValidationError("unknown workload '\(workload)'")
             }
         }

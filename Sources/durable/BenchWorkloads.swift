@@ -57,6 +57,8 @@ extension Registry {
         try registry.register(Queried())
         try registry.register(StopWatcher())
         try registry.register(Counted())
+        try registry.register(HeartbeatJob())
+        try registry.register(Beating())
         return registry
     }
 }
