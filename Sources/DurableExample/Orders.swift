@@ -91,10 +91,19 @@ struct ReleaseStock: Activity {
     }
 }
 
+/// Ships the items one parcel at a time, heartbeating how many went out: a retry or a takeover on
+/// another node goes on from there instead of shipping them twice.
 struct ShipOrder: Activity {
     var shop: Shop
     func run(_ order: Order, context: ActivityContext) async throws -> String {
-        try await self.shop.work()
+        let shipped = try context.lastHeartbeat(as: Int.self) ?? 0
+        if shipped > 0 {
+            context.logger.info("shipping resumed from a checkpoint", metadata: ["order": .string(order.id), "shipped": "\(shipped)"])
+        }
+        for parcel in shipped..<max(1, order.items.count) {
+            try await self.shop.work()
+            try context.heartbeat(parcel + 1)
+        }
         return "track-\(order.id)"
     }
 }
@@ -139,7 +148,8 @@ struct ProcessOrder: Orchestration {
             try context.setCustomStatus("cooling off")
             try await context.sleep(for: .milliseconds(Int64(order.coolingOffMilliseconds)))
             try context.setCustomStatus("shipping")
-            let tracking = try await context.activity(ShipOrder.self, order, retry: retry)
+            // A node that dies while shipping is noticed within seconds, not at its lease's end.
+            let tracking = try await context.activity(ShipOrder.self, order, retry: retry, heartbeatTimeout: .seconds(5))
             var receipt = Receipt(orderID: order.id, paymentID: payment, reservationID: reservation ?? "", trackingNumber: tracking)
             if confirm {
                 try context.setCustomStatus("confirming")
