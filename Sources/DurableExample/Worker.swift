@@ -27,6 +27,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Activities run at once (or DURABLE_ACTIVITY_CONCURRENCY).")
     var activityConcurrency = ProcessInfo.processInfo.environment["DURABLE_ACTIVITY_CONCURRENCY"].flatMap(Int.init) ?? 32
 
+    @Option(help: "A task queue this node takes activities from, as NAME=CONCURRENCY; repeat for more (default: the default queue with --activity-concurrency).")
+    var activityQueue: [String] = []
+
     @Option(help: "Heartbeat interval in milliseconds.")
     var heartbeatMilliseconds = 10_000
 
@@ -68,6 +71,14 @@ struct Worker: AsyncParsableCommand {
             metricsFactory: telemetry.metricsFactory
         )
         let registry = try Registry.shop(Shop(workDelay: .milliseconds(self.activityDelayMilliseconds)), release: self.release)
+        var queues: [String: Int] = [:]
+        for entry in self.activityQueue {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, let concurrency = Int(parts[1]), concurrency > 0 else {
+                throw ValidationError("--activity-queue takes NAME=CONCURRENCY (a positive number), not '\(entry)'")
+            }
+            queues[String(parts[0])] = concurrency
+        }
         let runtime = DurableRuntime(
             provider: provider,
             registry: registry,
@@ -80,7 +91,8 @@ struct Worker: AsyncParsableCommand {
                 missingHandlerBackoffCap: .milliseconds(self.missingHandlerBackoffCapMilliseconds),
                 capabilityAwareClaims: self.capabilityClaims,
                 heartbeatInterval: .milliseconds(self.heartbeatMilliseconds),
-                buildVersion: "example-\(self.release.rawValue)"
+                buildVersion: "example-\(self.release.rawValue)",
+                activityQueues: queues.isEmpty ? nil : queues
             ),
             logger: logger,
             tracer: telemetry.tracer,
