@@ -194,6 +194,11 @@ public final class DurableRuntime: Service, Sendable {
         self.lanes = lanes
         self.prefetchLane = lanes[TaskQueue.defaultName] ?? lanes.keys.sorted().first.flatMap { lanes[$0] }
         self.provider = provider
+        // Schedules run as an orchestration that every node has.
+        var registry = registry
+        if registry.orchestration(name: DurableSchedule.name, version: DurableSchedule.version) == nil {
+            try? registry.register(DurableSchedule())
+        }
         self.registry = registry
         self.configuration = configuration
         // The results it writes are ready for turns: wake this node's turn dispatcher at once, not

@@ -107,6 +107,13 @@ public struct ScheduleStateMachine: Sendable, Hashable, Codable {
         return Decision(actions: actions, wakeAt: wakeAt, waitsForRunning: waits)
     }
 
+    /// A changed spec or policy: the calendar goes on from the first nominal time after `now`.
+    public mutating func update(spec: ScheduleSpec, policy: SchedulePolicy, now: Date) throws(DurableError) {
+        self.spec = spec
+        self.policy = policy
+        self.next = try spec.nominalTime(after: now)
+    }
+
     /// Fires now, outside the calendar (`durable schedule trigger`), under the overlap policy.
     public mutating func trigger(now: Date, running: Bool) -> [Action] {
         guard running, let current = self.latest, self.policy.overlap != .allowAll else { return [self.start(now)] }
