@@ -55,6 +55,8 @@ private func scheduleFiring(_ factory: ProviderConformance.Factory) async throws
         try require(times.count == ids.count && ids.allSatisfy { $0.hasPrefix("tick@") }, "deterministic ids: \(ids)")
         let span = Int(times.last!.timeIntervalSince(times.first!))
         try require(span + 1 == times.count, "one firing per second from the first to the last, none twice, none missing: \(ids)")
+        let output = try await client.result(of: Tick.self, instanceID: ids[0], timeout: .seconds(10))
+        try require(output == "tick", "the firing got the schedule's input: \(output)")
         try await client.deleteSchedule("tick")
         _ = try await client.waitForCompletion(instanceID: "schedule:tick", timeout: .seconds(10))
         try require(try await client.schedules().isEmpty, "deleted")

@@ -35,7 +35,7 @@ extension OrchestrationContext {
     }
 
     /// Schedules an activity by name, for activities whose types this code does not have; `queue`
-    /// `nil` sends it to the default queue.
+    /// `nil` sends it to the default queue. A ``Payload`` input is passed as the JSON it holds.
     public func scheduleActivity<Input: Encodable, Output: Decodable & Sendable>(
         named name: String,
         input: Input,
@@ -46,7 +46,7 @@ extension OrchestrationContext {
         queue: String? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
-            let payload = try Payload(encoding: input)
+            let payload = try Payload(asInput: input)
             if let queue { try TaskQueue.validate(queue) }
             // The default queue is left out of the history, as before queues existed.
             let queue = queue == TaskQueue.defaultName ? nil : queue
@@ -152,7 +152,7 @@ extension OrchestrationContext {
         try await self.scheduleSubOrchestration(type, input, instanceID: instanceID, version: version).value
     }
 
-    /// Starts a sub-orchestration by name.
+    /// Starts a sub-orchestration by name. A ``Payload`` input is passed as the JSON it holds.
     public func scheduleSubOrchestration<Input: Encodable, Output: Decodable & Sendable>(
         named name: String,
         input: Input,
@@ -161,7 +161,7 @@ extension OrchestrationContext {
         version: String? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
-            let payload = try Payload(encoding: input)
+            let payload = try Payload(asInput: input)
             let childID = instanceID ?? "\(self.instanceID):\(self.executionID.prefix(8)):\(id)"
             return (
                 .subOrchestrationScheduled(operationID: id, name: name, version: version, instanceID: childID, input: payload),

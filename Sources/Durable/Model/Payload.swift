@@ -63,3 +63,14 @@ extension JSONDecoder {
         return decoder
     }
 }
+
+extension Payload {
+    /// An input given to a by-name call: a payload is the JSON itself (not a JSON string of it).
+    init<T: Encodable>(asInput value: T) throws(DurableError) {
+        if let payload = value as? Payload {
+            self = payload
+        } else {
+            try self.init(encoding: value)
+        }
+    }
+}
