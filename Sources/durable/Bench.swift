@@ -60,6 +60,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Instances of the timers workload, due within the same second.")
     var timerCount = 10_000
 
+    @Option(help: "Schedules of the schedules workload, all due at the same minute.")
+    var scheduleCount = 1_000
+
     @Option(help: "Subscribers of the publish workload.")
     var publishCount = 10_000
 
@@ -109,6 +112,7 @@ struct Bench: AsyncParsableCommand {
             case "publish": results[workload] = try await self.publications(url: url)
             case "update": results[workload] = try await self.updates(url: url)
             case "heartbeat": results[workload] = try await self.heartbeats(url: url)
+            case "schedules": results[workload] = try await self.schedules(url: url)
             default: throw ValidationError("unknown workload '\(workload)'")
             }
         }

@@ -137,6 +137,10 @@ final class BenchEnvironment {
         return try rows.map { try $0.decode((String, String).self) }
     }
 
+    func query(_ sql: String) async throws -> [PostgresRow] {
+        try await self.measuring.query(PostgresQuery(unsafeSQL: sql), logger: self.logger).collect()
+    }
+
     func execute(_ sql: String) async throws {
         _ = try await self.measuring.query(PostgresQuery(unsafeSQL: sql), logger: self.logger).collect()
     }

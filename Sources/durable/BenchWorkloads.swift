@@ -58,6 +58,7 @@ extension Registry {
         try registry.register(StopWatcher())
         try registry.register(Counted())
         try registry.register(HeartbeatJob())
+        try registry.register(Fired())
         try registry.register(Beating())
         return registry
     }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Where a reset rewinds an instance to (``DurableProvider/resetInstance(_:)``).
 public enum ResetPoint: Sendable, Hashable {

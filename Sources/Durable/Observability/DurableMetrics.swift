@@ -112,6 +112,12 @@ final class DurableMetrics: Sendable {
         }
     }
 
+    /// A schedule's firing started, `lag` after its nominal time (its jitter included).
+    func scheduleFired(lagFrom nominal: Date, to now: Date) {
+        self.counter("durable_schedule_firings_total").increment()
+        self.record(self.timer("durable_schedule_firing_lag_seconds"), from: nominal, to: now)
+    }
+
     /// Activities of one task queue running on the node now.
     func activitiesInFlight(queue: String) -> Gauge {
         self.handles.gauge("durable_activities_in_flight", [("task_queue", queue)])

@@ -218,6 +218,13 @@ extension DurableRuntime {
             )
             self.metrics.messageDiscarded(reason: discarded.reason.rawValue)
         }
+        if orchestration == DurableSchedule.name {
+            // A schedule's firings: the children it starts, named after their nominal time.
+            for case .startSubOrchestration(let childID, _) in result.actions {
+                guard let at = childID.lastIndex(of: "@"), let nominal = ISO8601DateFormatter().date(from: String(childID[childID.index(after: at)...])) else { continue }
+                self.metrics.scheduleFired(lagFrom: nominal, to: now)
+            }
+        }
         for case .scheduleTimer(_, let fireAt) in result.actions {
             let delay = fireAt.timeIntervalSince(now)
             self.orchestrationWake.signal(after: .milliseconds(Int64(max(0, delay) * 1000) + 1))

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A schedule runs as an orchestration of its own, instance `schedule:<id>`: its next firing is a
 /// durable timer (a known due time, no polling), its decisions (``ScheduleStateMachine``) are

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Activity tasks: claims, completions (batched, or with the turn that consumes them), hand-backs
 /// and renewals (docs/provider-contract.md, "Activities"). A requirement group of

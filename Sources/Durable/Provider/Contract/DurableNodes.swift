@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The node registry: registration, heartbeats with the fleet snapshot, deregistration
 /// (docs/provider-contract.md, "Nodes"). A requirement group of ``DurableProvider``.

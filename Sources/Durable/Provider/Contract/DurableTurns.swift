@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Orchestration turns: claims, commits, hand-backs and renewals of instance leases
 /// (docs/provider-contract.md, "Claiming orchestrations", "Committing a turn", "Abandoning work").
