@@ -5,7 +5,47 @@ import Foundation
 extension RuntimeScenarios {
     static let scheduleScenarios: [Scenario] = [
         Scenario(name: "a schedule fires once per nominal time across two nodes, catches up after a pause", body: scheduleFiring),
+        Scenario(name: "a schedule's overlap policy skips or terminates the firing still running", body: scheduleOverlap),
     ]
+}
+
+/// A firing that runs until told to stop.
+struct Lingers: Orchestration {
+    func run(_ input: String, context: OrchestrationContext) async throws -> String {
+        try await context.event("done", as: String.self)
+    }
+}
+
+private func scheduleOverlap(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let registry = try registry { try $0.register(Lingers()) }
+    try await withRuntime(provider: provider, registry: registry) { _ in
+        func definition(_ overlap: SchedulePolicy.Overlap) throws -> ScheduleDefinition {
+            ScheduleDefinition(orchestration: Lingers.name, input: try Payload(encoding: "x"), spec: ScheduleSpec(.every(.seconds(1))), policy: SchedulePolicy(overlap: overlap))
+        }
+        func children(_ id: String) async throws -> [InstanceInfo] {
+            try await client.list(InstanceQuery(limit: 1_000, parentInstanceID: "schedule:\(id)")).instances.sorted { $0.id < $1.id }
+        }
+        try await client.createSchedule("skips", try definition(.skip))
+        try await client.createSchedule("terminates", try definition(.terminateRunning))
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await children("terminates").count < 3 {
+            try require(ContinuousClock.now < deadline, "the terminating schedule did not fire three times")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let skipped = try await client.describeSchedule("skips")
+        try require(try await children("skips").count == 1, "the skipping schedule started a second firing while the first ran")
+        try require(skipped.recent.contains { $0.outcome == "skipped: overlap" }, "describe shows the skipped firings: \(skipped.recent)")
+        // Each newer firing of the other schedule terminated the one before.
+        let terminated = try await children("terminates")
+        for older in terminated.dropLast() {
+            let info = try await client.waitForCompletion(instanceID: older.id, timeout: .seconds(10))
+            try require(info.status == .cancelled, "\(older.id) was not terminated by the next firing: \(info.status)")
+        }
+        try await client.deleteSchedule("skips")
+        try await client.deleteSchedule("terminates")
+    }
 }
 
 /// What a schedule starts in the scenario.
