@@ -100,6 +100,11 @@ private func scheduleFiring(_ factory: ProviderConformance.Factory) async throws
         try await client.deleteSchedule("tick")
         _ = try await client.waitForCompletion(instanceID: "schedule:tick", timeout: .seconds(10))
         try require(try await client.schedules().isEmpty, "deleted")
+        // A deleted schedule's id can be used again; the firings of the first one stay.
+        let kept = try await fired().count
+        try await client.createSchedule("tick", definition)
+        _ = try await waitFor(kept + 1)
+        try await client.deleteSchedule("tick")
         try await second.stop()
     } catch {
         try? await first.stop()

@@ -9,10 +9,13 @@ extension DurableClient {
     /// of its spec, as instance `<id>@<nominal time, UTC>`.
     ///
     /// - Throws: `invalidInput` for a bad spec; `instanceAlreadyExists` when a schedule with this id
-    ///   exists with another definition (the same definition again changes nothing).
+    ///   exists with another definition (the same definition again changes nothing). A deleted
+    ///   schedule's id can be used again.
     public func createSchedule(_ id: String, _ definition: ScheduleDefinition) async throws {
         try ProviderValidation.instanceID(id)
         try definition.spec.validate()
+        // The instance of a deleted schedule (purge takes finished instances only; its firings stay).
+        _ = try await self.purge(PurgeQuery(instanceIDs: [Self.scheduleInstance(id)]))
         let record = DurableSchedule.Record(scheduleID: id, definition: definition)
         try await self.start(name: DurableSchedule.name, input: try Payload(encoding: record), instanceID: Self.scheduleInstance(id))
     }
