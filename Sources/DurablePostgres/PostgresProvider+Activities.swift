@@ -21,7 +21,10 @@ extension PostgresProvider {
         return try await self.withRetry("claiming activities", statement: "claim_activities") {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
             let rows = try await self.execute(
-                ClaimActivitiesStatement(owner: owner, queue: request.queue, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale)
+                ClaimActivitiesStatement(
+                    owner: owner, queue: request.queue, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale,
+                    sessions: request.sessionsOfDeadNodes, liveness: (request.staleNodeAfter ?? .seconds(30)).seconds
+                )
             )
             var items: [ActivityWorkItem] = []
             var nextVisible: Double?

@@ -6,6 +6,7 @@ import Foundation
 extension ProviderConformance {
     static let queueChecks: [Check] = [
         Check(name: "claims and prefetches take activities from their task queue only", body: taskQueues),
+        Check(name: "a session's tasks go to its node while it lives, then to any node", body: sessionQueues),
     ]
 }
 
@@ -36,4 +37,34 @@ private func taskQueues(_ factory: ProviderConformance.Factory) async throws {
     try require(gpu.map(\.request.operationID) == [3], "a claim of queue gpu takes its unleased task only, got \(gpu.map(\.request.operationID))")
     let none = try await provider.claimActivities(ClaimRequest(owner: "x", limit: 10, queue: "nobody")).items
     try require(none.isEmpty, "a queue without tasks hands out nothing")
+}
+
+private func sessionQueues(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let pinned = node("pinned", "one")
+    _ = try await provider.registerNode(pinned)
+    try await start(provider, "sessions")
+    let item = try await claimUntil(provider, owner: "me")[0]
+    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
+    var actions: [TurnAction] = []
+    // Two tasks in the session of a live node, one in the session of a node that never registered.
+    for (id, queue) in [(1, TaskQueue.session(of: "pinned")), (2, TaskQueue.session(of: "gone")), (3, TaskQueue.session(of: "pinned"))] {
+        events.append(event(item, events.count, .activityScheduled(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil, queue: queue)))
+        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil, queue: queue)))
+    }
+    _ = try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions)))
+
+    var fallback = ClaimRequest(owner: "other#one", limit: 10, capabilities: Capabilities(orchestrations: [:], activities: ["Work"]), staleNodeAfter: .seconds(30))
+    let plain = try await provider.claimActivities(fallback).items
+    try require(plain.isEmpty, "a claim that takes no sessions leaves session tasks alone, got \(plain.map(\.request.operationID))")
+    fallback.sessionsOfDeadNodes = true
+    let stranded = try await provider.claimActivities(fallback).items
+    try require(stranded.map(\.request.operationID) == [2], "only the task of the node that is gone is taken over, got \(stranded.map(\.request.operationID))")
+    let own = try await provider.claimActivities(ClaimRequest(owner: pinned.leaseOwner, limit: 1, queue: TaskQueue.session(of: "pinned"))).items
+    try require(own.map(\.request.operationID) == [1], "the session's node claims its first task, got \(own.map(\.request.operationID))")
+
+    // Stopped: its session's tasks, the one it held included, go to the next claim.
+    try await provider.deregisterNode(pinned)
+    let moved = try await provider.claimActivities(fallback).items
+    try require(moved.map(\.request.operationID).sorted() == [1, 3], "a stopped node's session moves, got \(moved.map(\.request.operationID))")
 }

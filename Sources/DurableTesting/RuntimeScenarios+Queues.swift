@@ -5,6 +5,7 @@ import Foundation
 extension RuntimeScenarios {
     static let queueScenarios: [Scenario] = [
         Scenario(name: "work on task queue gpu runs only on the node that serves it", body: queueRouting),
+        Scenario(name: "a session keeps its activities on one node and moves when that node stops", body: sessionAffinity),
     ]
 }
 
@@ -39,6 +40,62 @@ struct RenderJob: Orchestration {
         var nodes: [String] = []
         for task in renders + descriptions + [moved] { nodes.append(try await task.value) }
         return nodes
+    }
+}
+
+/// Marks a point the test waits for.
+struct Mark: Activity {
+    var probe = Probe()
+    func run(_ input: String, context: ActivityContext) async throws -> Bool {
+        self.probe.hit(input)
+        return true
+    }
+}
+
+/// Opens a session, runs three activities in it, then (after event "go") one more: returns the
+/// session's node and the nodes that ran the four.
+struct SessionJob: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> [String] {
+        let session = try await context.openSession("job")
+        var nodes = [session.nodeID]
+        for step in 0..<3 { nodes.append(try await context.activity(Describe.self, step, in: session)) }
+        _ = try await context.activity(Mark.self, "three-done")
+        _ = try await context.waitForEvent("go", as: Bool.self).value
+        nodes.append(try await context.activity(Describe.self, 3, in: session))
+        return nodes
+    }
+}
+
+private func sessionAffinity(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let probe = Probe()
+    func registry(_ node: String) throws -> Registry {
+        var registry = Registry()
+        try registry.register(SessionJob())
+        try registry.register(Describe(node: "node-\(node)", probe: probe))
+        try registry.register(Mark(probe: probe))
+        return registry
+    }
+    var nodes: [RuntimeHarness] = []
+    for name in ["a", "b"] {
+        nodes.append(RuntimeHarness(provider: provider, registry: try registry(name), configuration: RuntimeHarness.configuration(node: "node-\(name)")))
+    }
+    do {
+        let id = try await client.start(SessionJob.self, input: 0)
+        try require(await probe.wait(for: "three-done", timeout: .seconds(30)), "the first three activities of the session did not run")
+        let pinned = probe.count("describe@node-a") == 3 ? 0 : 1
+        try require(probe.count("describe@node-\(["a", "b"][pinned])") == 3, "the session's activities ran on both nodes")
+        // The session's node stops: the last activity runs on the node left.
+        try await nodes.remove(at: pinned).stop()
+        try await client.raiseEvent(instanceID: id, name: "go", true)
+        let ran = try await client.result(of: SessionJob.self, instanceID: id, timeout: .seconds(30))
+        let (stopped, left) = pinned == 0 ? ("node-a", "node-b") : ("node-b", "node-a")
+        try require(ran == [stopped, stopped, stopped, stopped, left], "the session ran on \(ran), pinned to \(stopped)")
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
     }
 }
 

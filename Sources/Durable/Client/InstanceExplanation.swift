@@ -148,12 +148,19 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
     /// nobody serves from a handler nobody has.
     static func describe(_ task: ActivityTaskInfo, now: Date, live: [NodeInfo]) -> String {
         var text = ": attempt \(task.attempt) of \(task.maxAttempts)"
-        if task.queue != TaskQueue.defaultName { text += " on task queue '\(task.queue)'" }
+        let sessionNode = TaskQueue.sessionNode(of: task.queue)
+        if let sessionNode {
+            text += " in a session pinned to node \(sessionNode)"
+        } else if task.queue != TaskQueue.defaultName {
+            text += " on task queue '\(task.queue)'"
+        }
         let serving = live.filter { $0.registration.capabilities.servedQueues.contains(task.queue) }
         if let owner = task.leaseOwner {
             text += ", running on node \(owner.split(separator: "#").first.map(String.init) ?? owner)"
         } else if task.visibleAt > now {
             text += ", next retry in \(Self.duration(task.visibleAt.timeIntervalSince(now)))"
+        } else if let sessionNode, serving.isEmpty {
+            text += ", waiting: node \(sessionNode) is gone, so the next node to claim takes the session over"
         } else if !live.isEmpty, serving.isEmpty {
             let served = Set(live.flatMap(\.registration.capabilities.servedQueues)).sorted().map { "'\($0)'" }.joined(separator: ", ")
             text += ", waiting: no live node serves task queue '\(task.queue)' (live nodes serve \(served)); "

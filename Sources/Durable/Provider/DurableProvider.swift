@@ -75,6 +75,9 @@ public struct ClaimRequest: Sendable, Hashable {
     public var claimUnrunnableAfter: Duration?
     /// The task queue activity claims take from, and a commit's prefetch leases from (``TaskQueue``).
     public var queue: String
+    /// Whether an activity claim also takes the tasks of session queues (``ActivitySession``) whose
+    /// node stopped or went silent (heartbeat older than `staleNodeAfter`, 30 s without it).
+    public var sessionsOfDeadNodes = false
 
     public init(
         owner: String, limit: Int, capabilities: Capabilities? = nil, staleNodeAfter: Duration? = nil,

@@ -10,7 +10,10 @@ extension InMemoryProvider {
         return self.state.withLock { state in
             var nextVisible: Date?
             var ready: [ActivityTask] = []
-            for task in state.tasks.values where task.request.queueName == request.queue {
+            let liveness = request.staleNodeAfter ?? .seconds(30)
+            for task in state.tasks.values
+            where task.request.queueName == request.queue
+                || (request.sessionsOfDeadNodes && TaskQueue.sessionNode(of: task.request.queueName).map { !state.isAlive($0, now: now, staleAfter: liveness) } == true) {
                 if let lease = task.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
                     nextVisible = min(nextVisible ?? lease.expiresAt, lease.expiresAt)
                     continue

@@ -130,6 +130,12 @@ public final class InMemoryProvider: DurableProvider {
                 || node.heartbeatAt.addingTimeInterval(staleAfter.seconds) <= now
         }
 
+        /// Whether node `id` is registered, not stopped, and heartbeated within `staleAfter`.
+        func isAlive(_ id: String, now: Date, staleAfter: Duration) -> Bool {
+            guard let node = self.nodes[id] else { return false }
+            return node.stoppedAt == nil && node.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now
+        }
+
         /// Releases the leases `matches` selects; returns how many.
         mutating func releaseLeases(now: Date, where matches: (String) -> Bool) -> Int {
             var released = 0

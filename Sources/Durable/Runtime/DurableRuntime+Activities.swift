@@ -23,6 +23,8 @@ extension DurableRuntime {
     private func runActivityDispatcher(_ lane: ActivityLane) async {
         var request = self.claimRequest
         request.queue = lane.queue
+        // The sessions of dead nodes are taken over by the lane that takes prefetched work.
+        request.sessionsOfDeadNodes = lane === self.prefetchLane
         await self.dispatch(
             .activities,
             wake: lane.wake,
@@ -103,9 +105,15 @@ extension DurableRuntime {
         )
         let lease = item.lease
         let heartbeatTimeout = request.heartbeatTimeout
-        if let heartbeatTimeout {
-            // From now on the lease lasts only as long as the heartbeats keep coming.
-            _ = try? await self.provider.heartbeatActivity(lease, details: nil, extendBy: heartbeatTimeout)
+        // With a heartbeat timeout, a check every fifth of it: a silence is noticed within a fifth of
+        // the timeout past it (a check without a new heartbeat costs no statement).
+        let renewal = heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 5) } ?? self.configuration.leaseRenewalInterval
+        // The lease lasts only as long as the heartbeats keep coming, and two checks longer than the
+        // timeout: this node gives a silent attempt up (a retry) before the lease could lapse under
+        // it and another claim took the same attempt over; when this node dies it lapses soon.
+        let heartbeatLease = heartbeatTimeout.map { $0 + renewal * 2 }
+        if let heartbeatLease {
+            _ = try? await self.provider.heartbeatActivity(lease, details: nil, extendBy: heartbeatLease)
         }
         let started = ContinuousClock.now
         let span = self.startSpan("durable.activity", parent: request.traceContext, instanceID: item.instanceID)
@@ -118,15 +126,12 @@ extension DurableRuntime {
         let renewNow = WakeSignal()
         self.runningActivities.withLock { $0[lease.id] = renewNow }
         defer { _ = self.runningActivities.withLock { $0.removeValue(forKey: lease.id) } }
-        // With a heartbeat timeout, a check every fifth of it: a silence is noticed within a fifth of
-        // the timeout past it (a check without a new heartbeat costs no statement).
-        let renewal = heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 5) } ?? self.configuration.leaseRenewalInterval
         var result = await withLeaseRenewal(
             every: renewal,
             maxDuration: self.configuration.maxActivityDuration,
             renewNow: renewNow,
             gracePeriod: self.configuration.activityGracePeriod,
-            renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout) },
+            renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout, extendBy: heartbeatLease) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
         ) {
             try await withTimeout(
@@ -205,14 +210,14 @@ extension DurableRuntime {
     }
 
     /// One lease renewal of a running activity, carrying its latest heartbeat. With a heartbeat
-    /// timeout, only a new heartbeat extends the lease (by the timeout), and a silence longer than
+    /// timeout, only a new heartbeat extends the lease (by `extendBy`), and a silence longer than
     /// the timeout gives the attempt up.
-    private func renew(_ lease: Lease, _ heartbeat: ActivityHeartbeat, timeout: Duration?) async throws -> Bool {
+    private func renew(_ lease: Lease, _ heartbeat: ActivityHeartbeat, timeout: Duration?, extendBy: Duration?) async throws -> Bool {
         if let timeout, heartbeat.silence > timeout { throw WorkInterruption.heartbeatTimedOut(timeout) }
         let details = heartbeat.takePending()
         guard details != nil || timeout == nil else { return false }
         if details == nil { return try await self.provider.renewActivity(lease) }
-        return try await self.provider.heartbeatActivity(lease, details: details, extendBy: timeout)
+        return try await self.provider.heartbeatActivity(lease, details: details, extendBy: extendBy)
     }
 
     private func complete(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async {

@@ -22,7 +22,8 @@ public final class DurableRuntime: Service, Sendable {
         public var activityConcurrency: Int
         /// The task queues this node takes activities from (``TaskQueue``), each with its
         /// concurrency limit. Defaults to the default queue with `activityConcurrency`; a node meant
-        /// only for GPU work serves `["gpu": 2]`.
+        /// only for GPU work serves `["gpu": 2]`. Every node also serves its session queue
+        /// (``ActivitySession``) with `activityConcurrency`.
         public var activityQueues: [String: Int]
         /// How often held leases are renewed; keep it well under the provider's lease duration.
         public var leaseRenewalInterval: Duration
@@ -190,14 +191,20 @@ public final class DurableRuntime: Service, Sendable {
         let metrics = DurableMetrics(factory: metricsFactory, node: configuration.nodeID)
         self.metrics = metrics
         self.turnsInFlight = InFlightCount(reportingTo: metrics.turnsInFlight)
-        let lanes = Dictionary(uniqueKeysWithValues: configuration.activityQueues.map { ($0.key, ActivityLane(queue: $0.key, concurrency: $0.value, metrics: metrics)) })
-        self.lanes = lanes
+        var lanes = Dictionary(uniqueKeysWithValues: configuration.activityQueues.map { ($0.key, ActivityLane(queue: $0.key, concurrency: $0.value, metrics: metrics)) })
         self.prefetchLane = lanes[TaskQueue.defaultName] ?? lanes.keys.sorted().first.flatMap { lanes[$0] }
+        let session = TaskQueue.session(of: configuration.nodeID)
+        lanes[session] = ActivityLane(queue: session, concurrency: configuration.activityConcurrency, metrics: metrics)
+        self.lanes = lanes
         self.provider = provider
-        // Schedules run as an orchestration that every node has.
+        // Schedules run as an orchestration that every node has, and sessions open with an
+        // activity that every node has.
         var registry = registry
         if registry.orchestration(name: DurableSchedule.name, version: DurableSchedule.version) == nil {
             try? registry.register(DurableSchedule())
+        }
+        if !registry.activityNames.contains(SessionOpening.name) {
+            try? registry.register(SessionOpening(nodeID: configuration.nodeID))
         }
         self.registry = registry
         self.configuration = configuration
@@ -234,7 +241,7 @@ public final class DurableRuntime: Service, Sendable {
     /// - Throws: the provider's error when the node cannot register (database unreachable, schema not
     ///   migrated).
     public func run() async throws {
-        for queue in self.lanes.keys { try TaskQueue.validate(queue) }
+        for queue in self.configuration.activityQueues.keys { try TaskQueue.validate(queue, served: true) }
         let released = try await self.provider.registerNode(self.registration)
         self.registered.store(true, ordering: .releasing)
         self.logger.info(

@@ -2,7 +2,8 @@ import Durable
 import PostgresNIO
 
 /// Claims up to `limit` visible activity tasks of one task queue (and its tasks leased by a silent
-/// node), and returns when its next one comes due: one statement, index walks only.
+/// node), with `sessions` also those of dead nodes' session queues, and returns when the queue's next
+/// one comes due: one statement, index walks only.
 struct ClaimActivitiesStatement: PreparedQuery {
     var owner = ""
     var queue = ""
@@ -11,6 +12,10 @@ struct ClaimActivitiesStatement: PreparedQuery {
     /// Capability-aware claims: the activities this node has.
     var names: [String]? = []
     var stale: Double? = 0
+    /// Whether to take the session tasks (queues `@<node>`) of nodes that stopped or heartbeated
+    /// more than `liveness` seconds ago.
+    var sessions = false
+    var liveness = 0.0
 
     static let placeholder = ClaimActivitiesStatement()
     static let sql = placeholder.query.sql
@@ -22,7 +27,10 @@ struct ClaimActivitiesStatement: PreparedQuery {
             -- in flight). They are the oldest work, so they go first. A cancelled task whose node
             -- stopped is claimed by anyone, to report the cancellation without running it.
             SELECT id FROM activity_tasks t
-            WHERE \(self.stale)::float8 IS NOT NULL AND lock_owner IS NOT NULL AND locked_until > now() AND queue = \(self.queue)
+            WHERE \(self.stale)::float8 IS NOT NULL AND lock_owner IS NOT NULL AND locked_until > now()
+              AND (queue = \(self.queue) OR (\(self.sessions)::bool AND queue LIKE '@%' AND NOT EXISTS (
+                          SELECT 1 FROM nodes n WHERE n.id = substr(t.queue, 2) AND n.stopped_at IS NULL
+                            AND n.heartbeat_at > now() - make_interval(secs => \(self.liveness)))))
               AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
               AND EXISTS (
                   SELECT 1 FROM nodes n WHERE n.id = split_part(t.lock_owner, '#', 1)
@@ -39,8 +47,21 @@ struct ClaimActivitiesStatement: PreparedQuery {
             ORDER BY visible_at, seq
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
+        ), stranded AS (
+            -- Session tasks whose node stopped or went silent, through the session index: it holds
+            -- session tasks only, which their own node mostly claims at once (read only when the
+            -- queue's own work leaves slots free).
+            SELECT id FROM activity_tasks t
+            WHERE \(self.sessions)::bool AND queue LIKE '@%' AND visible_at <= now()
+              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
+              AND NOT EXISTS (
+                  SELECT 1 FROM nodes n WHERE n.id = substr(t.queue, 2) AND n.stopped_at IS NULL
+                    AND n.heartbeat_at > now() - make_interval(secs => \(self.liveness)))
+            ORDER BY visible_at, seq
+            LIMIT \(self.limit)
+            FOR UPDATE SKIP LOCKED
         ), candidates AS (
-            SELECT id FROM orphaned UNION ALL SELECT id FROM ready LIMIT \(self.limit)
+            SELECT id FROM orphaned UNION ALL SELECT id FROM ready UNION ALL SELECT id FROM stranded LIMIT \(self.limit)
         ), claimed AS (
             UPDATE activity_tasks t
             SET lock_owner = \(self.owner), lock_epoch = t.lock_epoch + 1, deliveries = t.deliveries + 1,
@@ -57,4 +78,5 @@ struct ClaimActivitiesStatement: PreparedQuery {
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """
     }
+
 }
