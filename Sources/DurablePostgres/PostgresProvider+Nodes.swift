@@ -26,6 +26,7 @@ extension PostgresProvider {
 
     public func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult {
         let queues = node.capabilities.servedQueues
+        let turnQueues = node.capabilities.orchestrationQueues ?? [TaskQueue.defaultName]
         let rows = try await self.withRetry("heartbeat of node '\(node.id)'", statement: "heartbeat") {
             try await self.client.query(
                 """
@@ -46,10 +47,14 @@ extension PostgresProvider {
                        coalesce((SELECT array_agg(DISTINCT id) FROM others WHERE stale_at <= now()), '{}'),
                        (SELECT count(*) FROM nodes WHERE stopped_at IS NULL
                           AND heartbeat_at + make_interval(secs => \(staleAfter.seconds)) > now())::int8,
-                       (SELECT count(*) FROM (SELECT 1 FROM instances WHERE inbox_at IS NOT NULL
-                          AND greatest(inbox_at, locked_until) <= now() LIMIT \(FleetSnapshot.countLimit)) ready)::int8,
-                       EXTRACT(EPOCH FROM (now() - (SELECT min(greatest(inbox_at, locked_until)) FROM instances
-                          WHERE inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now())))::float8,
+                       -- Ready turns of the queues the node serves, through each queue's ready index.
+                       (SELECT count(*) FROM (SELECT 1 FROM unnest(\(turnQueues)::text[]) u(q), LATERAL (
+                          SELECT 1 FROM instances WHERE queue = u.q AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
+                          LIMIT \(FleetSnapshot.countLimit)) r LIMIT \(FleetSnapshot.countLimit)) ready)::int8,
+                       EXTRACT(EPOCH FROM (now() - (SELECT min(r.at) FROM unnest(\(turnQueues)::text[]) u(q), LATERAL (
+                          SELECT greatest(inbox_at, locked_until) AS at FROM instances
+                          WHERE queue = u.q AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
+                          ORDER BY greatest(inbox_at, locked_until) LIMIT 1) r)))::float8,
                        -- Per queue the node serves, through the queue's ready index; -1: none ready.
                        ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM activity_tasks WHERE queue = u.q AND visible_at <= now()
                                         AND NOT cancel_requested LIMIT \(FleetSnapshot.countLimit)) ready)

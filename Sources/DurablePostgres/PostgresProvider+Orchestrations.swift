@@ -17,7 +17,7 @@ extension PostgresProvider {
             let rows = try await self.starts.execute(
                 CreateInstanceStatement(
                     instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
-                    input: request.input.json, start: start, channel: self.configuration.channel
+                    input: request.input.json, start: start, channel: self.configuration.channel, queue: request.queueName
                 )
             )
             for (created, _) in try rows.map({ try $0.decode((Int64, Int64).self) }) where created > 0 {
@@ -60,7 +60,10 @@ extension PostgresProvider {
     static func startMessage(_ request: StartRequest, executionID: String) throws(DurableError) -> String {
         try DurableJSON.encode(
             HistoryEvent.Kind.executionStarted(
-                .init(name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext)
+                .init(
+                    name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
+                    queue: request.queue
+                )
             )
         )
     }
@@ -88,7 +91,7 @@ extension PostgresProvider {
             // while the first waited on its row.
             let created = CreateInstanceStatement(
                 instanceID: id, name: request.name, version: version, executionID: executionID, input: request.input.json, start: start,
-                channel: self.configuration.channel
+                channel: self.configuration.channel, queue: request.queueName
             )
             let counts = try await connection.query(created.query, logger: self.logger).collect().first?.decode((Int64, Int64).self)
             let rows = try await connection.query(SendMessageStatement.query(instanceID: id, kind: kind, channel: self.configuration.channel), logger: self.logger).collect()
@@ -246,7 +249,7 @@ extension PostgresProvider {
     static func instanceColumns(_ alias: String) -> String {
         [
             "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events", "queue",
         ].map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
@@ -278,6 +281,7 @@ extension PostgresProvider {
             pause: try cells["pause"].decode(String?.self).map { try DurableJSON.decode(PauseRecord.self, from: $0) }
         )
         info.awaitedEvents = try cells["awaited_events"].decode([String]?.self) ?? []
+        info.queue = try cells["queue"].decode(String.self)
         return info
     }
 }

@@ -7,6 +7,7 @@ extension ProviderConformance {
     static let queueChecks: [Check] = [
         Check(name: "claims and prefetches take activities from their task queue only", body: taskQueues),
         Check(name: "a session's tasks go to its node while it lives, then to any node", body: sessionQueues),
+        Check(name: "turn claims take instances from the task queues they serve only", body: orchestrationQueues),
     ]
 }
 
@@ -67,4 +68,40 @@ private func sessionQueues(_ factory: ProviderConformance.Factory) async throws 
     try await provider.deregisterNode(pinned)
     let moved = try await provider.claimActivities(fallback).items
     try require(moved.map(\.request.operationID).sorted() == [1, 3], "a stopped node's session moves, got \(moved.map(\.request.operationID))")
+}
+
+private func orchestrationQueues(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "plain")
+    _ = try await provider.createInstance(StartRequest(instanceID: "rendered", name: "Conformance", version: "1.0.0", input: .null, queue: "gpu"))
+    let gpu = { (owner: String) -> ClaimRequest in
+        var request = ClaimRequest(owner: owner, limit: 10)
+        request.orchestrationQueues = ["gpu"]
+        return request
+    }
+    let claimed = try await provider.claimOrchestrations(gpu("gpu-node")).items
+    try require(claimed.map(\.lease.id) == ["rendered"], "a claim of queue gpu takes its instance only, got \(claimed.map(\.lease.id))")
+    try require(claimed[0].instance.queue == "gpu", "the instance shows its queue: \(claimed[0].instance.queue)")
+    let plain = try await provider.claimOrchestrations(ClaimRequest(owner: "cpu-node", limit: 10)).items
+    try require(plain.map(\.lease.id) == ["plain"], "a claim of the default queue takes its instance only, got \(plain.map(\.lease.id))")
+
+    // A child started on queue gpu by a turn of the default queue.
+    let child = HistoryEvent.ExecutionStarted(
+        name: "Conformance", version: "1.0.0", input: .null, executionID: "",
+        parent: .init(instanceID: "plain", executionID: plain[0].instance.executionID, operationID: 1), queue: "gpu"
+    )
+    var events = plain[0].messages.enumerated().map { event(plain[0], $0.offset, $0.element.kind) }
+    events.append(event(plain[0], events.count, .subOrchestrationScheduled(operationID: 1, name: "Conformance", version: "1.0.0", instanceID: "plain-child", input: .null, queue: "gpu")))
+    _ = try await provider.commitTurn(
+        plain[0].lease,
+        TurnCommit(consumedMessageIDs: plain[0].messages.map(\.id), result: TurnResult(newEvents: events, actions: [.startSubOrchestration(instanceID: "plain-child", start: child)]))
+    )
+    let none = try await provider.claimOrchestrations(ClaimRequest(owner: "cpu-node", limit: 10)).items
+    try require(none.isEmpty, "the child on queue gpu is not claimed from the default queue, got \(none.map(\.lease.id))")
+    let children = try await provider.claimOrchestrations(gpu("gpu-node")).items
+    try require(children.map(\.lease.id) == ["plain-child"], "the child is claimed from queue gpu, got \(children.map(\.lease.id))")
+    var both = ClaimRequest(owner: "both", limit: 10)
+    both.orchestrationQueues = ["gpu", TaskQueue.defaultName]
+    let idle = try await provider.claimOrchestrations(both)
+    try require(idle.items.isEmpty, "nothing else is ready, got \(idle.items.map(\.lease.id))")
 }

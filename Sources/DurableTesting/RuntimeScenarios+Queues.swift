@@ -6,6 +6,7 @@ extension RuntimeScenarios {
     static let queueScenarios: [Scenario] = [
         Scenario(name: "work on task queue gpu runs only on the node that serves it", body: queueRouting),
         Scenario(name: "a session keeps its activities on one node and moves when that node stops", body: sessionAffinity),
+        Scenario(name: "turns on task queue gpu run only on the node that serves it, its child's elsewhere", body: orchestrationRouting),
     ]
 }
 
@@ -95,6 +96,53 @@ private func sessionAffinity(_ factory: ProviderConformance.Factory) async throw
         for node in nodes { try await node.stop() }
     } catch {
         for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// Its turns go to queue "gpu"; it starts a child on the default queue.
+struct GpuJob: Orchestration {
+    static let queue = "gpu"
+    func run(_ input: Int, context: OrchestrationContext) async throws -> String {
+        let node = try await context.activity(Describe.self, input)
+        return try await context.subOrchestration(PlainChild.self, node, instanceID: "\(context.instanceID)-child")
+    }
+}
+
+struct PlainChild: Orchestration {
+    func run(_ input: String, context: OrchestrationContext) async throws -> String { input }
+}
+
+private func orchestrationRouting(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    func registry(_ node: String) throws -> Registry {
+        var registry = Registry()
+        try registry.register(GpuJob())
+        try registry.register(PlainChild())
+        try registry.register(Describe(node: node))
+        return registry
+    }
+    var gpuConfiguration = RuntimeHarness.configuration(node: "node-gpu")
+    gpuConfiguration.orchestrationQueues = ["gpu"]
+    let cpu = RuntimeHarness(provider: provider, registry: try registry("cpu"), configuration: RuntimeHarness.configuration(node: "node-cpu"))
+    let gpu = RuntimeHarness(provider: provider, registry: try registry("gpu"), configuration: gpuConfiguration)
+    do {
+        let ids = (0..<3).map { "gpu-job-\($0)" }
+        for id in ids { _ = try await client.start(GpuJob.self, input: 0, instanceID: id) }
+        for id in ids {
+            _ = try await client.result(of: GpuJob.self, instanceID: id, timeout: .seconds(30))
+            let parent = try await client.status(instanceID: id)
+            let child = try await client.status(instanceID: "\(id)-child")
+            try require(parent.queue == "gpu" && child.queue == TaskQueue.defaultName, "\(id) is on \(parent.queue), its child on \(child.queue)")
+            try require(parent.completedBy == "node-gpu", "\(id) finished on \(parent.completedBy ?? "-")")
+            try require(child.completedBy == "node-cpu", "\(id)'s child finished on \(child.completedBy ?? "-")")
+        }
+        try await cpu.stop()
+        try await gpu.stop()
+    } catch {
+        try? await cpu.stop()
+        try? await gpu.stop()
         throw error
     }
 }

@@ -34,7 +34,7 @@ extension DurableClient {
         updateID: String = UUID().uuidString.lowercased(),
         timeout: Duration = .seconds(60)
     ) async throws -> Output {
-        let start = StartRequest(instanceID: instanceID, name: O.name, input: try Payload(encoding: startInput))
+        let start = StartRequest(instanceID: instanceID, name: O.name, input: try Payload(encoding: startInput), queue: O.queue)
         let update = UpdateRequest(id: updateID, instanceID: instanceID, name: name, input: try Payload(encoding: input))
         return try await self.update(update, startingWith: start, timeout: timeout).output(update).decode(Output.self)
     }

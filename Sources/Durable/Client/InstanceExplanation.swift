@@ -70,6 +70,16 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
             }
         }
         let live = nodes.filter(\.isAlive)
+        // Nodes of a release before orchestration queues take turns from every queue.
+        let serving = live.filter { $0.registration.capabilities.orchestrationQueues?.contains(instance.queue) ?? true }
+        if !live.isEmpty, serving.isEmpty {
+            let served = Set(live.flatMap { $0.registration.capabilities.orchestrationQueues ?? [] }).sorted().map { "'\($0)'" }.joined(separator: ", ")
+            add(
+                .missingHandler,
+                "its turns go to task queue '\(instance.queue)', which no live node serves (live nodes serve \(served)); "
+                    + "start a node with `orchestrationQueues` including it"
+            )
+        }
         let versions = live.flatMap { node in
             (node.registration.capabilities.orchestrations[instance.name] ?? []).map { "\(node.registration.id) has \(instance.name)@\($0)" }
         }
@@ -131,7 +141,7 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
             case .timerCreated(let id, let fireAt):
                 pending[id] = .timer(id: id, fireAt: fireAt)
                 order.append(id)
-            case .subOrchestrationScheduled(let id, let name, _, let childID, _):
+            case .subOrchestrationScheduled(let id, let name, _, let childID, _, _):
                 pending[id] = .child(id: id, name: name, instanceID: childID)
                 order.append(id)
             case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),

@@ -131,14 +131,16 @@ extension OrchestrationContext {
     // MARK: Sub-orchestrations
 
     /// Starts a sub-orchestration and returns its handle. Its instance id is `instanceID`, or one
-    /// derived from this execution and the operation's sequence number.
+    /// derived from this execution and the operation's sequence number; its turns go to task queue
+    /// `queue`, else to its type's ``Orchestration/queue``.
     public func scheduleSubOrchestration<O: Orchestration>(
         _ type: O.Type,
         _ input: O.Input,
         instanceID: String? = nil,
-        version: String? = nil
+        version: String? = nil,
+        queue: String? = nil
     ) -> DurableTask<O.Output> {
-        self.scheduleSubOrchestration(named: O.name, input: input, as: O.Output.self, instanceID: instanceID, version: version)
+        self.scheduleSubOrchestration(named: O.name, input: input, as: O.Output.self, instanceID: instanceID, version: version, queue: queue ?? O.queue)
     }
 
     /// Runs a sub-orchestration and returns its output; throws a `subOrchestrationFailed`
@@ -147,24 +149,30 @@ extension OrchestrationContext {
         _ type: O.Type,
         _ input: O.Input,
         instanceID: String? = nil,
-        version: String? = nil
+        version: String? = nil,
+        queue: String? = nil
     ) async throws -> O.Output {
-        try await self.scheduleSubOrchestration(type, input, instanceID: instanceID, version: version).value
+        try await self.scheduleSubOrchestration(type, input, instanceID: instanceID, version: version, queue: queue).value
     }
 
-    /// Starts a sub-orchestration by name. A ``Payload`` input is passed as the JSON it holds.
+    /// Starts a sub-orchestration by name. A ``Payload`` input is passed as the JSON it holds;
+    /// `queue` `nil` sends its turns to the default queue.
     public func scheduleSubOrchestration<Input: Encodable, Output: Decodable & Sendable>(
         named name: String,
         input: Input,
         as output: Output.Type = Output.self,
         instanceID: String? = nil,
-        version: String? = nil
+        version: String? = nil,
+        queue: String? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(asInput: input)
+            if let queue { try TaskQueue.validate(queue) }
+            // The default queue is left out of the history, as before queues existed.
+            let queue = queue == TaskQueue.defaultName ? nil : queue
             let childID = instanceID ?? "\(self.instanceID):\(self.executionID.prefix(8)):\(id)"
             return (
-                .subOrchestrationScheduled(operationID: id, name: name, version: version, instanceID: childID, input: payload),
+                .subOrchestrationScheduled(operationID: id, name: name, version: version, instanceID: childID, input: payload, queue: queue),
                 .subOrchestration(name: name, instanceID: childID)
             )
         }

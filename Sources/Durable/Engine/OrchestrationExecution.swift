@@ -151,7 +151,8 @@ final class OrchestrationExecution: Sendable {
                         input: continueAsNew.input,
                         executionID: nextExecutionID,
                         parent: state.start.parent,
-                        traceContext: state.start.traceContext
+                        traceContext: state.start.traceContext,
+                        queue: state.start.queue
                     )
                     state.failRunningUpdates()
                     try state.record(.continuedAsNew(input: continueAsNew.input, version: version))

@@ -91,7 +91,7 @@ extension HistoryEvent {
             operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil
         )
         case timerCreated(operationID: Int, fireAt: Date)
-        case subOrchestrationScheduled(operationID: Int, name: String, version: String?, instanceID: String, input: Payload)
+        case subOrchestrationScheduled(operationID: Int, name: String, version: String?, instanceID: String, input: Payload, queue: String? = nil)
         /// A pending operation was given up (the loser of a race): its activity or child is asked to
         /// cancel, its timer dropped, and a late result is ignored.
         case operationCancelled(operationID: Int)
@@ -121,6 +121,9 @@ extension HistoryEvent {
         public var parent: ParentReference?
         /// The trace the instance's spans belong to (the start's span); see ``TraceCarrier``.
         public var traceContext: TraceCarrier?
+        /// The task queue the instance's turns go to; `nil` (and in histories from before queues) is
+        /// the default queue.
+        public var queue: String?
 
         public init(
             name: String,
@@ -128,7 +131,8 @@ extension HistoryEvent {
             input: Payload,
             executionID: String,
             parent: ParentReference? = nil,
-            traceContext: TraceCarrier? = nil
+            traceContext: TraceCarrier? = nil,
+            queue: String? = nil
         ) {
             self.name = name
             self.version = version
@@ -136,7 +140,11 @@ extension HistoryEvent {
             self.executionID = executionID
             self.parent = parent
             self.traceContext = traceContext
+            self.queue = queue == TaskQueue.defaultName ? nil : queue
         }
+
+        /// The task queue the instance's turns go to.
+        public var queueName: String { self.queue ?? TaskQueue.defaultName }
     }
 
     /// Where a sub-orchestration reports its result.
@@ -190,7 +198,7 @@ extension HistoryEvent.Kind {
         case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),
             .subOrchestrationCompleted(let id, _), .subOrchestrationFailed(let id, _),
             .activityScheduled(let id, _, _, _, _, _, _), .timerCreated(let id, _),
-            .subOrchestrationScheduled(let id, _, _, _, _), .operationCancelled(let id):
+            .subOrchestrationScheduled(let id, _, _, _, _, _), .operationCancelled(let id):
             return id
         default:
             return nil
@@ -233,7 +241,7 @@ extension HistoryEvent.Kind {
         switch self {
         case .activityScheduled(let id, let name, _, _, _, _, _): "activity '\(name)' (operation \(id))"
         case .timerCreated(let id, _): "timer (operation \(id))"
-        case .subOrchestrationScheduled(let id, let name, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
+        case .subOrchestrationScheduled(let id, let name, _, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
         case .operationCancelled(let id): "cancellation of operation \(id)"
         case .topicSubscribed(let pattern): "subscription to '\(pattern)'"
         case .topicUnsubscribed(let pattern): "end of the subscription to '\(pattern)'"

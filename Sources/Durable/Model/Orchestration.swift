@@ -13,6 +13,9 @@ public protocol Orchestration: Sendable {
     /// The version of this code. A running execution stays on the version it started with; new starts
     /// take the newest registered version. Defaults to `"1.0.0"`.
     static var version: String { get }
+    /// The task queue its instances' turns go to unless a start names another (``TaskQueue``): only
+    /// nodes that serve it run them. Defaults to ``TaskQueue/defaultName``.
+    static var queue: String { get }
 
     func run(_ input: Input, context: OrchestrationContext) async throws -> Output
 }
@@ -20,6 +23,7 @@ public protocol Orchestration: Sendable {
 extension Orchestration {
     public static var name: String { String(describing: Self.self) }
     public static var version: String { "1.0.0" }
+    public static var queue: String { TaskQueue.defaultName }
 }
 
 /// Ordinary async code that does the side effects of an orchestration: calls services, writes files.

@@ -75,6 +75,9 @@ public struct ClaimRequest: Sendable, Hashable {
     public var claimUnrunnableAfter: Duration?
     /// The task queue activity claims take from, and a commit's prefetch leases from (``TaskQueue``).
     public var queue: String
+    /// The task queues turn claims take from (``TaskQueue``): instances whose turns go elsewhere
+    /// are left to the nodes that serve those.
+    public var orchestrationQueues = [TaskQueue.defaultName]
     /// Whether an activity claim also takes the tasks of session queues (``ActivitySession``) whose
     /// node stopped or went silent (heartbeat older than `staleNodeAfter`, 30 s without it).
     public var sessionsOfDeadNodes = false
@@ -103,18 +106,22 @@ public struct Capabilities: Sendable, Hashable, Codable {
 
     /// The task queues the node takes activities from.
     public var servedQueues: [String] { self.activityQueues ?? [TaskQueue.defaultName] }
+    /// The task queues the node takes turns from; `nil` (a node of a release before orchestration
+    /// queues) takes them from every queue.
+    public var orchestrationQueues: [String]?
 
     public init(orchestrations: [String: [String]], activities: [String]) {
         self.orchestrations = orchestrations
         self.activities = activities
     }
 
-    public init(_ registry: Registry, activityQueues: [String]? = nil) {
+    public init(_ registry: Registry, activityQueues: [String]? = nil, orchestrationQueues: [String]? = nil) {
         self.init(
             orchestrations: Dictionary(uniqueKeysWithValues: registry.orchestrationVersions.map { ($0.name, $0.versions) }),
             activities: registry.activityNames
         )
         self.activityQueues = activityQueues
+        self.orchestrationQueues = orchestrationQueues
     }
 }
 

@@ -33,7 +33,7 @@ extension InMemoryProvider {
                 state.instances.values.compactMap { $0.lease.flatMap { $0.expiresAt > now ? $0.owner : nil } }
                     + state.tasks.values.compactMap { $0.lease.flatMap { $0.expiresAt > now ? $0.owner : nil } }
             )
-            var result = HeartbeatResult(orphansNow: false, nextOrphanIn: nil, fleet: state.fleetSnapshot(now: now, staleAfter: staleAfter, queues: node.capabilities.servedQueues))
+            var result = HeartbeatResult(orphansNow: false, nextOrphanIn: nil, fleet: state.fleetSnapshot(now: now, staleAfter: staleAfter, node: node.capabilities))
             for other in state.nodes.values where other.registration.id != node.id && other.stoppedAt == nil && holders.contains(other.registration.leaseOwner) {
                 let staleAt = other.heartbeatAt.addingTimeInterval(staleAfter.seconds)
                 if staleAt <= now {
@@ -105,11 +105,13 @@ extension Capabilities {
 
 extension InMemoryProvider.State {
     /// The in-memory counterpart of the heartbeat's fleet columns in PostgreSQL.
-    func fleetSnapshot(now: Date, staleAfter: Duration, queues: [String]) -> FleetSnapshot {
+    func fleetSnapshot(now: Date, staleAfter: Duration, node: Capabilities) -> FleetSnapshot {
+        let queues = node.servedQueues
+        let turnQueues = node.orchestrationQueues ?? [TaskQueue.defaultName]
         let alive = self.nodes.values.filter { $0.stoppedAt == nil && $0.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now }.count
         // An instance's turn is ready once it has a visible message and no live lease.
         let readySince = self.inbox.compactMap { id, messages -> Date? in
-            guard let instance = self.instances[id], !instance.info.status.isTerminal else { return nil }
+            guard let instance = self.instances[id], !instance.info.status.isTerminal, turnQueues.contains(instance.info.queue) else { return nil }
             guard let first = messages.filter({ ($0.executionID == nil || $0.executionID == instance.info.executionID) && $0.visibleAt <= now }).map(\.visibleAt).min()
             else { return nil }
             let since = max(first, instance.lease?.expiresAt ?? first)

@@ -88,6 +88,7 @@ extension InMemoryProvider {
                     state.inbox[id] = nil
                     continue
                 }
+                guard request.orchestrationQueues.contains(instance.info.queue) else { continue }
                 let current = messages.filter { $0.executionID == nil || $0.executionID == instance.info.executionID }
                 state.inbox[id] = current
                 guard let first = current.filter({ $0.visibleAt <= now }).map(\.id).min() else {
@@ -212,10 +213,11 @@ extension InMemoryProvider {
                         }
                     } else {
                         start.executionID = UUID().uuidString.lowercased()
-                        let info = InstanceInfo(
+                        var info = InstanceInfo(
                             id: childID, name: start.name, version: start.version, executionID: start.executionID, status: .pending,
                             input: start.input, parent: start.parent, createdAt: now, updatedAt: now
                         )
+                        info.queue = start.queueName
                         state.instances[childID] = Instance(info: info)
                         state.enqueue(childID, executionID: start.executionID, .executionStarted(start), visibleAt: now)
                     }
@@ -384,13 +386,15 @@ extension InMemoryProvider.State {
     /// Creates a pending instance with its start message.
     mutating func create(_ request: StartRequest, now: Date) {
         let executionID = UUID().uuidString.lowercased()
-        let info = InstanceInfo(
+        var info = InstanceInfo(
             id: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
             status: .pending, input: request.input, createdAt: now, updatedAt: now
         )
+        info.queue = request.queueName
         self.instances[request.instanceID] = InMemoryProvider.Instance(info: info)
         let start = HistoryEvent.ExecutionStarted(
-            name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext
+            name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
+            queue: request.queue
         )
         self.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
     }

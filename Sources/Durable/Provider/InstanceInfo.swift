@@ -45,6 +45,8 @@ public struct InstanceInfo: Sendable, Hashable {
     /// Set while the instance is paused (``DurableProvider/pauseInstance(_:)``); cleared by the
     /// resume, or by the first turn after the pause's deadline.
     public var pause: PauseRecord?
+    /// The task queue its turns go to (``Orchestration/queue``).
+    public var queue = TaskQueue.defaultName
 
     public init(
         id: String, name: String, version: String, executionID: String, status: InstanceStatus, input: Payload,
@@ -81,14 +83,20 @@ public struct StartRequest: Sendable, Hashable {
     public var input: Payload
     /// The client's start span, parent of the instance's spans (``TraceCarrier``).
     public var traceContext: TraceCarrier?
+    /// The task queue its turns go to; `nil` is the default queue.
+    public var queue: String?
 
-    public init(instanceID: String, name: String, version: String? = nil, input: Payload, traceContext: TraceCarrier? = nil) {
+    public init(instanceID: String, name: String, version: String? = nil, input: Payload, traceContext: TraceCarrier? = nil, queue: String? = nil) {
         self.instanceID = instanceID
         self.name = name
         self.version = version
         self.input = input
         self.traceContext = traceContext
+        self.queue = queue == TaskQueue.defaultName ? nil : queue
     }
+
+    /// The task queue its turns go to.
+    public var queueName: String { self.queue ?? TaskQueue.defaultName }
 }
 
 /// What a start did.

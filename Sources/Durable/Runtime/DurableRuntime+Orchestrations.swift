@@ -6,13 +6,15 @@ import Tracing
 extension DurableRuntime {
     /// What this node's claims ask for, `limit` aside.
     var claimRequest: ClaimRequest {
-        ClaimRequest(
+        var request = ClaimRequest(
             owner: self.registration.leaseOwner,
             limit: 0,
             capabilities: self.capabilities,
             staleNodeAfter: self.configuration.staleNodeAfter,
             claimUnrunnableAfter: self.configuration.claimUnrunnableAfter
         )
+        request.orchestrationQueues = self.configuration.orchestrationQueues
+        return request
     }
 
     func runOrchestrationDispatcher() async {

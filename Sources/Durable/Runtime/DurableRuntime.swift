@@ -25,6 +25,9 @@ public final class DurableRuntime: Service, Sendable {
         /// only for GPU work serves `["gpu": 2]`. Every node also serves its session queue
         /// (``ActivitySession``) with `activityConcurrency`.
         public var activityQueues: [String: Int]
+        /// The task queues this node takes turns from (``Orchestration/queue``), sharing
+        /// `orchestrationConcurrency`. Defaults to the default queue.
+        public var orchestrationQueues: [String]
         /// How often held leases are renewed; keep it well under the provider's lease duration.
         public var leaseRenewalInterval: Duration
         /// The longest a dispatcher sleeps without a notification or a known due time.
@@ -95,7 +98,8 @@ public final class DurableRuntime: Service, Sendable {
             maxActivityDuration: Duration? = nil,
             stickyCacheCapacity: Int = 1_000,
             activityGracePeriod: Duration = .seconds(30),
-            activityQueues: [String: Int]? = nil
+            activityQueues: [String: Int]? = nil,
+            orchestrationQueues: [String] = [TaskQueue.defaultName]
         ) {
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
@@ -118,6 +122,7 @@ public final class DurableRuntime: Service, Sendable {
             self.stickyCacheCapacity = max(0, stickyCacheCapacity)
             self.activityGracePeriod = max(.zero, activityGracePeriod)
             self.activityQueues = activityQueues ?? [TaskQueue.defaultName: self.activityConcurrency]
+            self.orchestrationQueues = Array(Set(orchestrationQueues)).sorted()
         }
     }
 
@@ -226,7 +231,7 @@ public final class DurableRuntime: Service, Sendable {
             host: ProcessInfo.processInfo.hostName,
             pid: Int(ProcessInfo.processInfo.processIdentifier),
             buildVersion: configuration.buildVersion,
-            capabilities: Capabilities(registry, activityQueues: lanes.keys.sorted())
+            capabilities: Capabilities(registry, activityQueues: lanes.keys.sorted(), orchestrationQueues: configuration.orchestrationQueues)
         )
         var logger = logger
         logger[metadataKey: "durable.node"] = .string(configuration.nodeID)
@@ -242,6 +247,7 @@ public final class DurableRuntime: Service, Sendable {
     ///   migrated).
     public func run() async throws {
         for queue in self.configuration.activityQueues.keys { try TaskQueue.validate(queue, served: true) }
+        for queue in self.configuration.orchestrationQueues { try TaskQueue.validate(queue, served: true) }
         let released = try await self.provider.registerNode(self.registration)
         self.registered.store(true, ordering: .releasing)
         self.logger.info(

@@ -6,6 +6,8 @@ import PostgresNIO
 /// `PostgresProvider.workItems`).
 struct ClaimOrchestrationsStatement: PreparedQuery {
     var owner = ""
+    /// The task queues claimed from.
+    var queues = [TaskQueue.defaultName]
     var limit = 0
     var leaseSeconds = 0.0
     /// Capability-aware claims: the names this node has, and name + U+001F + version pairs.
@@ -24,6 +26,7 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
 
     init(_ request: ClaimRequest, leaseSeconds: Double) {
         self.owner = request.owner
+        self.queues = request.orchestrationQueues
         self.limit = request.limit
         self.leaseSeconds = leaseSeconds
         self.names = request.capabilities.map { Array($0.orchestrations.keys) }
@@ -38,31 +41,37 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
     var query: PostgresQuery {
         """
         WITH ready AS (
-            -- The ready index, oldest first: reads the rows it returns (and, with capability
-            -- filters, the ones other nodes run), whatever waits behind them.
-            SELECT i.id FROM instances i
-            WHERE i.inbox_at IS NOT NULL AND greatest(i.inbox_at, i.locked_until) <= now()
-              AND i.status IN ('pending', 'running')
-              AND (\(self.names)::text[] IS NULL
-                   OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
-                   OR i.name || chr(31) || i.version = ANY(\(self.pairs)::text[])
-                   -- Work no live node can run is claimed after a grace period, to be handed
-                   -- back with backoff and show what it waits for.
-                   OR (\(self.grace)::float8 IS NOT NULL
-                       AND i.inbox_at <= now() - make_interval(secs => \(self.grace)::float8)
-                       AND NOT EXISTS (
-                           SELECT 1 FROM nodes n
-                           WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => \(self.liveness))
-                             AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
-                                       ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
-            ORDER BY greatest(i.inbox_at, i.locked_until)
+            -- The ready index of each queue served, oldest first: reads the rows it returns (and,
+            -- with capability filters, the ones other nodes run), whatever waits behind them or in
+            -- other queues; then the oldest of those.
+            SELECT r.id FROM unnest(\(self.queues)::text[]) q(name), LATERAL (
+                SELECT i.id, greatest(i.inbox_at, i.locked_until) AS ready_at FROM instances i
+                WHERE i.queue = q.name AND i.inbox_at IS NOT NULL AND greatest(i.inbox_at, i.locked_until) <= now()
+                  AND i.status IN ('pending', 'running')
+                  AND (\(self.names)::text[] IS NULL
+                       OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
+                       OR i.name || chr(31) || i.version = ANY(\(self.pairs)::text[])
+                       -- Work no live node can run is claimed after a grace period, to be handed
+                       -- back with backoff and show what it waits for.
+                       OR (\(self.grace)::float8 IS NOT NULL
+                           AND i.inbox_at <= now() - make_interval(secs => \(self.grace)::float8)
+                           AND NOT EXISTS (
+                               SELECT 1 FROM nodes n
+                               WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => \(self.liveness))
+                                 AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
+                                           ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
+                ORDER BY greatest(i.inbox_at, i.locked_until)
+                LIMIT \(self.limit)
+                FOR UPDATE SKIP LOCKED
+            ) r
+            ORDER BY r.ready_at
             LIMIT \(self.limit)
-            FOR UPDATE SKIP LOCKED
         ), orphaned AS (
             -- Leases of silent nodes, taken over before they expire: found through the lock owner
             -- index, which holds only the fleet's turns in flight.
             SELECT i.id FROM instances i
             WHERE \(self.stale)::float8 IS NOT NULL AND i.lock_owner IS NOT NULL AND i.locked_until > now() AND i.inbox_at <= now()
+              AND i.queue = ANY(\(self.queues)::text[])
               AND (\(self.names)::text[] IS NULL
                    OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
                    OR i.name || chr(31) || i.version = ANY(\(self.pairs)::text[]))
@@ -90,8 +99,10 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         -- minus one) and the provider reads them again.
         SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), i.history_offset, i.history_length,
                (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
-               EXTRACT(EPOCH FROM ((SELECT min(greatest(n.inbox_at, n.locked_until)) FROM instances n
-                                    WHERE n.inbox_at IS NOT NULL AND greatest(n.inbox_at, n.locked_until) > now()) - now()))::float8 AS next_visible,
+               EXTRACT(EPOCH FROM ((SELECT min(n.ready_at) FROM unnest(\(self.queues)::text[]) q(name), LATERAL (
+                                        SELECT greatest(n.inbox_at, n.locked_until) AS ready_at FROM instances n
+                                        WHERE n.queue = q.name AND n.inbox_at IS NOT NULL AND greatest(n.inbox_at, n.locked_until) > now()
+                                        ORDER BY greatest(n.inbox_at, n.locked_until) LIMIT 1) n) - now()))::float8 AS next_visible,
                \(unescaped: Self.turnColumns(historyFrom: "i.history_offset"))
         FROM (SELECT 1) one LEFT JOIN claimed i ON true
         """

@@ -1,3 +1,4 @@
+import Durable
 import PostgresNIO
 
 /// Creates an instance with its `executionStarted` message and notifies, unless the id exists:
@@ -11,6 +12,8 @@ struct CreateInstanceStatement: PreparedQuery {
     /// The encoded `executionStarted` message.
     var start = ""
     var channel = ""
+    /// The task queue its turns go to.
+    var queue = TaskQueue.defaultName
 
     static let placeholder = CreateInstanceStatement()
     static let sql = placeholder.query.sql
@@ -18,8 +21,8 @@ struct CreateInstanceStatement: PreparedQuery {
     var query: PostgresQuery {
         """
         WITH created AS (
-            INSERT INTO instances (id, name, version, execution_id, status, input)
-            VALUES (\(self.instanceID), \(self.name), \(self.version), \(self.executionID), 'pending', \(self.input))
+            INSERT INTO instances (id, name, version, execution_id, status, input, queue)
+            VALUES (\(self.instanceID), \(self.name), \(self.version), \(self.executionID), 'pending', \(self.input), \(self.queue))
             ON CONFLICT (id) DO NOTHING
             RETURNING id
         ), queued AS (
