@@ -60,7 +60,8 @@ public struct Instances: AsyncParsableCommand {
             )
             for info in page.instances {
                 let paused = info.pause.map { " paused by \($0.by)" + ($0.reason.isEmpty ? "" : ": \($0.reason)") } ?? ""
-                let extra = paused + (info.waitingFor.map { " waiting for \($0)" } ?? info.failure.map { " \($0.message)" } ?? "")
+                let queue = info.queue == TaskQueue.defaultName ? "" : " on task queue \(info.queue)"
+                let extra = queue + paused + (info.waitingFor.map { " waiting for \($0)" } ?? info.failure.map { " \($0.message)" } ?? "")
                 print("\(info.id)\t\(info.name) \(info.version)\t\(info.status.rawValue)\(extra)")
             }
             if page.nextCursor != nil { print("… more (raise --limit)") }
@@ -203,7 +204,8 @@ public struct Nodes: AsyncParsableCommand {
                 print(
                     "\(registration.id)\t\(node.isAlive ? "alive" : node.stoppedAt == nil ? "silent" : "stopped")\t\(registration.buildVersion)\t"
                         + "\(node.instanceLeases.count) turns, \(node.activityLeases) activities held\t\(runs.joined(separator: ", "))\t"
-                        + "task queues: \(registration.capabilities.servedQueues.joined(separator: ", "))"
+                        + "task queues: \(registration.capabilities.servedQueues.joined(separator: ", "))\t"
+                        + "turn queues: \((registration.capabilities.orchestrationQueues ?? ["all"]).joined(separator: ", "))"
                 )
             }
         }

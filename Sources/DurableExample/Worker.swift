@@ -30,6 +30,9 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "A task queue this node takes activities from, as NAME=CONCURRENCY; repeat for more (default: the default queue with --activity-concurrency).")
     var activityQueue: [String] = []
 
+    @Option(help: "A task queue this node takes turns from; repeat for more (default: the default queue).")
+    var orchestrationQueue: [String] = []
+
     @Option(help: "Heartbeat interval in milliseconds.")
     var heartbeatMilliseconds = 10_000
 
@@ -92,7 +95,8 @@ struct Worker: AsyncParsableCommand {
                 capabilityAwareClaims: self.capabilityClaims,
                 heartbeatInterval: .milliseconds(self.heartbeatMilliseconds),
                 buildVersion: "example-\(self.release.rawValue)",
-                activityQueues: queues.isEmpty ? nil : queues
+                activityQueues: queues.isEmpty ? nil : queues,
+                orchestrationQueues: self.orchestrationQueue.isEmpty ? [TaskQueue.defaultName] : self.orchestrationQueue
             ),
             logger: logger,
             tracer: telemetry.tracer,

@@ -27,7 +27,7 @@ extension Bench {
                 .map { try $0.decode((String, Date).self) }
             // Only the firings of one minute: the first minute after every schedule existed.
             let minute = (created.timeIntervalSince1970 / 60).rounded(.up) * 60
-            let firstMinute = rows.filter { Self.nominal(of: $0.0).map { $0.timeIntervalSince1970 == minute } ?? false }
+            let firstMinute = rows.filter { ScheduleStateMachine.nominal(ofInstance: $0.0).map { $0.timeIntervalSince1970 == minute } ?? false }
             if firstMinute.count >= count {
                 rows = firstMinute
                 break
@@ -35,9 +35,9 @@ extension Bench {
             guard ContinuousClock.now < deadline else { throw ValidationError("only \(firstMinute.count) of \(count) schedules fired at the same minute") }
             try await Task.sleep(for: .milliseconds(500))
         }
-        let lags = rows.compactMap { id, createdAt in Self.nominal(of: id).map { createdAt.timeIntervalSince($0) * 1000 } }
+        let lags = rows.compactMap { id, createdAt in ScheduleStateMachine.nominal(ofInstance: id).map { createdAt.timeIntervalSince($0) * 1000 } }
         // Between two firings: from 15 s after this minute's to 5 s before the next.
-        let nominal = Self.nominal(of: rows[0].0)!
+        let nominal = ScheduleStateMachine.nominal(ofInstance: rows[0].0)!
         try await Task.sleep(for: .seconds(max(0, nominal.addingTimeInterval(15).timeIntervalSinceNow)))
         let before = try await environment.statementsAndCommits()
         try await Task.sleep(for: .seconds(40))
@@ -49,10 +49,5 @@ extension Bench {
             "firing lag max ms": Stat([lags.max() ?? 0]),
             "statements/min between firings": Stat([Double(after.statements - before.statements - 2) * 60 / 40]),
         ]
-    }
-
-    static func nominal(of instanceID: String) -> Date? {
-        guard let at = instanceID.lastIndex(of: "@") else { return nil }
-        return ISO8601DateFormatter().date(from: String(instanceID[instanceID.index(after: at)...]))
     }
 }

@@ -172,6 +172,34 @@ import Testing
         #expect(explain([cpu, gpu]) == ["activity Render (operation 1) scheduled 60 s ago, no result yet: attempt 1 of 1 on task queue 'gpu', waiting for a node to run it"])
     }
 
+    @Test func aTurnQueueNobodyServesIsNamed() {
+        var info = self.instance()
+        info.queue = "gpu"
+        var cpu = self.node("node-1", alive: true)
+        cpu.registration.capabilities.orchestrationQueues = ["default"]
+        let history = self.history([.timerCreated(operationID: 1, fireAt: self.now.addingTimeInterval(90))])
+        let unserved = self.explain(info, history, nodes: [cpu])
+        #expect(unserved.findings.map(\.message).first == "its turns go to task queue 'gpu', which no live node serves (live nodes serve 'default'); start a node with `orchestrationQueues` including it")
+        var gpu = self.node("node-gpu", alive: true)
+        gpu.registration.capabilities.orchestrationQueues = ["gpu"]
+        #expect(self.explain(info, history, nodes: [cpu, gpu]).findings.map(\.kind) == [.timer], "served: only the timer is left")
+        // A node of a release before orchestration queues serves them all.
+        #expect(self.explain(info, history, nodes: [self.node("node-old", alive: true)]).findings.map(\.kind) == [.timer])
+    }
+
+    @Test func aSessionTaskNamesItsNode() {
+        let history = self.history([.activityScheduled(operationID: 1, name: "Transcode", input: .null, retry: .none, timeout: nil, queue: TaskQueue.session(of: "node-2"))])
+        let task = ActivityTaskInfo(
+            operationID: 1, name: "Transcode", attempt: 1, maxAttempts: 1, visibleAt: self.now.addingTimeInterval(-5), leaseOwner: nil,
+            cancelRequested: false, lastError: nil, queue: TaskQueue.session(of: "node-2")
+        )
+        let why = InstanceExplanation(instance: self.instance(), history: history, children: [:], nodes: [self.node("node-1", alive: true)], activities: [task], now: self.now)
+        #expect(why.findings.map(\.message) == [
+            "activity Transcode (operation 1) scheduled 60 s ago, no result yet: attempt 1 of 1 in a session pinned to node node-2, "
+                + "waiting: node node-2 is gone, so the next node to claim takes the session over"
+        ])
+    }
+
     @Test func anAwaitedEventIsNamed() {
         var info = self.instance()
         info.awaitedEvents = ["approval"]

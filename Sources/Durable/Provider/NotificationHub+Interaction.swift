@@ -6,11 +6,18 @@ extension NotificationHub {
     /// Unlike work hints they carry the request and are not coalesced, up to a bound: a node that
     /// falls behind finds the rest by claiming.
     public func subscribeQueries() -> AsyncStream<QueryRequest> {
-        let (stream, continuation) = AsyncStream.makeStream(of: QueryRequest.self, bufferingPolicy: .bufferingNewest(1_000))
+        self.subscribeBroadcast(\.requests)
+    }
+
+    /// A stream of every hint posted to the subscribers at `subscribers`, up to a bound.
+    private func subscribeBroadcast<T: Sendable>(
+        _ subscribers: any WritableKeyPath<QuerySubscribers, [UUID: AsyncStream<T>.Continuation]> & Sendable
+    ) -> AsyncStream<T> {
+        let (stream, continuation) = AsyncStream.makeStream(of: T.self, bufferingPolicy: .bufferingNewest(1_000))
         let id = UUID()
-        self.queries.withLock { $0.requests[id] = continuation }
+        self.queries.withLock { $0[keyPath: subscribers][id] = continuation }
         continuation.onTermination = { [weak self] _ in
-            self?.queries.withLock { _ = $0.requests.removeValue(forKey: id) }
+            self?.queries.withLock { _ = $0[keyPath: subscribers].removeValue(forKey: id) }
         }
         return stream
     }
@@ -62,13 +69,7 @@ extension NotificationHub {
     /// Task ids of running activities whose cancellation was requested
     /// (``DurableWaking/activityCancellations()``).
     public func subscribeCancellations() -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1_000))
-        let id = UUID()
-        self.queries.withLock { $0.cancellations[id] = continuation }
-        continuation.onTermination = { [weak self] _ in
-            self?.queries.withLock { _ = $0.cancellations.removeValue(forKey: id) }
-        }
-        return stream
+        self.subscribeBroadcast(\.cancellations)
     }
 
     public func postCancellation(ofTask id: String) {

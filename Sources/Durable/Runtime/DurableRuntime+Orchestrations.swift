@@ -223,7 +223,7 @@ extension DurableRuntime {
         if orchestration == DurableSchedule.name {
             // A schedule's firings: the children it starts, named after their nominal time.
             for case .startSubOrchestration(let childID, _) in result.actions {
-                guard let at = childID.lastIndex(of: "@"), let nominal = ISO8601DateFormatter().date(from: String(childID[childID.index(after: at)...])) else { continue }
+                guard let nominal = ScheduleStateMachine.nominal(ofInstance: childID) else { continue }
                 self.metrics.scheduleFired(lagFrom: nominal, to: now)
             }
         }

@@ -45,7 +45,6 @@ extension CronExpression {
     /// local wall-clock time of a time (the identity on the local clock), `midnight` the time of a
     /// local midnight.
     private func search(from start: Double, view: (Double) -> Double, midnight: (Double) -> Double) -> Double? {
-        func step(_ t: Double, _ seconds: Double) -> Double { t + seconds }
         var t = start
         let limit = Fields(view(start)).year + 50
         while true {
@@ -71,21 +70,21 @@ extension CronExpression {
                 continue
             }
             if !self.hours.contains(local.hour) {
-                t = step(t, -Double(local.minute * 60 + local.second))
+                t += -Double(local.minute * 60 + local.second)
                 repeat {
-                    t = step(t, 3600)
+                    t += 3600
                     local = Fields(view(t))
                 } while !self.hours.contains(local.hour) && local.hour != 0
                 continue
             }
             if !self.minutes.contains(local.minute) {
-                t = step(t, -Double(local.second))
+                t += -Double(local.second)
                 if self.minutes.count == 1, let target = self.minutes.first {
-                    t = step(t, Double(((target - local.minute) % 60 + 60) % 60 * 60))
+                    t += Double(((target - local.minute) % 60 + 60) % 60 * 60)
                     local = Fields(view(t))
                 }
                 while !self.minutes.contains(local.minute) {
-                    t = step(t, 60)
+                    t += 60
                     local = Fields(view(t))
                     if local.minute == 0 { break }
                 }
@@ -93,11 +92,11 @@ extension CronExpression {
             }
             if !self.seconds.contains(local.second) {
                 if self.seconds.count == 1, let target = self.seconds.first {
-                    t = step(t, Double(((target - local.second) % 60 + 60) % 60))
+                    t += Double(((target - local.second) % 60 + 60) % 60)
                     local = Fields(view(t))
                 }
                 while !self.seconds.contains(local.second) {
-                    t = step(t, 1)
+                    t += 1
                     local = Fields(view(t))
                     if local.second == 0 { break }
                 }

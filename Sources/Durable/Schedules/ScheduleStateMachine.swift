@@ -62,6 +62,12 @@ public struct ScheduleStateMachine: Sendable, Hashable, Codable {
         return "\(scheduleID)@\(formatter.string(from: nominal))"
     }
 
+    /// The nominal time of a firing's instance id (``instanceID(scheduleID:nominal:)``), if it is one.
+    public static func nominal(ofInstance instanceID: String) -> Date? {
+        guard let at = instanceID.lastIndex(of: "@") else { return nil }
+        return ISO8601DateFormatter().date(from: String(instanceID[instanceID.index(after: at)...]))
+    }
+
     /// Decides at `now`; `running` says whether the instance of the latest firing still runs.
     public mutating func decide(now: Date, running: Bool) throws(DurableError) -> Decision {
         var actions: [Action] = []
@@ -72,8 +78,9 @@ public struct ScheduleStateMachine: Sendable, Hashable, Codable {
             actions.append(self.start(nominal))
             running = true
         }
-        for (nominal, late) in try self.due(now: now) {
-            if let reason = self.catchUpSkip(late: late, isLast: nominal == self.lastDue) {
+        let due = try self.due(now: now)
+        for (nominal, late) in due {
+            if let reason = self.catchUpSkip(late: late, isLast: nominal == due.last?.0) {
                 actions.append(.skip(nominal: nominal, reason: reason))
                 continue
             }
@@ -138,8 +145,6 @@ public struct ScheduleStateMachine: Sendable, Hashable, Codable {
 
     // MARK: Steps
 
-    private var lastDue: Date?
-
     /// The nominal times due at `now` (their jitter passed), each with how late it is; advances
     /// `next` past them. Bounded: an outage of years does not produce millions of decisions.
     private mutating func due(now: Date) throws(DurableError) -> [(Date, Duration)] {
@@ -149,7 +154,6 @@ public struct ScheduleStateMachine: Sendable, Hashable, Codable {
             self.next = try self.spec.nominalTime(after: nominal)
             if due.count > 10_000 { due.removeFirst() }
         }
-        self.lastDue = due.last?.0
         return due
     }
 
