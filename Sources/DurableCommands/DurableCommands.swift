@@ -40,7 +40,7 @@ public enum DurableCommands {
     public static var registryFree: [any ParsableCommand.Type] {
         [
             Migrate.self, Instances.self, History.self, Start.self, Raise.self, Cancel.self, Terminate.self, Pause.self, Resume.self, Reset.self,
-            Query.self, Update.self, Publish.self, Purge.self, Bulk.self, Nodes.self, Queues.self, Why.self, Schedule.self,
+            Query.self, Update.self, Publish.self, Purge.self, Bulk.self, Nodes.self, Queues.self, Why.self, Schedule.self, RateLimits.self,
         ]
     }
 }

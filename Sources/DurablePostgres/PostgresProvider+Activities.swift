@@ -28,8 +28,8 @@ extension PostgresProvider {
             )
             var items: [ActivityWorkItem] = []
             var nextVisible: Double?
-            for (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses, heartbeat, cancelled, next)
-                in try rows.map({ try $0.decode((String?, String?, String?, String?, Int?, Int?, Int64?, Int?, String?, Bool?, Double?).self) })
+            for (id, instanceID, executionID, requestJSON, attempt, deliveries, epoch, misses, heartbeat, cancelled, admitted, next)
+                in try rows.map({ try $0.decode((String?, String?, String?, String?, Int?, Int?, Int64?, Int?, String?, Bool?, Bool?, Double?).self) })
             {
                 nextVisible = next
                 guard let id, let instanceID, let executionID, let requestJSON, let attempt, let deliveries, let epoch, let misses else { continue }
@@ -43,7 +43,8 @@ extension PostgresProvider {
                         deliveryCount: deliveries,
                         handlerMisses: misses,
                         lastHeartbeat: heartbeat.map(Payload.init(json:)),
-                        cancelRequested: cancelled ?? false
+                        cancelRequested: cancelled ?? false,
+                        rateAdmitted: admitted ?? false
                     )
                 )
             }
@@ -103,7 +104,7 @@ extension PostgresProvider {
                     UPDATE activity_tasks SET lock_owner = NULL, locked_until = NULL,
                         visible_at = now() + make_interval(secs => \(seconds)),
                         attempt = attempt + \(retry), deliveries = greatest(0, deliveries - \(release)),
-                        handler_misses = handler_misses + \(miss), last_error = coalesce(\(lastError), last_error)
+                        handler_misses = handler_misses + \(miss), last_error = coalesce(\(lastError), last_error), rate_admitted = false
                     WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
                     RETURNING 1
                 )

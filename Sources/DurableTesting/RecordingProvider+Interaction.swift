@@ -1,6 +1,7 @@
 public import Durable
+public import Foundation
 
-// Queries, updates and publications pass through unrecorded.
+// Queries, updates, publications and rate limits pass through unrecorded.
 extension RecordingProvider {
     public func publish(topic: String, data: Payload) async throws -> Int { try await self.base.publish(topic: topic, data: data) }
 
@@ -33,4 +34,12 @@ extension RecordingProvider {
     public func updateOutcome(id: String) async throws -> UpdateOutcome? { try await self.base.updateOutcome(id: id) }
 
     public func updateOutcomes(id: String) -> AsyncStream<Void> { self.base.updateOutcomes(id: id) }
+
+    public func defineRateLimit(_ limit: RateLimit) async throws { try await self.base.defineRateLimit(limit) }
+
+    public func rateLimits() async throws -> [RateLimit] { try await self.base.rateLimits() }
+
+    public func deleteRateLimit(name: String) async throws -> Bool { try await self.base.deleteRateLimit(name: name) }
+
+    public func admitActivity(_ lease: Lease, rateLimit name: String) async throws -> Date? { try await self.base.admitActivity(lease, rateLimit: name) }
 }

@@ -26,7 +26,7 @@ public enum RuntimeScenarios {
         Scenario(name: "graceful shutdown hands work to a new runtime", body: shutdownAndResume),
         Scenario(name: "a restarted node resumes every in-progress instance", body: restartResume),
         Scenario(name: "a long history goes on in memory and after a restart", body: longHistory),
-    ] + correctnessScenarios + controlScenarios + interactionScenarios + heartbeatScenarios + queueScenarios + scheduleScenarios
+    ] + correctnessScenarios + controlScenarios + interactionScenarios + heartbeatScenarios + queueScenarios + scheduleScenarios + flowControlScenarios
 }
 
 // MARK: Orchestrations

@@ -135,7 +135,7 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         var order: [Int] = []
         for event in history {
             switch event.kind {
-            case .activityScheduled(let id, let name, _, _, _, _, _):
+            case .activityScheduled(let id, let name, _, _, _, _, _, _):
                 pending[id] = .activity(id: id, name: name, since: event.timestamp)
                 order.append(id)
             case .timerCreated(let id, let fireAt):

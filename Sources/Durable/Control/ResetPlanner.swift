@@ -79,7 +79,7 @@ public enum ResetPlanner {
         var children: [Int: (name: String, instanceID: String, scheduledAt: Int)] = [:]
         for event in kept {
             switch event.kind {
-            case .activityScheduled(let op, _, _, _, _, _, _):
+            case .activityScheduled(let op, _, _, _, _, _, _, _):
                 activities[op] = ActivityRequest(scheduled: event.kind)
             case .timerCreated(let op, let fireAt):
                 timers[op] = fireAt

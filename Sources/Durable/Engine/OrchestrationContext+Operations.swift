@@ -7,17 +7,20 @@ extension OrchestrationContext {
     /// with `heartbeatTimeout`, an attempt that sends no heartbeat (``ActivityContext/heartbeat(_:)``)
     /// for that long is given up and retried per `retry`, on any node. `queue` sends it to a task
     /// queue (``TaskQueue``) other than its type's ``Activity/queue``: only nodes that serve that
-    /// queue run it.
+    /// queue run it. `rateLimit` names the ``RateLimit`` its attempts start under, else its type's
+    /// ``Activity/rateLimit``.
     public func scheduleActivity<A: Activity>(
         _ type: A.Type,
         _ input: A.Input,
         retry: RetryPolicy = .none,
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
-        queue: String? = nil
+        queue: String? = nil,
+        rateLimit: String? = nil
     ) -> DurableTask<A.Output> {
         self.scheduleActivity(
-            named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue ?? A.queue
+            named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue ?? A.queue,
+            rateLimit: rateLimit ?? A.rateLimit
         )
     }
 
@@ -29,9 +32,10 @@ extension OrchestrationContext {
         retry: RetryPolicy = .none,
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
-        queue: String? = nil
+        queue: String? = nil,
+        rateLimit: String? = nil
     ) async throws -> A.Output {
-        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue).value
+        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit).value
     }
 
     /// Schedules an activity by name, for activities whose types this code does not have; `queue`
@@ -43,7 +47,8 @@ extension OrchestrationContext {
         retry: RetryPolicy = .none,
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
-        queue: String? = nil
+        queue: String? = nil,
+        rateLimit: String? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(asInput: input)
@@ -52,7 +57,8 @@ extension OrchestrationContext {
             let queue = queue == TaskQueue.defaultName ? nil : queue
             return (
                 .activityScheduled(
-                    operationID: id, name: name, input: payload, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue
+                    operationID: id, name: name, input: payload, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue,
+                    rateLimit: rateLimit
                 ),
                 .activity(name: name)
             )

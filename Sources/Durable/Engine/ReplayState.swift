@@ -185,7 +185,7 @@ struct ReplayState: ~Copyable {
 
     static func matches(recorded: HistoryEvent.Kind, made: HistoryEvent.Kind) -> Bool {
         switch (recorded, made) {
-        case (.activityScheduled(let a, let n, _, _, _, _, _), .activityScheduled(let b, let m, _, _, _, _, _)):
+        case (.activityScheduled(let a, let n, _, _, _, _, _, _), .activityScheduled(let b, let m, _, _, _, _, _, _)):
             a == b && n == m
         case (.timerCreated(let a, _), .timerCreated(let b, _)):
             a == b

@@ -109,14 +109,17 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
     public var heartbeatTimeout: Duration?
     /// The task queue it is sent to (``TaskQueue``); `nil` for the default queue.
     public var queue: String?
+    /// The rate limit its attempts start under (``RateLimit``).
+    public var rateLimit: String?
     /// The span of the turn that scheduled it, parent of its attempts' spans (``TraceCarrier``).
     public var traceContext: TraceCarrier?
 
     public init(
         operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil,
-        traceContext: TraceCarrier? = nil
+        rateLimit: String? = nil, traceContext: TraceCarrier? = nil
     ) {
         self.queue = queue
+        self.rateLimit = rateLimit
         self.operationID = operationID
         self.name = name
         self.input = input
@@ -130,8 +133,10 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
 extension ActivityRequest {
     /// The request an `activityScheduled` decision makes.
     init?(scheduled kind: HistoryEvent.Kind) {
-        guard case .activityScheduled(let id, let name, let input, let retry, let timeout, let heartbeatTimeout, let queue) = kind else { return nil }
-        self.init(operationID: id, name: name, input: input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue)
+        guard case .activityScheduled(let id, let name, let input, let retry, let timeout, let heartbeatTimeout, let queue, let rateLimit) = kind else { return nil }
+        self.init(
+            operationID: id, name: name, input: input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit
+        )
     }
 
     /// The queue it is sent to, the default one when none was named.

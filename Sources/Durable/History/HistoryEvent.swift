@@ -86,9 +86,10 @@ extension HistoryEvent {
 
         /// `heartbeatTimeout`: an attempt without a heartbeat for that long is given up and retried;
         /// `queue`: the task queue it is sent to, `nil` for the default queue (both absent in
-        /// histories written before they existed).
+        /// histories written before they existed); `rateLimit`: the ``RateLimit`` its attempts start under.
         case activityScheduled(
-            operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil
+            operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil,
+            rateLimit: String? = nil
         )
         case timerCreated(operationID: Int, fireAt: Date)
         case subOrchestrationScheduled(operationID: Int, name: String, version: String?, instanceID: String, input: Payload, queue: String? = nil)
@@ -197,7 +198,7 @@ extension HistoryEvent.Kind {
         switch self {
         case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),
             .subOrchestrationCompleted(let id, _), .subOrchestrationFailed(let id, _),
-            .activityScheduled(let id, _, _, _, _, _, _), .timerCreated(let id, _),
+            .activityScheduled(let id, _, _, _, _, _, _, _), .timerCreated(let id, _),
             .subOrchestrationScheduled(let id, _, _, _, _, _), .operationCancelled(let id):
             return id
         default:
@@ -239,7 +240,7 @@ extension HistoryEvent.Kind {
     /// The event as a reader of a non-determinism error wants it: kind, operation and name.
     var summary: String {
         switch self {
-        case .activityScheduled(let id, let name, _, _, _, _, _): "activity '\(name)' (operation \(id))"
+        case .activityScheduled(let id, let name, _, _, _, _, _, _): "activity '\(name)' (operation \(id))"
         case .timerCreated(let id, _): "timer (operation \(id))"
         case .subOrchestrationScheduled(let id, let name, _, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
         case .operationCancelled(let id): "cancellation of operation \(id)"

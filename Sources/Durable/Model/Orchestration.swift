@@ -39,6 +39,9 @@ public protocol Activity: Sendable {
     /// The task queue calls send it to unless they name another (``TaskQueue``). Defaults to
     /// ``TaskQueue/defaultName``.
     static var queue: String { get }
+    /// The rate limit (``RateLimit``) its attempts start under unless a call names another.
+    /// Defaults to none.
+    static var rateLimit: String? { get }
 
     func run(_ input: Input, context: ActivityContext) async throws -> Output
 }
@@ -46,4 +49,5 @@ public protocol Activity: Sendable {
 extension Activity {
     public static var name: String { String(describing: Self.self) }
     public static var queue: String { TaskQueue.defaultName }
+    public static var rateLimit: String? { nil }
 }

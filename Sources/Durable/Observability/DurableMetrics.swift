@@ -118,6 +118,12 @@ final class DurableMetrics: Sendable {
         self.record(self.timer("durable_schedule_firing_lag_seconds"), from: nominal, to: now)
     }
 
+    /// An attempt its rate limit made wait `delay` for its slot.
+    func rateLimited(_ rateLimit: String, delay: Duration) {
+        self.counter("durable_rate_limited_total", ("rate_limit", rateLimit)).increment()
+        self.timer("durable_rate_limit_delay_seconds", ("rate_limit", rateLimit)).record(duration: delay)
+    }
+
     /// Activities of one task queue running on the node now.
     func activitiesInFlight(queue: String) -> Gauge {
         self.handles.gauge("durable_activities_in_flight", [("task_queue", queue)])

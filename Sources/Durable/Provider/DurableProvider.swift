@@ -14,9 +14,9 @@ public import Foundation
 /// Its requirements are grouped by concern, one protocol (and file, in `Provider/Contract/`) each,
 /// with their guarantees: ``DurableInstances``, ``DurableTurns``, ``DurableActivities``,
 /// ``DurableReads``, ``DurableNodes``, ``DurableWaking``, ``DurableInstanceControl``,
-/// ``DurableQueries`` and ``DurableUpdates``.
+/// ``DurableQueries``, ``DurableUpdates`` and ``DurableFlowControl``.
 public protocol DurableProvider: DurableInstances, DurableTurns, DurableActivities, DurableReads, DurableNodes, DurableWaking, DurableInstanceControl,
-    DurableQueries, DurableUpdates {}
+    DurableQueries, DurableUpdates, DurableFlowControl {}
 
 /// An activity's outcome to record, with the lease it was run under.
 public struct ActivityCompletion: Sendable, Hashable {
@@ -277,11 +277,15 @@ public struct ActivityWorkItem: Sendable {
     /// node stopped before it reported how it ended: the claimer reports it cancelled, without
     /// running it.
     public var cancelRequested: Bool
+    /// The attempt was admitted by its rate limit already and handed back until its slot
+    /// (``DurableFlowControl/admitActivity(_:rateLimit:)``): it starts without another admission.
+    public var rateAdmitted: Bool
 
     public init(
         lease: Lease, instanceID: String, executionID: String, request: ActivityRequest, attempt: Int, deliveryCount: Int, handlerMisses: Int = 0,
-        lastHeartbeat: Payload? = nil, cancelRequested: Bool = false
+        lastHeartbeat: Payload? = nil, cancelRequested: Bool = false, rateAdmitted: Bool = false
     ) {
+        self.rateAdmitted = rateAdmitted
         self.lastHeartbeat = lastHeartbeat
         self.cancelRequested = cancelRequested
         self.lease = lease

@@ -50,7 +50,8 @@ extension InMemoryProvider {
                         deliveryCount: task.deliveries,
                         handlerMisses: task.handlerMisses,
                         lastHeartbeat: task.heartbeat,
-                        cancelRequested: task.cancelRequested
+                        cancelRequested: task.cancelRequested,
+                        rateAdmitted: task.rateAdmitted
                     )
                 )
             }
@@ -151,6 +152,8 @@ extension InMemoryProvider {
             var task = try Self.fenced(state.tasks[lease.id], lease)
             task.lease = nil
             task.visibleAt = now.addingTimeInterval(delay.seconds)
+            // The next attempt, or the next delivery of this one, is admitted anew.
+            task.rateAdmitted = false
             switch reason {
             case .retry:
                 task.attempt += 1

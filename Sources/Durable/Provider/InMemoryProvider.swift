@@ -78,6 +78,7 @@ public final class InMemoryProvider: DurableProvider {
         var lastError: FailureDetails?
         var heartbeat: Payload?
         var heartbeatAt: Date?
+        var rateAdmitted = false
     }
 
     struct Subscriber: Hashable {
@@ -113,6 +114,7 @@ public final class InMemoryProvider: DurableProvider {
         var subscriptions: [String: Set<Subscriber>] = [:]
         /// Updates by id: their instance and, once answered, their outcome.
         var updates: [String: (instanceID: String, outcome: UpdateOutcome?)] = [:]
+        var rateLimits: [String: (limit: RateLimit, bucket: RateLimitBucket)] = [:]
         var nextID: Int64 = 1
 
         mutating func newID() -> Int64 {

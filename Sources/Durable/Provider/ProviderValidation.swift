@@ -150,7 +150,7 @@ extension HistoryEvent.Kind {
         switch self {
         case .executionStarted(let start): "the input of '\(start.name)'"
         case .executionCompleted: "the orchestration's output"
-        case .activityScheduled(_, let name, _, _, _, _, _): "the input of activity '\(name)'"
+        case .activityScheduled(_, let name, _, _, _, _, _, _): "the input of activity '\(name)'"
         case .subOrchestrationScheduled(_, let name, _, let childID, _, _): "the input of sub-orchestration '\(name)' ('\(childID)')"
         case .continuedAsNew: "the input to continue as new with"
         case .eventRaised(let name, _, _): "the data of event '\(name)'"
@@ -166,7 +166,7 @@ extension HistoryEvent.Kind {
         case .executionStarted(let start): [start.input]
         case .activityCompleted(_, let result), .subOrchestrationCompleted(_, let result): [result]
         case .eventRaised(_, let input, _): [input]
-        case .activityScheduled(_, _, let input, _, _, _, _), .subOrchestrationScheduled(_, _, _, _, let input, _): [input]
+        case .activityScheduled(_, _, let input, _, _, _, _, _), .subOrchestrationScheduled(_, _, _, _, let input, _): [input]
         case .executionCompleted(let output): [output]
         case .continuedAsNew(let input, _): [input]
         case .updateRequested(_, _, let input), .updateFinished(_, .completed(let input)): [input]

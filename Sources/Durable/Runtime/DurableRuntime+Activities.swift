@@ -93,6 +93,8 @@ extension DurableRuntime {
             return
         }
 
+        if let rateLimit = request.rateLimit, !item.rateAdmitted, await !self.admit(item, rateLimit: rateLimit, logger: logger) { return }
+
         let heartbeat = ActivityHeartbeat()
         let context = ActivityContext(
             instanceID: item.instanceID,
@@ -207,6 +209,26 @@ extension DurableRuntime {
                 await self.complete(item, .failed(failure), logger: logger)
             }
         }
+    }
+
+    /// Admits an attempt under its rate limit: `true` when it starts now; otherwise the provider
+    /// handed it back until its slot, and this node's lane is woken then (the slot is a due time
+    /// no notification announces).
+    private func admit(_ item: ActivityWorkItem, rateLimit: String, logger: Logger) async -> Bool {
+        do {
+            guard let slot = try await self.provider.admitActivity(item.lease, rateLimit: rateLimit) else { return true }
+            let delay = slot.timeIntervalSince(Date().addingTimeInterval(self.providerClockOffset.withLock { $0 }))
+            self.metrics.rateLimited(rateLimit, delay: .milliseconds(Int64(max(0, delay) * 1000)))
+            self.lanes[item.request.queueName]?.wake.signal(after: .milliseconds(Int64(max(0, delay) * 1000) + 1))
+            logger.debug("rate limit '\(rateLimit)': the attempt waits for its slot", metadata: ["durable.retryIn": "\(delay) s"])
+        } catch let error as DurableError where error.code == .leaseLost {
+            logger.warning("activity not admitted: lease lost to another owner")
+        } catch {
+            // Not admitted: it is not started, so the limit holds; it runs after a short pause.
+            logger.warning("admitting the activity under its rate limit failed; handing it back", metadata: ["error": "\(error)"])
+            await self.attempt(logger) { try await self.provider.abandonActivity(item.lease, delay: .seconds(1), reason: .interrupted) }
+        }
+        return false
     }
 
     /// One lease renewal of a running activity, carrying its latest heartbeat. With a heartbeat

@@ -69,12 +69,12 @@ struct ClaimActivitiesStatement: PreparedQuery {
                 visible_at = now() + make_interval(secs => \(self.leaseSeconds))
             FROM candidates c WHERE t.id = c.id
             RETURNING t.id, t.instance_id, t.execution_id, t.request, t.attempt, t.deliveries, t.lock_epoch, t.handler_misses, t.heartbeat,
-                      t.cancel_requested
+                      t.cancel_requested, t.rate_admitted
         )
         -- visible_at moves to the end of the lease, so "visible now" also covers expired
         -- leases; one row with only the next due time when nothing was claimed.
         SELECT c.id, c.instance_id, c.execution_id, c.request, c.attempt, c.deliveries, c.lock_epoch, c.handler_misses, c.heartbeat,
-               c.cancel_requested, EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE queue = \(self.queue) AND visible_at > now()) - now()))::float8
+               c.cancel_requested, c.rate_admitted, EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE queue = \(self.queue) AND visible_at > now()) - now()))::float8
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """
     }

@@ -1,0 +1,42 @@
+public import Durable
+public import Foundation
+import PostgresNIO
+
+// Flow control: rate limits, one row each, admitted in one statement with the task's hand-back.
+extension PostgresProvider {
+    public func defineRateLimit(_ limit: RateLimit) async throws {
+        try await self.withRetry("defining rate limit '\(limit.name)'", statement: "define_rate_limit") {
+            try await self.client.query(RateLimitStatements.define(limit), logger: self.logger)
+        }
+    }
+
+    public func rateLimits() async throws -> [RateLimit] {
+        try await self.withRetry("listing rate limits", statement: "rate_limits") {
+            var limits: [RateLimit] = []
+            for try await (name, limit, interval, burst) in try await self.client.query(RateLimitStatements.list, logger: self.logger)
+                .decode((String, Int, Int64, Int).self)
+            {
+                limits.append(try RateLimit(name: name, limit: limit, per: .milliseconds(interval), burst: burst))
+            }
+            return limits
+        }
+    }
+
+    public func deleteRateLimit(name: String) async throws -> Bool {
+        try await self.withRetry("deleting rate limit '\(name)'", statement: "delete_rate_limit") {
+            try await self.client.query(RateLimitStatements.delete(name: name), logger: self.logger).collect().count == 1
+        }
+    }
+
+    public func admitActivity(_ lease: Lease, rateLimit name: String) async throws -> Date? {
+        try await self.withRetry("admitting activity \(lease) under rate limit '\(name)'", statement: "admit_activity") {
+            let rows = try await self.client.query(RateLimitStatements.admit(lease, rateLimit: name), logger: self.logger)
+            for try await (current, slot, now, _) in rows.decode((Bool, Date?, Date, Int64).self) {
+                guard current else { throw Self.leaseLost(lease, what: "activity") }
+                guard let slot, slot > now else { return nil }
+                return slot
+            }
+            throw Self.leaseLost(lease, what: "activity")
+        }
+    }
+}
