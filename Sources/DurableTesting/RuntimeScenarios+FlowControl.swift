@@ -6,6 +6,7 @@ import Synchronization
 extension RuntimeScenarios {
     static let flowControlScenarios: [Scenario] = [
         Scenario(name: "a 20/s rate limit holds across two nodes", body: rateLimitAcrossNodes),
+        Scenario(name: "starts by key: a debounce of 100 calls starts one instance, singletons skip or queue", body: keyedStarts),
     ]
 }
 
@@ -58,4 +59,74 @@ private func rateLimitAcrossNodes(_ factory: ProviderConformance.Factory) async 
         for node in nodes { try? await node.stop() }
         throw error
     }
+}
+
+/// Returns its input after `Napping.nap`.
+struct Napping: Orchestration {
+    static let nap = Duration.milliseconds(300)
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        try await context.createTimer(for: Self.nap).value
+        return input
+    }
+}
+
+private func keyedStarts(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let registry = try registry { try $0.register(Napping()) }
+    let nodes = ["node-1", "node-2"].map { RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: $0)) }
+    do {
+        // Debounce: 100 calls in a row, far closer together than the quiet period.
+        for input in 0..<100 { try await client.start(Napping.self, input: input, key: "doc", policy: .debounce(quiet: .seconds(2))) }
+        try await waitForInstance("doc#0", provider)
+        let output = try await client.result(of: Napping.self, instanceID: "doc#0", timeout: .seconds(30))
+        try require(output == 99, "the debounced instance got the last call's input, not \(output)")
+        let second = try await provider.instance(id: "doc#1")
+        try require(second == nil, "one instance for the burst")
+
+        // Singleton, queue: three calls run one after another, in order.
+        for input in 1...3 { try await client.start(Napping.self, input: input, key: "sync", policy: .singleton(whenRunning: .queue)) }
+        try await waitForInstance("sync#2", provider)
+        let last = try await client.result(of: Napping.self, instanceID: "sync#2", timeout: .seconds(30))
+        var previous: InstanceInfo?
+        for (number, expected) in [(0, 1), (1, 2), (2, 3)] {
+            let info = try await client.status(instanceID: "sync#\(number)")
+            try require(info.output == (try Payload(encoding: expected)), "sync#\(number) got \(info.output?.json ?? "-")")
+            if let previous, let ended = previous.completedAt {
+                try require(info.createdAt >= ended, "sync#\(number) started before sync#\(number - 1) ended")
+            }
+            previous = info
+        }
+        try require(last == 3, "the queued calls ran in order")
+
+        // Singleton, skip: calls while the first runs start nothing.
+        for input in 1...3 { try await client.start(Napping.self, input: input, key: "once", policy: .singleton(whenRunning: .skip)) }
+        try await waitForInstance("once#0", provider)
+        _ = try await client.result(of: Napping.self, instanceID: "once#0", timeout: .seconds(30))
+        let skipped = try await provider.instance(id: "once#1")
+        try require(skipped == nil, "the calls made while once#0 ran were skipped")
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// Returns once instance `id` exists (its start makes work ready, which the provider announces).
+private func waitForInstance(_ id: String, _ provider: any DurableProvider, timeout: Duration = .seconds(30)) async throws {
+    let hints = provider.notifications(.orchestrations)
+    let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+        group.addTask {
+            if try await provider.instance(id: id) != nil { return true }
+            for await _ in hints where try await provider.instance(id: id) != nil { return true }
+            return false
+        }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return false
+        }
+        defer { group.cancelAll() }
+        return try await group.next() ?? false
+    }
+    try require(found, "instance \(id) was not started within \(timeout)")
 }

@@ -15,4 +15,33 @@ extension DurableClient {
     public func deleteRateLimit(name: String) async throws -> Bool {
         try await self.provider.deleteRateLimit(name: name)
     }
+
+    /// Starts `O` by key under `policy` (``KeyedStartPolicy``): debounced (one start once the calls
+    /// stop for the quiet period, with the last input) or as a singleton (at most one instance of the
+    /// key at a time; a call while one runs is skipped or queued). Concurrent callers on any number
+    /// of processes reach one decision. The instances started are `<key>#0`, `<key>#1`, …; the key's
+    /// policy, orchestration, version and queue are those of its first call.
+    ///
+    /// - Returns: the id of the instance that decides for the key, `keyed:<key>` (`durable why` it).
+    @discardableResult
+    public func start<O: Orchestration>(
+        _ type: O.Type, input: O.Input, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil
+    ) async throws -> String {
+        let instanceID = DurableKeyedStart.instanceID(key: key)
+        try ProviderValidation.instanceID(key)
+        // Room for the `#<n>` of the instances it starts.
+        guard key.count <= 170 else { throw DurableError(.invalidInput, "a start key must have at most 170 characters", instanceID: instanceID) }
+        if let queue { try TaskQueue.validate(queue) }
+        if case .debounce(let quiet) = policy, quiet <= .zero {
+            throw DurableError(.invalidInput, "a debounce needs a positive quiet period", instanceID: instanceID)
+        }
+        let record = DurableKeyedStart.Record(
+            orchestration: O.name, version: version, queue: queue ?? O.queue, machine: KeyedStartMachine(key: key, policy: policy)
+        )
+        let request = StartRequest(instanceID: instanceID, name: DurableKeyedStart.name, input: try Payload(encoding: record))
+        // The call's input travels as a Payload, which the key's instance passes to the start as it is.
+        let call = HistoryEvent.Kind.eventRaised(name: DurableKeyedStart.eventName, input: try Payload(encoding: try Payload(encoding: input)))
+        _ = try await self.provider.signalWithStart(request, event: call)
+        return instanceID
+    }
 }

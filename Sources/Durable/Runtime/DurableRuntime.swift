@@ -202,11 +202,14 @@ public final class DurableRuntime: Service, Sendable {
         lanes[session] = ActivityLane(queue: session, concurrency: configuration.activityConcurrency, metrics: metrics)
         self.lanes = lanes
         self.provider = provider
-        // Schedules run as an orchestration that every node has, and sessions open with an
-        // activity that every node has.
+        // Schedules and starts by key run as orchestrations that every node has, and sessions open
+        // with an activity that every node has.
         var registry = registry
         if registry.orchestration(name: DurableSchedule.name, version: DurableSchedule.version) == nil {
             try? registry.register(DurableSchedule())
+        }
+        if registry.orchestration(name: DurableKeyedStart.name, version: DurableKeyedStart.version) == nil {
+            try? registry.register(DurableKeyedStart())
         }
         if !registry.activityNames.contains(SessionOpening.name) {
             try? registry.register(SessionOpening(nodeID: configuration.nodeID))
