@@ -102,12 +102,30 @@ public struct Start: AsyncParsableCommand {
     @Argument(help: "The input as JSON.") var input: String
     @Option(help: "The instance id (default: a random UUID).") var id: String?
     @Option(help: "The version (default: the newest on the node that runs the first turn).") var version: String?
+    @Option(help: "The task queue its turns go to (default: the default queue).") var queue: String?
+    @Option(help: "Start by key: with --debounce or --singleton; prints the key's instance, which starts <key>#0, #1, ….") var key: String?
+    @Option(help: "With --key: start once the calls stop for this many seconds, with the last input.") var debounce: Double?
+    @Option(help: "With --key: at most one instance of the key at a time; a call while one runs is skipped or queued (skip, queue).") var singleton: String?
 
     public init() {}
 
     public func run() async throws {
+        let policy: KeyedStartPolicy?
+        switch (self.key, self.debounce, self.singleton) {
+        case (nil, nil, nil): policy = nil
+        case (_?, let quiet?, nil): policy = .debounce(quiet: .milliseconds(Int64(quiet * 1000)))
+        case (_?, nil, let mode?):
+            guard let whenRunning = KeyedStartPolicy.WhenRunning(rawValue: mode) else { throw ValidationError("--singleton takes skip or queue") }
+            policy = .singleton(whenRunning: whenRunning)
+        default: throw ValidationError("--key takes one of --debounce or --singleton, and they need --key")
+        }
         try await self.connection.withProvider { provider in
-            print(try await DurableClient(provider: provider).start(name: self.name, input: Payload(json: self.input), instanceID: self.id, version: self.version))
+            let client = DurableClient(provider: provider)
+            if let key = self.key, let policy {
+                print(try await client.start(name: self.name, input: Payload(json: self.input), key: key, policy: policy, version: self.version, queue: self.queue))
+            } else {
+                print(try await client.start(name: self.name, input: Payload(json: self.input), instanceID: self.id, version: self.version, queue: self.queue))
+            }
         }
     }
 }

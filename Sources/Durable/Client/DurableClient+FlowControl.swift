@@ -27,6 +27,13 @@ extension DurableClient {
     public func start<O: Orchestration>(
         _ type: O.Type, input: O.Input, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil
     ) async throws -> String {
+        try await self.start(name: O.name, input: try Payload(encoding: input), key: key, policy: policy, version: version, queue: queue ?? O.queue)
+    }
+
+    /// Starts an orchestration by name by key (see ``start(_:input:key:policy:version:queue:)``);
+    /// `queue` `nil` is the default queue.
+    @discardableResult
+    public func start(name: String, input: Payload, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil) async throws -> String {
         let instanceID = DurableKeyedStart.instanceID(key: key)
         try ProviderValidation.instanceID(key)
         // Room for the `#<n>` of the instances it starts.
@@ -35,12 +42,10 @@ extension DurableClient {
         if case .debounce(let quiet) = policy, quiet <= .zero {
             throw DurableError(.invalidInput, "a debounce needs a positive quiet period", instanceID: instanceID)
         }
-        let record = DurableKeyedStart.Record(
-            orchestration: O.name, version: version, queue: queue ?? O.queue, machine: KeyedStartMachine(key: key, policy: policy)
-        )
+        let record = DurableKeyedStart.Record(orchestration: name, version: version, queue: queue, machine: KeyedStartMachine(key: key, policy: policy))
         let request = StartRequest(instanceID: instanceID, name: DurableKeyedStart.name, input: try Payload(encoding: record))
         // The call's input travels as a Payload, which the key's instance passes to the start as it is.
-        let call = HistoryEvent.Kind.eventRaised(name: DurableKeyedStart.eventName, input: try Payload(encoding: try Payload(encoding: input)))
+        let call = HistoryEvent.Kind.eventRaised(name: DurableKeyedStart.eventName, input: try Payload(encoding: input))
         _ = try await self.provider.signalWithStart(request, event: call)
         return instanceID
     }
