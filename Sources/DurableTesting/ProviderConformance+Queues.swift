@@ -68,6 +68,28 @@ private func sessionQueues(_ factory: ProviderConformance.Factory) async throws 
     try await provider.deregisterNode(pinned)
     let moved = try await provider.claimActivities(fallback).items
     try require(moved.map(\.request.operationID).sorted() == [1, 3], "a stopped node's session moves, got \(moved.map(\.request.operationID))")
+
+    // Silent: its session moves once its heartbeat is older than staleNodeAfter.
+    let silent = node("silent", "one")
+    _ = try await provider.registerNode(silent)
+    try await start(provider, "quiet")
+    let quiet = try await claimUntil(provider, owner: "me")[0]
+    let queue = TaskQueue.session(of: "silent")
+    _ = try await provider.commitTurn(quiet.lease, TurnCommit(
+        consumedMessageIDs: quiet.messages.map(\.id),
+        result: TurnResult(
+            newEvents: quiet.messages.enumerated().map { event(quiet, $0.offset, $0.element.kind) }
+                + [event(quiet, quiet.messages.count, .activityScheduled(operationID: 1, name: "Work", input: .null, retry: .none, timeout: nil, queue: queue))],
+            actions: [.scheduleActivity(ActivityRequest(operationID: 1, name: "Work", input: .null, retry: .none, timeout: nil, queue: queue))]
+        )
+    ))
+    fallback.staleNodeAfter = .seconds(1)
+    _ = try await provider.heartbeat(silent, staleAfter: .seconds(1))
+    let fresh = try await provider.claimActivities(fallback).items
+    try require(fresh.isEmpty, "the session of a node that heartbeats stays with it, got \(fresh.map(\.instanceID))")
+    try await Task.sleep(for: .milliseconds(1200))
+    let stale = try await provider.claimActivities(fallback).items
+    try require(stale.map(\.instanceID) == ["quiet"], "a silent node's session moves, got \(stale.map(\.instanceID))")
 }
 
 private func orchestrationQueues(_ factory: ProviderConformance.Factory) async throws {
