@@ -47,15 +47,15 @@ extension PostgresProvider {
                        coalesce((SELECT array_agg(DISTINCT id) FROM others WHERE stale_at <= now()), '{}'),
                        (SELECT count(*) FROM nodes WHERE stopped_at IS NULL
                           AND heartbeat_at + make_interval(secs => \(staleAfter.seconds)) > now())::int8,
-                       -- Ready turns of the queues the node serves, through each queue's ready index.
-                       (SELECT count(*) FROM (SELECT 1 FROM unnest(\(turnQueues)::text[]) u(q), LATERAL (
-                          SELECT 1 FROM instances WHERE queue = u.q AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
-                          LIMIT \(FleetSnapshot.countLimit)) r LIMIT \(FleetSnapshot.countLimit)) ready)::int8,
-                       EXTRACT(EPOCH FROM (now() - (SELECT min(r.at) FROM unnest(\(turnQueues)::text[]) u(q), LATERAL (
-                          SELECT greatest(inbox_at, locked_until) AS at FROM instances
-                          WHERE queue = u.q AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
-                          ORDER BY greatest(inbox_at, locked_until) LIMIT 1) r)))::float8,
-                       -- Per queue the node serves, through the queue's ready index; -1: none ready.
+                       -- Per turn queue the node serves, through the queue's ready index; -1: none ready.
+                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM instances WHERE queue = u.q AND inbox_at IS NOT NULL
+                                        AND greatest(inbox_at, locked_until) <= now() LIMIT \(FleetSnapshot.countLimit)) ready)
+                             FROM unnest(\(turnQueues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::int8[],
+                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT greatest(inbox_at, locked_until) FROM instances
+                                        WHERE queue = u.q AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
+                                        ORDER BY greatest(inbox_at, locked_until) LIMIT 1))), -1)
+                             FROM unnest(\(turnQueues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[],
+                       -- Per activity queue the node serves, through the queue's ready index; -1: none ready.
                        ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM activity_tasks WHERE queue = u.q AND visible_at <= now()
                                         AND NOT cancel_requested LIMIT \(FleetSnapshot.countLimit)) ready)
                              FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::int8[],
@@ -67,7 +67,7 @@ extension PostgresProvider {
             ).collect()
         }
         let (beats, orphans, next, incarnation, stale, alive, turns, oldestTurn, ready, oldest) = try rows[0].decode(
-            (Int64, Bool, Double?, String?, [String], Int64, Int64, Double?, [Int64], [Double]).self
+            (Int64, Bool, Double?, String?, [String], Int64, [Int64], [Double], [Int64], [Double]).self
         )
         guard beats == 1 else {
             throw DurableError(
@@ -75,17 +75,15 @@ extension PostgresProvider {
                 "node id '\(node.id)' was registered by another process (incarnation \(incarnation ?? "none")); give each node its own id"
             )
         }
-        let fleet = FleetSnapshot(
-            aliveNodes: Int(alive),
-            readyTurns: Int(turns),
-            oldestReadyTurn: oldestTurn.map { .milliseconds(Int64($0 * 1000)) },
-            activityQueues: Dictionary(
+        func depths(_ queues: [String], _ ready: [Int64], _ oldest: [Double]) -> [String: QueueDepth] {
+            Dictionary(
                 zip(queues, zip(ready, oldest)).map { queue, depth in
                     (queue, QueueDepth(ready: Int(depth.0), oldestReady: depth.1 < 0 ? nil : .milliseconds(Int64(depth.1 * 1000))))
                 },
                 uniquingKeysWith: { first, _ in first }
             )
-        )
+        }
+        let fleet = FleetSnapshot(aliveNodes: Int(alive), turnQueues: depths(turnQueues, turns, oldestTurn), activityQueues: depths(queues, ready, oldest))
         return HeartbeatResult(orphansNow: orphans, nextOrphanIn: next.map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }, staleNodes: stale, fleet: fleet)
     }
 

@@ -104,7 +104,9 @@ extension PostgresProvider {
 
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
         try await self.withRetry("claiming orchestrations", statement: "claim_orchestrations") {
-            let rows = try await self.execute(ClaimOrchestrationsStatement(request, leaseSeconds: self.leaseSeconds))
+            let claim = ClaimOrchestrationsStatement(request, leaseSeconds: self.leaseSeconds)
+            let rows = try await request.orchestrationQueues.count == 1
+                ? self.execute(claim) : self.execute(ClaimOrchestrationsFromQueuesStatement(claim: claim))
             return try await self.consistent(try Self.workItems(rows, owner: request.owner))
         }
     }

@@ -176,6 +176,10 @@ final class DurableMetrics: Sendable {
             self.handles.gauge("durable_task_queue_depth", [("task_queue", queue)]).record(depth.ready)
             self.handles.gauge("durable_task_queue_oldest_age_seconds", [("task_queue", queue)]).record(depth.oldestReady.map(\.seconds) ?? 0)
         }
+        for (queue, depth) in snapshot.turnQueues {
+            self.handles.gauge("durable_turn_queue_depth", [("task_queue", queue)]).record(depth.ready)
+            self.handles.gauge("durable_turn_queue_oldest_age_seconds", [("task_queue", queue)]).record(depth.oldestReady.map(\.seconds) ?? 0)
+        }
     }
 
     func messageDiscarded(reason: String) {

@@ -110,12 +110,12 @@ extension InMemoryProvider.State {
         let turnQueues = node.orchestrationQueues ?? [TaskQueue.defaultName]
         let alive = self.nodes.values.filter { $0.stoppedAt == nil && $0.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now }.count
         // An instance's turn is ready once it has a visible message and no live lease.
-        let readySince = self.inbox.compactMap { id, messages -> Date? in
+        let readySince = self.inbox.compactMap { id, messages -> (String, Date)? in
             guard let instance = self.instances[id], !instance.info.status.isTerminal, turnQueues.contains(instance.info.queue) else { return nil }
             guard let first = messages.filter({ ($0.executionID == nil || $0.executionID == instance.info.executionID) && $0.visibleAt <= now }).map(\.visibleAt).min()
             else { return nil }
             let since = max(first, instance.lease?.expiresAt ?? first)
-            return since <= now ? since : nil
+            return since <= now ? (instance.info.queue, since) : nil
         }
         func age(_ dates: [Date]) -> Duration? {
             dates.min().map { .milliseconds(Int64(now.timeIntervalSince($0) * 1000)) }
@@ -128,11 +128,10 @@ extension InMemoryProvider.State {
             }
             return (queue, QueueDepth(ready: min(since.count, FleetSnapshot.countLimit), oldestReady: age(since)))
         })
-        return FleetSnapshot(
-            aliveNodes: alive,
-            readyTurns: min(readySince.count, FleetSnapshot.countLimit),
-            oldestReadyTurn: age(readySince),
-            activityQueues: activityQueues
-        )
+        let turnDepths = Dictionary(uniqueKeysWithValues: Set(turnQueues).map { queue in
+            let since = readySince.filter { $0.0 == queue }.map(\.1)
+            return (queue, QueueDepth(ready: min(since.count, FleetSnapshot.countLimit), oldestReady: age(since)))
+        })
+        return FleetSnapshot(aliveNodes: alive, turnQueues: turnDepths, activityQueues: activityQueues)
     }
 }

@@ -78,10 +78,12 @@ public struct FleetSnapshot: Sendable, Hashable {
 
     /// Registered nodes that have not stopped and heartbeated within the stale limit.
     public var aliveNodes: Int
-    /// Instances with a turn ready to be claimed, up to ``countLimit``.
-    public var readyTurns: Int
-    /// How long the longest-waiting ready turn has been ready.
-    public var oldestReadyTurn: Duration?
+    /// The task queues this node takes turns from: their instances with a turn ready.
+    public var turnQueues: [String: QueueDepth]
+    /// Instances with a turn ready to be claimed in the queues this node serves, up to ``countLimit``.
+    public var readyTurns: Int { min(Self.countLimit, self.turnQueues.values.reduce(0) { $0 + $1.ready }) }
+    /// How long the longest-waiting ready turn of those queues has been ready.
+    public var oldestReadyTurn: Duration? { self.turnQueues.values.compactMap(\.oldestReady).max() }
     /// The task queues this node serves: their ready activity tasks.
     public var activityQueues: [String: QueueDepth]
     /// Activity tasks ready to be claimed in the queues this node serves, up to ``countLimit``.
@@ -89,10 +91,9 @@ public struct FleetSnapshot: Sendable, Hashable {
     /// How long the longest-waiting ready activity task of those queues has been ready.
     public var oldestReadyActivity: Duration? { self.activityQueues.values.compactMap(\.oldestReady).max() }
 
-    public init(aliveNodes: Int, readyTurns: Int, oldestReadyTurn: Duration?, activityQueues: [String: QueueDepth]) {
+    public init(aliveNodes: Int, turnQueues: [String: QueueDepth], activityQueues: [String: QueueDepth]) {
         self.aliveNodes = aliveNodes
-        self.readyTurns = readyTurns
-        self.oldestReadyTurn = oldestReadyTurn
+        self.turnQueues = turnQueues
         self.activityQueues = activityQueues
     }
 }
