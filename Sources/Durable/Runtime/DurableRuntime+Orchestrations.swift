@@ -14,6 +14,7 @@ extension DurableRuntime {
             claimUnrunnableAfter: self.configuration.claimUnrunnableAfter
         )
         request.orchestrationQueues = self.configuration.orchestrationQueues
+        request.priorityAging = self.configuration.priorityAging
         return request
     }
 
