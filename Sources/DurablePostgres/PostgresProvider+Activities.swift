@@ -23,8 +23,7 @@ extension PostgresProvider {
             let rows = try await self.execute(
                 ClaimActivitiesStatement(
                     owner: owner, queue: request.queue, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale,
-                    sessions: request.sessionsOfDeadNodes, liveness: (request.staleNodeAfter ?? .seconds(30)).seconds,
-                    aging: request.priorityAging.seconds
+                    sessions: request.sessionsOfDeadNodes, liveness: (request.staleNodeAfter ?? .seconds(30)).seconds
                 )
             )
             var items: [ActivityWorkItem] = []

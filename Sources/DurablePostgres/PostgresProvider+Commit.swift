@@ -170,10 +170,9 @@ extension PostgresProvider {
                     start.executionID = UUID().uuidString.lowercased()
                     let created = try await connection.query(
                         """
-                        INSERT INTO instances (id, name, version, execution_id, status, input, parent_instance, parent_execution, parent_operation, queue, priority)
+                        INSERT INTO instances (id, name, version, execution_id, status, input, parent_instance, parent_execution, parent_operation, queue)
                         VALUES (\(childID), \(start.name), \(start.version), \(start.executionID), 'pending', \(start.input.json),
-                                \(start.parent?.instanceID), \(start.parent?.executionID), \(start.parent?.operationID), \(start.queueName),
-                                \(start.priority ?? Priority.default)::smallint)
+                                \(start.parent?.instanceID), \(start.parent?.executionID), \(start.parent?.operationID), \(start.queueName))
                         ON CONFLICT (id) DO NOTHING
                         RETURNING id
                         """,

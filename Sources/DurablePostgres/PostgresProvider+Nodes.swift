@@ -27,7 +27,6 @@ extension PostgresProvider {
     public func heartbeat(_ node: NodeRegistration, staleAfter: Duration) async throws -> HeartbeatResult {
         let queues = node.capabilities.servedQueues
         let turnQueues = node.capabilities.orchestrationQueues ?? [TaskQueue.defaultName]
-        let levels = "generate_series(\(Priority.highest), \(Priority.lowest)) p(level)"
         let rows = try await self.withRetry("heartbeat of node '\(node.id)'", statement: "heartbeat") {
             try await self.client.query(
                 """
@@ -48,27 +47,20 @@ extension PostgresProvider {
                        coalesce((SELECT array_agg(DISTINCT id) FROM others WHERE stale_at <= now()), '{}'),
                        (SELECT count(*) FROM nodes WHERE stopped_at IS NULL
                           AND heartbeat_at + make_interval(secs => \(staleAfter.seconds)) > now())::int8,
-                       -- Per turn queue the node serves, through the ready index of each of its priority
-                       -- levels; -1: none ready.
-                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM \(unescaped: levels), LATERAL (
-                                        SELECT 1 FROM instances WHERE queue = u.q AND priority = p.level AND inbox_at IS NOT NULL
-                                          AND greatest(inbox_at, locked_until) <= now() LIMIT \(FleetSnapshot.countLimit)) x
-                                        LIMIT \(FleetSnapshot.countLimit)) ready)
+                       -- Per turn queue the node serves, through the queue's ready index; -1: none ready.
+                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM instances WHERE queue = u.q AND inbox_at IS NOT NULL
+                                        AND greatest(inbox_at, locked_until) <= now() LIMIT \(FleetSnapshot.countLimit)) ready)
                              FROM unnest(\(turnQueues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::int8[],
-                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT min(x.at) FROM \(unescaped: levels), LATERAL (
-                                        SELECT greatest(inbox_at, locked_until) AS at FROM instances
-                                        WHERE queue = u.q AND priority = p.level AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
-                                        ORDER BY greatest(inbox_at, locked_until) LIMIT 1) x))), -1)
+                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT greatest(inbox_at, locked_until) FROM instances
+                                        WHERE queue = u.q AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
+                                        ORDER BY greatest(inbox_at, locked_until) LIMIT 1))), -1)
                              FROM unnest(\(turnQueues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[],
-                       -- Per activity queue the node serves, likewise; -1: none ready.
-                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM \(unescaped: levels), LATERAL (
-                                        SELECT 1 FROM activity_tasks WHERE queue = u.q AND priority = p.level AND visible_at <= now()
-                                          AND NOT cancel_requested LIMIT \(FleetSnapshot.countLimit)) x
-                                        LIMIT \(FleetSnapshot.countLimit)) ready)
+                       -- Per activity queue the node serves, through the queue's ready index; -1: none ready.
+                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM activity_tasks WHERE queue = u.q AND visible_at <= now()
+                                        AND NOT cancel_requested LIMIT \(FleetSnapshot.countLimit)) ready)
                              FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::int8[],
-                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT min(x.at) FROM \(unescaped: levels), LATERAL (
-                                        SELECT visible_at AS at FROM activity_tasks WHERE queue = u.q AND priority = p.level
-                                          AND visible_at <= now() AND NOT cancel_requested ORDER BY visible_at LIMIT 1) x))), -1)
+                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT min(visible_at) FROM activity_tasks WHERE queue = u.q
+                                        AND visible_at <= now() AND NOT cancel_requested))), -1)
                              FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[]
                 """,
                 logger: self.logger

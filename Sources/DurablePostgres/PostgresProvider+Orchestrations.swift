@@ -7,7 +7,9 @@ extension PostgresProvider {
     // MARK: Client
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult {
-        try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
+        try ProviderValidation.instanceID(request.instanceID)
+        try ProviderValidation.name(request.name)
+        try ProviderValidation.payload(request.input, limit: self.configuration.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
         let executionID = UUID().uuidString.lowercased()
         let version = request.version ?? ""
         let start = try Self.startMessage(request, executionID: executionID)
@@ -15,8 +17,7 @@ extension PostgresProvider {
             let rows = try await self.starts.execute(
                 CreateInstanceStatement(
                     instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
-                    input: request.input.json, start: start, channel: self.configuration.channel, queue: request.queueName,
-                    priority: request.priority ?? Priority.default
+                    input: request.input.json, start: start, channel: self.configuration.channel, queue: request.queueName
                 )
             )
             for (created, _) in try rows.map({ try $0.decode((Int64, Int64).self) }) where created > 0 {
@@ -61,7 +62,7 @@ extension PostgresProvider {
             HistoryEvent.Kind.executionStarted(
                 .init(
                     name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
-                    queue: request.queue, priority: request.priority
+                    queue: request.queue
                 )
             )
         )
@@ -90,7 +91,7 @@ extension PostgresProvider {
             // while the first waited on its row.
             let created = CreateInstanceStatement(
                 instanceID: id, name: request.name, version: version, executionID: executionID, input: request.input.json, start: start,
-                channel: self.configuration.channel, queue: request.queueName, priority: request.priority ?? Priority.default
+                channel: self.configuration.channel, queue: request.queueName
             )
             let counts = try await connection.query(created.query, logger: self.logger).collect().first?.decode((Int64, Int64).self)
             let rows = try await connection.query(SendMessageStatement.query(instanceID: id, kind: kind, channel: self.configuration.channel), logger: self.logger).collect()
@@ -250,7 +251,7 @@ extension PostgresProvider {
     static func instanceColumns(_ alias: String) -> String {
         [
             "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events", "queue", "priority",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events", "queue",
         ].map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
@@ -283,7 +284,6 @@ extension PostgresProvider {
         )
         info.awaitedEvents = try cells["awaited_events"].decode([String]?.self) ?? []
         info.queue = try cells["queue"].decode(String.self)
-        info.priority = Int(try cells["priority"].decode(Int16.self))
         return info
     }
 }

@@ -6,7 +6,6 @@ import Foundation
 extension ProviderConformance {
     static let flowControlChecks: [Check] = [
         Check(name: "a rate limit spaces admissions at its rate", body: rateLimitAdmissions),
-        Check(name: "claims take higher priorities first, oldest first within one, and aging lifts a waiting low one", body: priorities),
     ]
 }
 
@@ -59,45 +58,4 @@ private func claimActivitiesUntil(_ provider: any DurableProvider, owner: String
         try await Task.sleep(for: .milliseconds(50))
     }
     return []
-}
-
-private func priorities(_ factory: ProviderConformance.Factory) async throws {
-    let provider = try await factory(.seconds(60))
-    for (id, priority) in [("low", 5), ("mid-1", 3), ("high", 1), ("mid-2", nil)] as [(String, Int?)] {
-        _ = try await provider.createInstance(StartRequest(instanceID: id, name: "Conformance", version: "1.0.0", input: .null, priority: priority))
-    }
-    var claimed: [OrchestrationWorkItem] = []
-    for _ in 0..<4 {
-        claimed += try await provider.claimOrchestrations(ClaimRequest(owner: "me", limit: 1)).items
-    }
-    try require(claimed.map(\.lease.id) == ["high", "mid-1", "mid-2", "low"], "turns by priority, then oldest first: \(claimed.map(\.lease.id))")
-    try require(claimed.map(\.instance.priority) == [1, 3, 3, 5], "each instance shows its priority: \(claimed.map(\.instance.priority))")
-
-    // Activities: the task's priority is its request's.
-    let item = claimed[1]
-    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
-    var actions: [TurnAction] = []
-    for (operation, priority) in [(1, 5), (2, 1), (3, 3)] {
-        events.append(event(item, events.count, .activityScheduled(operationID: operation, name: "Work", input: .null, retry: .none, timeout: nil, priority: priority)))
-        actions.append(.scheduleActivity(ActivityRequest(operationID: operation, name: "Work", input: .null, retry: .none, timeout: nil, priority: priority)))
-    }
-    _ = try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions)))
-    var operations: [Int] = []
-    for _ in 0..<3 {
-        operations += try await provider.claimActivities(ClaimRequest(owner: "me", limit: 1)).items.map(\.request.operationID)
-    }
-    try require(operations == [2, 3, 1], "activity tasks by priority: \(operations)")
-
-    // Aging: with 100 ms a level, a priority-5 turn ready for 600 ms goes before a fresh priority 1.
-    _ = try await provider.createInstance(StartRequest(instanceID: "old-low", name: "Conformance", version: "1.0.0", input: .null, priority: 5))
-    try await Task.sleep(for: .milliseconds(600))
-    _ = try await provider.createInstance(StartRequest(instanceID: "fresh-high", name: "Conformance", version: "1.0.0", input: .null, priority: 1))
-    var aged = ClaimRequest(owner: "me", limit: 1)
-    aged.priorityAging = .milliseconds(100)
-    let first = try await provider.claimOrchestrations(aged).items.map(\.lease.id)
-    try require(first == ["old-low"], "the aged low priority goes first: \(first)")
-    do {
-        _ = try await provider.createInstance(StartRequest(instanceID: "bad", name: "Conformance", input: .null, priority: 9))
-        throw ConformanceFailure("a start with priority 9 was accepted")
-    } catch let error as DurableError where error.code == .invalidInput {}
 }

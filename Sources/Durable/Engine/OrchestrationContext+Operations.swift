@@ -16,12 +16,11 @@ extension OrchestrationContext {
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
         queue: String? = nil,
-        rateLimit: String? = nil,
-        priority: Int? = nil
+        rateLimit: String? = nil
     ) -> DurableTask<A.Output> {
         self.scheduleActivity(
             named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue ?? A.queue,
-            rateLimit: rateLimit ?? A.rateLimit, priority: priority
+            rateLimit: rateLimit ?? A.rateLimit
         )
     }
 
@@ -34,12 +33,9 @@ extension OrchestrationContext {
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
         queue: String? = nil,
-        rateLimit: String? = nil,
-        priority: Int? = nil
+        rateLimit: String? = nil
     ) async throws -> A.Output {
-        try await self.scheduleActivity(
-            type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit, priority: priority
-        ).value
+        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit).value
     }
 
     /// Schedules an activity by name, for activities whose types this code does not have; `queue`
@@ -52,20 +48,17 @@ extension OrchestrationContext {
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
         queue: String? = nil,
-        rateLimit: String? = nil,
-        priority: Int? = nil
+        rateLimit: String? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(asInput: input)
             if let queue { try TaskQueue.validate(queue) }
-            let priority = priority ?? self.priority
-            try Priority.validate(priority)
             // The default queue is left out of the history, as before queues existed.
             let queue = queue == TaskQueue.defaultName ? nil : queue
             return (
                 .activityScheduled(
                     operationID: id, name: name, input: payload, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue,
-                    rateLimit: rateLimit, priority: Priority.recorded(priority)
+                    rateLimit: rateLimit
                 ),
                 .activity(name: name)
             )
@@ -151,12 +144,9 @@ extension OrchestrationContext {
         _ input: O.Input,
         instanceID: String? = nil,
         version: String? = nil,
-        queue: String? = nil,
-        priority: Int? = nil
+        queue: String? = nil
     ) -> DurableTask<O.Output> {
-        self.scheduleSubOrchestration(
-            named: O.name, input: input, as: O.Output.self, instanceID: instanceID, version: version, queue: queue ?? O.queue, priority: priority
-        )
+        self.scheduleSubOrchestration(named: O.name, input: input, as: O.Output.self, instanceID: instanceID, version: version, queue: queue ?? O.queue)
     }
 
     /// Runs a sub-orchestration and returns its output; throws a `subOrchestrationFailed`
@@ -166,10 +156,9 @@ extension OrchestrationContext {
         _ input: O.Input,
         instanceID: String? = nil,
         version: String? = nil,
-        queue: String? = nil,
-        priority: Int? = nil
+        queue: String? = nil
     ) async throws -> O.Output {
-        try await self.scheduleSubOrchestration(type, input, instanceID: instanceID, version: version, queue: queue, priority: priority).value
+        try await self.scheduleSubOrchestration(type, input, instanceID: instanceID, version: version, queue: queue).value
     }
 
     /// Starts a sub-orchestration by name. A ``Payload`` input is passed as the JSON it holds;
@@ -180,21 +169,16 @@ extension OrchestrationContext {
         as output: Output.Type = Output.self,
         instanceID: String? = nil,
         version: String? = nil,
-        queue: String? = nil,
-        priority: Int? = nil
+        queue: String? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(asInput: input)
             if let queue { try TaskQueue.validate(queue) }
-            let priority = priority ?? self.priority
-            try Priority.validate(priority)
             // The default queue is left out of the history, as before queues existed.
             let queue = queue == TaskQueue.defaultName ? nil : queue
             let childID = instanceID ?? "\(self.instanceID):\(self.executionID.prefix(8)):\(id)"
             return (
-                .subOrchestrationScheduled(
-                    operationID: id, name: name, version: version, instanceID: childID, input: payload, queue: queue, priority: Priority.recorded(priority)
-                ),
+                .subOrchestrationScheduled(operationID: id, name: name, version: version, instanceID: childID, input: payload, queue: queue),
                 .subOrchestration(name: name, instanceID: childID)
             )
         }

@@ -152,8 +152,7 @@ final class OrchestrationExecution: Sendable {
                         executionID: nextExecutionID,
                         parent: state.start.parent,
                         traceContext: state.start.traceContext,
-                        queue: state.start.queue,
-                        priority: state.start.priority
+                        queue: state.start.queue
                     )
                     state.failRunningUpdates()
                     try state.record(.continuedAsNew(input: continueAsNew.input, version: version))

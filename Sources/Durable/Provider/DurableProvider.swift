@@ -78,9 +78,6 @@ public struct ClaimRequest: Sendable, Hashable {
     /// The task queues turn claims take from (``TaskQueue``): instances whose turns go elsewhere
     /// are left to the nodes that serve those.
     public var orchestrationQueues = [TaskQueue.defaultName]
-    /// Every this long a ready item has waited counts as one priority level higher in the claim's
-    /// order (``Priority``), bounding how long low priorities wait.
-    public var priorityAging = Duration.seconds(60)
     /// Whether an activity claim also takes the tasks of session queues (``ActivitySession``) whose
     /// node stopped or went silent (heartbeat older than `staleNodeAfter`, 30 s without it).
     public var sessionsOfDeadNodes = false
@@ -129,12 +126,6 @@ public struct Capabilities: Sendable, Hashable, Codable {
 }
 
 extension ClaimRequest {
-    /// An item's place in the claim order, lower first: its priority level less the levels its
-    /// wait since `readySince` earned.
-    public func rank(priority: Int, readySince: Date, now: Date) -> Double {
-        Double(priority) - max(0, now.timeIntervalSince(readySince)) / self.priorityAging.seconds
-    }
-
     /// Whether a commit with this prefetch request leases `activity` to the committer: one on the
     /// request's queue that the node can run.
     public func takes(_ activity: ActivityRequest) -> Bool {

@@ -6,7 +6,9 @@ extension InMemoryProvider {
     // MARK: Client
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult {
-        try ProviderValidation.start(request, limit: self.maxPayloadBytes)
+        try ProviderValidation.instanceID(request.instanceID)
+        try ProviderValidation.name(request.name)
+        try ProviderValidation.payload(request.input, limit: self.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
         let now = self.now()
         let result = try self.state.withLock { state throws(DurableError) -> StartResult in
             if let existing = state.instances[request.instanceID] {
@@ -77,7 +79,7 @@ extension InMemoryProvider {
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
         let now = self.now()
         return self.state.withLock { state in
-            var candidates: [(rank: Double, firstMessage: Int64, id: String)] = []
+            var candidates: [(firstMessage: Int64, id: String)] = []
             var nextVisible: Date?
             func consider(_ date: Date) { nextVisible = min(nextVisible ?? date, date) }
 
@@ -114,12 +116,11 @@ extension InMemoryProvider {
                         })
                     else { continue }
                 }
-                let readySince = current.filter({ $0.visibleAt <= now }).map(\.visibleAt).min() ?? now
-                candidates.append((request.rank(priority: instance.info.priority, readySince: readySince, now: now), first, id))
+                candidates.append((first, id))
             }
-            candidates.sort { ($0.rank, $0.firstMessage) < ($1.rank, $1.firstMessage) }
+            candidates.sort { $0.firstMessage < $1.firstMessage }
 
-            let items = candidates.prefix(max(0, request.limit)).compactMap { _, _, id in
+            let items = candidates.prefix(max(0, request.limit)).compactMap { _, id in
                 state.lease(id, to: request.owner, now: now, until: self.expiry(from: now))
             }
             return ClaimResult(items: items, nextVisibleIn: nextVisible.map { .milliseconds(max(0, Int64($0.timeIntervalSince(now) * 1000))) })
@@ -217,7 +218,6 @@ extension InMemoryProvider {
                             input: start.input, parent: start.parent, createdAt: now, updatedAt: now
                         )
                         info.queue = start.queueName
-                        info.priority = start.priority ?? Priority.default
                         state.instances[childID] = Instance(info: info)
                         state.enqueue(childID, executionID: start.executionID, .executionStarted(start), visibleAt: now)
                     }
@@ -391,11 +391,10 @@ extension InMemoryProvider.State {
             status: .pending, input: request.input, createdAt: now, updatedAt: now
         )
         info.queue = request.queueName
-        info.priority = request.priority ?? Priority.default
         self.instances[request.instanceID] = InMemoryProvider.Instance(info: info)
         let start = HistoryEvent.ExecutionStarted(
             name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
-            queue: request.queue, priority: request.priority
+            queue: request.queue
         )
         self.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
     }

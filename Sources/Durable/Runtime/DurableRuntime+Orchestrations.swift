@@ -14,7 +14,6 @@ extension DurableRuntime {
             claimUnrunnableAfter: self.configuration.claimUnrunnableAfter
         )
         request.orchestrationQueues = self.configuration.orchestrationQueues
-        request.priorityAging = self.configuration.priorityAging
         return request
     }
 

@@ -28,9 +28,6 @@ public final class DurableRuntime: Service, Sendable {
         /// The task queues this node takes turns from (``Orchestration/queue``), sharing
         /// `orchestrationConcurrency`. Defaults to the default queue.
         public var orchestrationQueues: [String]
-        /// Every this long a ready turn or task has waited counts as one priority level higher in
-        /// claim order (``Priority``), bounding how long low priorities wait.
-        public var priorityAging: Duration
         /// How often held leases are renewed; keep it well under the provider's lease duration.
         public var leaseRenewalInterval: Duration
         /// The longest a dispatcher sleeps without a notification or a known due time.
@@ -102,10 +99,8 @@ public final class DurableRuntime: Service, Sendable {
             stickyCacheCapacity: Int = 1_000,
             activityGracePeriod: Duration = .seconds(30),
             activityQueues: [String: Int]? = nil,
-            orchestrationQueues: [String] = [TaskQueue.defaultName],
-            priorityAging: Duration = .seconds(60)
+            orchestrationQueues: [String] = [TaskQueue.defaultName]
         ) {
-            self.priorityAging = max(.milliseconds(1), priorityAging)
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
             self.activityConcurrency = max(1, activityConcurrency)

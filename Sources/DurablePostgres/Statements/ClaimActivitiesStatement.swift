@@ -16,8 +16,6 @@ struct ClaimActivitiesStatement: PreparedQuery {
     /// more than `liveness` seconds ago.
     var sessions = false
     var liveness = 0.0
-    /// Seconds of waiting that count as one priority level (``Priority``).
-    var aging = 60.0
 
     static let placeholder = ClaimActivitiesStatement()
     static let sql = placeholder.query.sql
@@ -41,19 +39,14 @@ struct ClaimActivitiesStatement: PreparedQuery {
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
         ), ready AS (
-            -- The queue's ready index of each priority level in claim order, then the best of
-            -- those by level aged by waiting; visible_at moves to the end of a lease, so expired
-            -- leases are visible too.
-            SELECT r.id FROM generate_series(\(unescaped: "\(Priority.highest), \(Priority.lowest)")) p(level), LATERAL (
-                SELECT id, visible_at, seq FROM activity_tasks t
-                WHERE queue = \(self.queue) AND priority = p.level AND visible_at <= now()
-                  AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
-                ORDER BY visible_at, seq
-                LIMIT \(self.limit)
-                FOR UPDATE SKIP LOCKED
-            ) r
-            ORDER BY p.level - EXTRACT(EPOCH FROM now() - r.visible_at) / \(self.aging)::float8, r.visible_at, r.seq
+            -- The queue's ready index in claim order; visible_at moves to the end of a lease, so
+            -- expired leases are visible too.
+            SELECT id FROM activity_tasks t
+            WHERE queue = \(self.queue) AND visible_at <= now()
+              AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
+            ORDER BY visible_at, seq
             LIMIT \(self.limit)
+            FOR UPDATE SKIP LOCKED
         ), stranded AS (
             -- Session tasks whose node stopped or went silent, through the session index: it holds
             -- session tasks only, which their own node mostly claims at once (read only when the
@@ -81,10 +74,7 @@ struct ClaimActivitiesStatement: PreparedQuery {
         -- visible_at moves to the end of the lease, so "visible now" also covers expired
         -- leases; one row with only the next due time when nothing was claimed.
         SELECT c.id, c.instance_id, c.execution_id, c.request, c.attempt, c.deliveries, c.lock_epoch, c.handler_misses, c.heartbeat,
-               c.cancel_requested, c.rate_admitted,
-               EXTRACT(EPOCH FROM ((SELECT min(n.visible_at) FROM generate_series(\(unescaped: "\(Priority.highest), \(Priority.lowest)")) p(level), LATERAL (
-                                        SELECT visible_at FROM activity_tasks WHERE queue = \(self.queue) AND priority = p.level AND visible_at > now()
-                                        ORDER BY visible_at LIMIT 1) n) - now()))::float8
+               c.cancel_requested, c.rate_admitted, EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE queue = \(self.queue) AND visible_at > now()) - now()))::float8
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """
     }

@@ -10,8 +10,6 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
     var queues = [TaskQueue.defaultName]
     var limit = 0
     var leaseSeconds = 0.0
-    /// Seconds of waiting that count as one priority level (``Priority``).
-    var aging = 60.0
     /// Capability-aware claims: the names this node has, and name + U+001F + version pairs.
     var names: [String]? = []
     var pairs: [String]? = []
@@ -31,7 +29,6 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         self.queues = request.orchestrationQueues
         self.limit = request.limit
         self.leaseSeconds = leaseSeconds
-        self.aging = request.priorityAging.seconds
         self.names = request.capabilities.map { Array($0.orchestrations.keys) }
         self.pairs = request.capabilities.map { capabilities in
             capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
@@ -51,15 +48,14 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
     func query(multiQueue: Bool) -> PostgresQuery {
         let open = multiQueue ? "unnest(" : "(SELECT ("
         let close = multiQueue ? ") q(name)" : ")[1] AS name) q"
-        let levels = "generate_series(\(Priority.highest), \(Priority.lowest)) p(level)"
         return """
         WITH ready AS (
-            -- The ready index of each queue served and priority level, oldest first: reads the rows
-            -- it returns (and, with capability filters, the ones other nodes run), whatever waits
-            -- behind them or in other queues; then the best of those, by level aged by waiting.
-            SELECT r.id FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), \(unescaped: levels), LATERAL (
+            -- The ready index of each queue served, oldest first: reads the rows it returns (and,
+            -- with capability filters, the ones other nodes run), whatever waits behind them or in
+            -- other queues; then the oldest of those.
+            SELECT r.id FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), LATERAL (
                 SELECT i.id, greatest(i.inbox_at, i.locked_until) AS ready_at FROM instances i
-                WHERE i.queue = q.name AND i.priority = p.level AND i.inbox_at IS NOT NULL AND greatest(i.inbox_at, i.locked_until) <= now()
+                WHERE i.queue = q.name AND i.inbox_at IS NOT NULL AND greatest(i.inbox_at, i.locked_until) <= now()
                   AND i.status IN ('pending', 'running')
                   AND (\(self.names)::text[] IS NULL
                        OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
@@ -77,7 +73,7 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
                 LIMIT \(self.limit)
                 FOR UPDATE SKIP LOCKED
             ) r
-            ORDER BY p.level - EXTRACT(EPOCH FROM now() - r.ready_at) / \(self.aging)::float8, r.ready_at
+            ORDER BY r.ready_at
             LIMIT \(self.limit)
         ), orphaned AS (
             -- Leases of silent nodes, taken over before they expire: found through the lock owner
@@ -112,10 +108,9 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         -- minus one) and the provider reads them again.
         SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), i.history_offset, i.history_length,
                (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
-               EXTRACT(EPOCH FROM ((SELECT min(n.ready_at) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), \(unescaped: levels), LATERAL (
+               EXTRACT(EPOCH FROM ((SELECT min(n.ready_at) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), LATERAL (
                                         SELECT greatest(n.inbox_at, n.locked_until) AS ready_at FROM instances n
-                                        WHERE n.queue = q.name AND n.priority = p.level AND n.inbox_at IS NOT NULL
-                                          AND greatest(n.inbox_at, n.locked_until) > now()
+                                        WHERE n.queue = q.name AND n.inbox_at IS NOT NULL AND greatest(n.inbox_at, n.locked_until) > now()
                                         ORDER BY greatest(n.inbox_at, n.locked_until) LIMIT 1) n) - now()))::float8 AS next_visible,
                \(unescaped: Self.turnColumns(historyFrom: "i.history_offset"))
         FROM (SELECT 1) one LEFT JOIN claimed i ON true
