@@ -44,15 +44,6 @@ struct RenderJob: Orchestration {
     }
 }
 
-/// Marks a point the test waits for.
-struct Mark: Activity {
-    var probe = Probe()
-    func run(_ input: String, context: ActivityContext) async throws -> Bool {
-        self.probe.hit(input)
-        return true
-    }
-}
-
 /// Opens a session, runs three activities in it, then (after event "go") one more: returns the
 /// session's node and the nodes that ran the four.
 struct SessionJob: Orchestration {
@@ -60,7 +51,7 @@ struct SessionJob: Orchestration {
         let session = try await context.openSession("job")
         var nodes = [session.nodeID]
         for step in 0..<3 { nodes.append(try await context.activity(Describe.self, step, in: session)) }
-        _ = try await context.activity(Mark.self, "three-done")
+        _ = try await context.activity(Signal.self, "three-done")
         _ = try await context.waitForEvent("go", as: Bool.self).value
         nodes.append(try await context.activity(Describe.self, 3, in: session))
         return nodes
@@ -75,7 +66,7 @@ private func sessionAffinity(_ factory: ProviderConformance.Factory) async throw
         var registry = Registry()
         try registry.register(SessionJob())
         try registry.register(Describe(node: "node-\(node)", probe: probe))
-        try registry.register(Mark(probe: probe))
+        try registry.register(Signal(probe: probe))
         return registry
     }
     var nodes: [RuntimeHarness] = []

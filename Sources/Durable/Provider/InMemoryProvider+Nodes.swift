@@ -71,7 +71,7 @@ extension InMemoryProvider {
                     startedAt: node.startedAt,
                     heartbeatAt: node.heartbeatAt,
                     stoppedAt: node.stoppedAt,
-                    isAlive: node.stoppedAt == nil && node.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now,
+                    isAlive: node.isAlive(now: now, staleAfter: staleAfter),
                     instanceLeases: state.instances.values.filter { $0.lease?.owner == owner && ($0.lease?.expiresAt ?? now) > now }.map(\.info.id).sorted(),
                     activityLeases: state.tasks.values.filter { $0.lease?.owner == owner && ($0.lease?.expiresAt ?? now) > now }.count
                 )
@@ -108,7 +108,7 @@ extension InMemoryProvider.State {
     func fleetSnapshot(now: Date, staleAfter: Duration, node: Capabilities) -> FleetSnapshot {
         let queues = node.servedQueues
         let turnQueues = node.orchestrationQueues ?? [TaskQueue.defaultName]
-        let alive = self.nodes.values.filter { $0.stoppedAt == nil && $0.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now }.count
+        let alive = self.nodes.values.filter { $0.isAlive(now: now, staleAfter: staleAfter) }.count
         // An instance's turn is ready once it has a visible message and no live lease.
         let readySince = self.inbox.compactMap { id, messages -> (String, Date)? in
             guard let instance = self.instances[id], !instance.info.status.isTerminal, turnQueues.contains(instance.info.queue) else { return nil }
@@ -117,20 +117,19 @@ extension InMemoryProvider.State {
             let since = max(first, instance.lease?.expiresAt ?? first)
             return since <= now ? (instance.info.queue, since) : nil
         }
-        func age(_ dates: [Date]) -> Duration? {
-            dates.min().map { .milliseconds(Int64(now.timeIntervalSince($0) * 1000)) }
+        /// The depth of a queue whose items have been ready since `since`.
+        func depth(_ since: [Date]) -> QueueDepth {
+            QueueDepth(ready: min(since.count, FleetSnapshot.countLimit), oldestReady: since.min().map { .milliseconds(Int64(now.timeIntervalSince($0) * 1000)) })
         }
         let activityQueues = Dictionary(uniqueKeysWithValues: Set(queues).map { queue in
-            let since = self.tasks.values.compactMap { task -> Date? in
+            (queue, depth(self.tasks.values.compactMap { task -> Date? in
                 guard !task.cancelRequested, task.request.queueName == queue else { return nil }
                 let since = max(task.visibleAt, task.lease?.expiresAt ?? task.visibleAt)
                 return since <= now ? since : nil
-            }
-            return (queue, QueueDepth(ready: min(since.count, FleetSnapshot.countLimit), oldestReady: age(since)))
+            }))
         })
         let turnDepths = Dictionary(uniqueKeysWithValues: Set(turnQueues).map { queue in
-            let since = readySince.filter { $0.0 == queue }.map(\.1)
-            return (queue, QueueDepth(ready: min(since.count, FleetSnapshot.countLimit), oldestReady: age(since)))
+            (queue, depth(readySince.filter { $0.0 == queue }.map(\.1)))
         })
         return FleetSnapshot(aliveNodes: alive, turnQueues: turnDepths, activityQueues: activityQueues)
     }

@@ -110,8 +110,7 @@ extension InMemoryProvider {
                         let oldest = current.filter({ $0.visibleAt <= now }).map(\.visibleAt).min(),
                         oldest.addingTimeInterval(grace.seconds) <= now,
                         !state.nodes.values.contains(where: { node in
-                            node.stoppedAt == nil
-                                && node.heartbeatAt.addingTimeInterval((request.staleNodeAfter ?? .seconds(30)).seconds) > now
+                            node.isAlive(now: now, staleAfter: request.staleNodeAfter ?? .seconds(30))
                                 && node.registration.capabilities.canRun(name: instance.info.name, version: instance.info.version)
                         })
                     else { continue }

@@ -101,6 +101,11 @@ public final class InMemoryProvider: DurableProvider {
         var startedAt: Date
         var heartbeatAt: Date
         var stoppedAt: Date?
+
+        /// Not stopped, and heartbeated within `staleAfter`.
+        func isAlive(now: Date, staleAfter: Duration) -> Bool {
+            self.stoppedAt == nil && self.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now
+        }
     }
 
     struct State {
@@ -128,14 +133,12 @@ public final class InMemoryProvider: DurableProvider {
             guard let staleAfter else { return false }
             let parts = owner.split(separator: "#", maxSplits: 1)
             guard parts.count == 2, let node = self.nodes[String(parts[0])] else { return false }
-            return node.registration.incarnation != parts[1] || node.stoppedAt != nil
-                || node.heartbeatAt.addingTimeInterval(staleAfter.seconds) <= now
+            return node.registration.incarnation != parts[1] || !node.isAlive(now: now, staleAfter: staleAfter)
         }
 
-        /// Whether node `id` is registered, not stopped, and heartbeated within `staleAfter`.
+        /// Whether node `id` is registered and alive.
         func isAlive(_ id: String, now: Date, staleAfter: Duration) -> Bool {
-            guard let node = self.nodes[id] else { return false }
-            return node.stoppedAt == nil && node.heartbeatAt.addingTimeInterval(staleAfter.seconds) > now
+            self.nodes[id]?.isAlive(now: now, staleAfter: staleAfter) ?? false
         }
 
         /// Releases the leases `matches` selects; returns how many.

@@ -217,10 +217,10 @@ extension DurableRuntime {
     private func admit(_ item: ActivityWorkItem, rateLimit: String, logger: Logger) async -> Bool {
         do {
             guard let slot = try await self.provider.admitActivity(item.lease, rateLimit: rateLimit) else { return true }
-            let delay = slot.timeIntervalSince(Date().addingTimeInterval(self.providerClockOffset.withLock { $0 }))
-            self.metrics.rateLimited(rateLimit, delay: .milliseconds(Int64(max(0, delay) * 1000)))
-            self.lanes[item.request.queueName]?.wake.signal(after: .milliseconds(Int64(max(0, delay) * 1000) + 1))
-            logger.debug("rate limit '\(rateLimit)': the attempt waits for its slot", metadata: ["durable.retryIn": "\(delay) s"])
+            let delay = Duration.milliseconds(Int64(max(0, slot.timeIntervalSince(Date().addingTimeInterval(self.providerClockOffset.withLock { $0 }))) * 1000))
+            self.metrics.rateLimited(rateLimit, delay: delay)
+            self.lanes[item.request.queueName]?.wake.signal(after: delay + .milliseconds(1))
+            logger.debug("rate limit '\(rateLimit)': the attempt waits for its slot", metadata: ["durable.retryIn": "\(delay)"])
         } catch let error as DurableError where error.code == .leaseLost {
             logger.warning("activity not admitted: lease lost to another owner")
         } catch {
