@@ -103,21 +103,23 @@ public struct Start: AsyncParsableCommand {
     @Option(help: "The instance id (default: a random UUID).") var id: String?
     @Option(help: "The version (default: the newest on the node that runs the first turn).") var version: String?
     @Option(help: "The task queue its turns go to (default: the default queue).") var queue: String?
-    @Option(help: "Start by key: with --debounce or --singleton; prints the key's instance, which starts <key>#0, #1, ….") var key: String?
+    @Option(help: "Start by key: with --debounce, --singleton or --concurrency; prints the key's instance, which starts <key>#0, #1, ….") var key: String?
     @Option(help: "With --key: start once the calls stop for this many seconds, with the last input.") var debounce: Double?
     @Option(help: "With --key: at most one instance of the key at a time; a call while one runs is skipped or queued (skip, queue).") var singleton: String?
+    @Option(help: "With --key: at most this many instances of the key at a time, across the fleet; the calls beyond wait, in order.") var concurrency: Int?
 
     public init() {}
 
     public func run() async throws {
         let policy: KeyedStartPolicy?
-        switch (self.key, self.debounce, self.singleton) {
-        case (nil, nil, nil): policy = nil
-        case (_?, let quiet?, nil): policy = .debounce(quiet: .milliseconds(Int64(quiet * 1000)))
-        case (_?, nil, let mode?):
+        switch (self.key, self.debounce, self.singleton, self.concurrency) {
+        case (nil, nil, nil, nil): policy = nil
+        case (_?, let quiet?, nil, nil): policy = .debounce(quiet: .milliseconds(Int64(quiet * 1000)))
+        case (_?, nil, let mode?, nil):
             guard let whenRunning = KeyedStartPolicy.WhenRunning(rawValue: mode) else { throw ValidationError("--singleton takes skip or queue") }
             policy = .singleton(whenRunning: whenRunning)
-        default: throw ValidationError("--key takes one of --debounce or --singleton, and they need --key")
+        case (_?, nil, nil, let limit?): policy = .concurrency(limit: limit)
+        default: throw ValidationError("--key takes one of --debounce, --singleton or --concurrency, and they need --key")
         }
         try await self.connection.withProvider { provider in
             let client = DurableClient(provider: provider)

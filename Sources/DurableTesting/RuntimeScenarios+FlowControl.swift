@@ -7,6 +7,7 @@ extension RuntimeScenarios {
     static let flowControlScenarios: [Scenario] = [
         Scenario(name: "a 20/s rate limit holds across two nodes", body: rateLimitAcrossNodes),
         Scenario(name: "starts by key: a debounce of 100 calls starts one instance, singletons skip or queue", body: keyedStarts),
+        Scenario(name: "a concurrency limit of 2 per key holds while 200 instances of 5 keys run on two nodes", body: concurrencyLimits),
     ]
 }
 
@@ -108,6 +109,68 @@ private func keyedStarts(_ factory: ProviderConformance.Factory) async throws {
         _ = try await client.result(of: Napping.self, instanceID: "once#0", timeout: .seconds(30))
         let skipped = try await provider.instance(id: "once#1")
         try require(skipped == nil, "the calls made while once#0 ran were skipped")
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// Returns its input after a short timer.
+struct Brief: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
+        try await context.createTimer(for: .milliseconds(40)).value
+        return input
+    }
+}
+
+private func concurrencyLimits(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let registry = try registry { try $0.register(Brief()) }
+    let nodes = ["node-1", "node-2"].map { RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: $0)) }
+    do {
+        let keys = (0..<5).map { "tenant-\($0)" }
+        let perKey = 40
+        // Samples the instances table for the unfinished instances of each key until told to stop.
+        let sampler = Task { () throws -> (samples: Int, most: [String: Int]) in
+            var samples = 0
+            var most: [String: Int] = [:]
+            while !Task.isCancelled {
+                let page = try await provider.listInstances(InstanceQuery(statuses: [.pending, .running], name: Brief.name, limit: 1000))
+                var running: [String: Int] = [:]
+                for info in page.instances { running[String(info.id.prefix { $0 != "#" }), default: 0] += 1 }
+                for (key, count) in running { most[key] = max(most[key] ?? 0, count) }
+                samples += 1
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return (samples, most)
+        }
+        // The calls of the five keys interleaved; each key's n-th call carries n.
+        for number in 0..<perKey {
+            for key in keys { try await client.start(Brief.self, input: number, key: key, policy: .concurrency(limit: 2)) }
+        }
+        for key in keys {
+            try await waitForInstance("\(key)#\(perKey - 1)", provider)
+            for number in 0..<perKey {
+                let output = try await client.result(of: Brief.self, instanceID: "\(key)#\(number)", timeout: .seconds(60))
+                try require(output == number, "\(key)#\(number) got the input of call \(output): not in call order")
+            }
+        }
+        sampler.cancel()
+        let (samples, most) = try await sampler.value
+        for key in keys {
+            try require((most[key] ?? 0) <= 2, "\(most[key] ?? 0) instances of \(key) ran at once, over its limit of 2 (\(samples) samples)")
+        }
+        try require(most.values.contains(2), "no sample saw a key use both of its slots (\(samples) samples): \(most)")
+
+        // One key's backlog does not hold another key back.
+        for number in 0..<30 { try await client.start(Brief.self, input: number, key: "busy", policy: .concurrency(limit: 1)) }
+        try await client.start(Brief.self, input: 0, key: "quiet", policy: .concurrency(limit: 1))
+        try await waitForInstance("quiet#0", provider)
+        _ = try await client.result(of: Brief.self, instanceID: "quiet#0", timeout: .seconds(30))
+        let busyLast = try await provider.instance(id: "busy#29")
+        try require(busyLast == nil, "quiet#0 waited for busy's backlog of 30")
         for node in nodes { try await node.stop() }
     } catch {
         for node in nodes { try? await node.stop() }

@@ -12,7 +12,7 @@ import Prometheus
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
-        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), footprint (what a kept execution, an activity in flight and a claimed turn cost in memory), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node), query (query round trips, from a kept execution and by replay), publish (one publication to --publish-count subscribers), update (update round trips); the last nine are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
+        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), footprint (what a kept execution, an activity in flight and a claimed turn cost in memory), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node), query (query round trips, from a kept execution and by replay), publish (one publication to --publish-count subscribers), update (update round trips), heartbeat, schedules, keyed (fanout5 started over --concurrency-keys keys with a --concurrency-limit each, against fanout5 by id); those after history-engine are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
     )
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
@@ -78,6 +78,12 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Instances per soak batch (resident memory is read after each).")
     var soakBatch = 1_000
 
+    @Option(help: "Keys of the keyed workload (fanout5 started by key under a concurrency limit).")
+    var concurrencyKeys = 100
+
+    @Option(help: "The keyed workload's concurrency limit per key.")
+    var concurrencyLimit = 5
+
     @Option(help: "Items of each kind the footprint workload holds at once.")
     var footprintCount = 2_000
 
@@ -113,6 +119,7 @@ struct Bench: AsyncParsableCommand {
             case "update": results[workload] = try await self.updates(url: url)
             case "heartbeat": results[workload] = try await self.heartbeats(url: url)
             case "schedules": results[workload] = try await self.schedules(url: url)
+            case "keyed": results[workload] = try await self.keyed(url: url)
             default: throw ValidationError("unknown workload '\(workload)'")
             }
         }

@@ -36,6 +36,35 @@ import Testing
         #expect(machine.finished("sync#9").isEmpty, "another instance's end changes nothing")
         #expect(machine.finished("sync#0") == [.start(input: Payload(json: "2"), instanceID: "sync#1")])
         #expect(machine.finished("sync#1") == [.start(input: Payload(json: "3"), instanceID: "sync#2")])
-        #expect(machine.finished("sync#2").isEmpty && machine.running == nil)
+        #expect(machine.finished("sync#2").isEmpty && machine.running.isEmpty)
+    }
+
+    @Test func aConcurrencyLimitRunsAtMostLimitAndTheRestInCallOrder() {
+        var machine = KeyedStartMachine(key: "tenant", policy: .concurrency(limit: 2))
+        var started: [String] = []
+        for call in 0..<5 {
+            for case .start(_, let id) in machine.call(Payload(json: "\(call)"), now: self.now) { started.append(id) }
+        }
+        #expect(started == ["tenant#0", "tenant#1"] && machine.running == started && machine.queued.count == 3)
+        // Ends in any order free a slot each, for the oldest waiting call.
+        #expect(machine.finished("tenant#1") == [.start(input: Payload(json: "2"), instanceID: "tenant#2")])
+        #expect(machine.finished("tenant#7").isEmpty && machine.running.count == 2, "another instance's end frees nothing")
+        #expect(machine.finished("tenant#0") == [.start(input: Payload(json: "3"), instanceID: "tenant#3")])
+        #expect(machine.finished("tenant#2") == [.start(input: Payload(json: "4"), instanceID: "tenant#4")])
+        #expect(machine.finished("tenant#3").isEmpty && machine.running == ["tenant#4"] && machine.queued.isEmpty)
+    }
+
+    @Test func aRecordReadsAndWritesASingletonsRunningInstanceAsBefore() throws {
+        // A singleton's record as the version before concurrency limits wrote it.
+        let earlier = #"{"key":"sync","policy":{"singleton":{"whenRunning":"queue"}},"started":1,"running":"sync#0","queued":[]}"#
+        let machine = try JSONDecoder().decode(KeyedStartMachine.self, from: Data(earlier.utf8))
+        #expect(machine.running == ["sync#0"])
+        let written = try JSONSerialization.jsonObject(with: JSONEncoder().encode(machine)) as? [String: Any]
+        #expect(written?["running"] as? String == "sync#0" && written?["runningIDs"] == nil)
+
+        var limited = KeyedStartMachine(key: "t", policy: .concurrency(limit: 3))
+        for call in 0..<3 { _ = limited.call(Payload(json: "\(call)"), now: self.now) }
+        let decoded = try JSONDecoder().decode(KeyedStartMachine.self, from: JSONEncoder().encode(limited))
+        #expect(decoded == limited)
     }
 }

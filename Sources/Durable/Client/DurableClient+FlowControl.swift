@@ -17,8 +17,9 @@ extension DurableClient {
     }
 
     /// Starts `O` by key under `policy` (``KeyedStartPolicy``): debounced (one start once the calls
-    /// stop for the quiet period, with the last input) or as a singleton (at most one instance of the
-    /// key at a time; a call while one runs is skipped or queued). Concurrent callers on any number
+    /// stop for the quiet period, with the last input), as a singleton (at most one instance of the
+    /// key at a time; a call while one runs is skipped or queued) or under a concurrency limit (at
+    /// most N at a time, the calls beyond it queued in order). Concurrent callers on any number
     /// of processes reach one decision. The instances started are `<key>#0`, `<key>#1`, …; the key's
     /// policy, orchestration, version and queue are those of its first call.
     ///
@@ -39,8 +40,12 @@ extension DurableClient {
         // Room for the `#<n>` of the instances it starts.
         guard key.count <= 170 else { throw DurableError(.invalidInput, "a start key must have at most 170 characters", instanceID: instanceID) }
         if let queue { try TaskQueue.validate(queue) }
-        if case .debounce(let quiet) = policy, quiet <= .zero {
+        switch policy {
+        case .debounce(let quiet) where quiet <= .zero:
             throw DurableError(.invalidInput, "a debounce needs a positive quiet period", instanceID: instanceID)
+        case .concurrency(let limit) where limit < 1:
+            throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", instanceID: instanceID)
+        default: break
         }
         let record = DurableKeyedStart.Record(orchestration: name, version: version, queue: queue, machine: KeyedStartMachine(key: key, policy: policy))
         let request = StartRequest(instanceID: instanceID, name: DurableKeyedStart.name, input: try Payload(encoding: record))

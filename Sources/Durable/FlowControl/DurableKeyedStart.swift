@@ -24,18 +24,19 @@ struct DurableKeyedStart: Orchestration {
 
     func run(_ input: Record, context: OrchestrationContext) async throws -> String {
         var record = input
-        // A singleton's running instance; a debounced start is not waited for.
-        var running: DurableTask<Payload>?
+        // The running instances of a singleton or a concurrency limit, oldest first (as the
+        // machine's); a debounced start is not waited for.
+        var running: [(id: String, task: DurableTask<Payload>)] = []
         var decisions = 0
         // The end of a running instance would be lost with this execution: it continues as new
         // only without one.
-        while decisions < Self.decisionsPerExecution || running != nil {
+        while decisions < Self.decisionsPerExecution || !running.isEmpty {
             decisions += 1
             let call = context.waitForEvent(Self.eventName, as: Payload.self)
             var waits: [any DurableTaskProtocol] = [call]
             let timer = record.machine.wakeAt.map { context.createTimer(until: $0) }
             if let timer { waits.append(timer) }
-            if let running { waits.append(running) }
+            waits += running.map(\.task)
             let winner = waits[await context.whenAny(waits, cancelLosers: false)].id
             if winner != call.id { call.cancel() }
             if let timer, winner != timer.id { timer.cancel() }
@@ -45,17 +46,19 @@ struct DurableKeyedStart: Orchestration {
                 actions = record.machine.call(try await call.value, now: context.now)
             } else if let timer, winner == timer.id {
                 actions = record.machine.wake(now: context.now)
-            } else {
+            } else if let index = running.firstIndex(where: { $0.task.id == winner }) {
                 // However it ended: a failed instance does not stop the key.
-                _ = try? await running?.value
-                running = nil
-                actions = record.machine.finished(record.machine.running ?? "")
+                let ended = running.remove(at: index)
+                _ = try? await ended.task.value
+                actions = record.machine.finished(ended.id)
+            } else {
+                actions = []
             }
             for case .start(let payload, let id) in actions {
                 let task = context.scheduleSubOrchestration(
                     named: record.orchestration, input: payload, as: Payload.self, instanceID: id, version: record.version, queue: record.queue
                 )
-                if case .singleton = record.machine.policy { running = task }
+                if record.machine.policy.runningLimit != nil { running.append((id, task)) }
             }
         }
         try context.continueAsNew(with: record)
