@@ -60,7 +60,8 @@ public struct Instances: AsyncParsableCommand {
             )
             for info in page.instances {
                 let paused = info.pause.map { " paused by \($0.by)" + ($0.reason.isEmpty ? "" : ": \($0.reason)") } ?? ""
-                let queue = info.queue == TaskQueue.defaultName ? "" : " on task queue \(info.queue)"
+                let queue = (info.queue == TaskQueue.defaultName ? "" : " on task queue \(info.queue)")
+                    + (info.priority == Priority.default ? "" : " priority \(info.priority)")
                 let extra = queue + paused + (info.waitingFor.map { " waiting for \($0)" } ?? info.failure.map { " \($0.message)" } ?? "")
                 print("\(info.id)\t\(info.name) \(info.version)\t\(info.status.rawValue)\(extra)")
             }
@@ -103,6 +104,7 @@ public struct Start: AsyncParsableCommand {
     @Option(help: "The instance id (default: a random UUID).") var id: String?
     @Option(help: "The version (default: the newest on the node that runs the first turn).") var version: String?
     @Option(help: "The task queue its turns go to (default: the default queue).") var queue: String?
+    @Option(help: "Its priority, 1 (highest) to 5 (lowest); default 3.") var priority: Int?
     @Option(help: "Start by key: with --debounce, --singleton or --concurrency; prints the key's instance, which starts <key>#0, #1, ….") var key: String?
     @Option(help: "With --key: start once the calls stop for this many seconds, with the last input.") var debounce: Double?
     @Option(help: "With --key: at most one instance of the key at a time; a call while one runs is skipped or queued (skip, queue).") var singleton: String?
@@ -124,9 +126,13 @@ public struct Start: AsyncParsableCommand {
         try await self.connection.withProvider { provider in
             let client = DurableClient(provider: provider)
             if let key = self.key, let policy {
-                print(try await client.start(name: self.name, input: Payload(json: self.input), key: key, policy: policy, version: self.version, queue: self.queue))
+                print(try await client.start(
+                    name: self.name, input: Payload(json: self.input), key: key, policy: policy, version: self.version, queue: self.queue, priority: self.priority
+                ))
             } else {
-                print(try await client.start(name: self.name, input: Payload(json: self.input), instanceID: self.id, version: self.version, queue: self.queue))
+                print(try await client.start(
+                    name: self.name, input: Payload(json: self.input), instanceID: self.id, version: self.version, queue: self.queue, priority: self.priority
+                ))
             }
         }
     }

@@ -170,9 +170,10 @@ extension PostgresProvider {
                     start.executionID = UUID().uuidString.lowercased()
                     let created = try await connection.query(
                         """
-                        INSERT INTO instances (id, name, version, execution_id, status, input, parent_instance, parent_execution, parent_operation, queue)
+                        INSERT INTO instances (id, name, version, execution_id, status, input, parent_instance, parent_execution, parent_operation, queue, priority)
                         VALUES (\(childID), \(start.name), \(start.version), \(start.executionID), 'pending', \(start.input.json),
-                                \(start.parent?.instanceID), \(start.parent?.executionID), \(start.parent?.operationID), \(start.queueName))
+                                \(start.parent?.instanceID), \(start.parent?.executionID), \(start.parent?.operationID), \(start.queueName),
+                                \(start.priority ?? Priority.default)::smallint)
                         ON CONFLICT (id) DO NOTHING
                         RETURNING id
                         """,
@@ -220,15 +221,15 @@ extension PostgresProvider {
                 let owner = commit.prefetch?.owner ?? ""
                 let inserted = try await connection.query(
                     """
-                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, queue, request,
+                    INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, queue, request, priority,
                                                 lock_owner, lock_epoch, deliveries, locked_until, visible_at)
-                    SELECT \(lease.id) || '|' || \(executionID) || '|' || op, \(lease.id), \(executionID), op, n, q, r,
+                    SELECT \(lease.id) || '|' || \(executionID) || '|' || op, \(lease.id), \(executionID), op, n, q, r, p,
                            CASE WHEN l THEN \(owner) END, CASE WHEN l THEN 1 ELSE 0 END, CASE WHEN l THEN 1 ELSE 0 END,
                            CASE WHEN l THEN now() + make_interval(secs => \(self.leaseSeconds)) END,
                            CASE WHEN l THEN now() + make_interval(secs => \(self.leaseSeconds)) ELSE now() END
                     FROM unnest(\(activities.map(\.operationID))::int[], \(activities.map(\.name))::text[], \(activities.map(\.queueName))::text[],
-                                \(requests)::text[], \(leased)::bool[])
-                         AS t(op, n, q, r, l)
+                                \(requests)::text[], \(activities.map(\.priorityColumn))::int2[], \(leased)::bool[])
+                         AS t(op, n, q, r, p, l)
                     ON CONFLICT (id) DO NOTHING
                     RETURNING id, operation_id, lock_owner IS NOT NULL
                     """,
@@ -462,7 +463,7 @@ extension PostgresProvider {
             terminal: terminal, consumedMessageIDs: commit.consumedMessageIDs,
             prefetchOwner: owner, leaseSeconds: self.leaseSeconds,
             operationIDs: activities.map(\.operationID), activityNames: activities.map(\.name), activityQueues: activities.map(\.queueName),
-            requests: requests, leased: leased,
+            requests: requests, activityPriorities: activities.map(\.priorityColumn), leased: leased,
             targets: outgoing.map(\.instanceID), executions: outgoing.map { $0.executionID ?? "" }, kinds: kinds,
             visibleAt: outgoing.map { $0.visibleAt?.timeIntervalSince1970 ?? 0 }, timerOperations: outgoing.map { $0.timerOperation ?? -1 },
             status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json, awaitedEvents: result.awaitedEvents.isEmpty ? nil : result.awaitedEvents,

@@ -47,20 +47,15 @@ extension PostgresProvider {
                        coalesce((SELECT array_agg(DISTINCT id) FROM others WHERE stale_at <= now()), '{}'),
                        (SELECT count(*) FROM nodes WHERE stopped_at IS NULL
                           AND heartbeat_at + make_interval(secs => \(staleAfter.seconds)) > now())::int8,
-                       -- Per turn queue the node serves, through the queue's ready index; -1: none ready.
-                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM instances WHERE queue = u.q AND inbox_at IS NOT NULL
-                                        AND greatest(inbox_at, locked_until) <= now() LIMIT \(FleetSnapshot.countLimit)) ready)
+                       -- Per turn queue the node serves, through the queue's ready indexes; -1: none ready.
+                       ARRAY(SELECT \(unescaped: ReadyIndex.turns.count)
                              FROM unnest(\(turnQueues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::int8[],
-                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT greatest(inbox_at, locked_until) FROM instances
-                                        WHERE queue = u.q AND inbox_at IS NOT NULL AND greatest(inbox_at, locked_until) <= now()
-                                        ORDER BY greatest(inbox_at, locked_until) LIMIT 1))), -1)
+                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - \(unescaped: ReadyIndex.turns.oldest))), -1)
                              FROM unnest(\(turnQueues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[],
-                       -- Per activity queue the node serves, through the queue's ready index; -1: none ready.
-                       ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM activity_tasks WHERE queue = u.q AND visible_at <= now()
-                                        AND NOT cancel_requested LIMIT \(FleetSnapshot.countLimit)) ready)
+                       -- Per activity queue the node serves, likewise.
+                       ARRAY(SELECT \(unescaped: ReadyIndex.activities.count)
                              FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::int8[],
-                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - (SELECT min(visible_at) FROM activity_tasks WHERE queue = u.q
-                                        AND visible_at <= now() AND NOT cancel_requested))), -1)
+                       ARRAY(SELECT coalesce(EXTRACT(EPOCH FROM (now() - \(unescaped: ReadyIndex.activities.oldest))), -1)
                              FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[]
                 """,
                 logger: self.logger
@@ -157,3 +152,4 @@ extension PostgresProvider {
         return released
     }
 }
+

@@ -7,9 +7,7 @@ extension PostgresProvider {
     // MARK: Client
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult {
-        try ProviderValidation.instanceID(request.instanceID)
-        try ProviderValidation.name(request.name)
-        try ProviderValidation.payload(request.input, limit: self.configuration.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
+        try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
         let version = request.version ?? ""
         let start = try Self.startMessage(request, executionID: executionID)
@@ -17,7 +15,8 @@ extension PostgresProvider {
             let rows = try await self.starts.execute(
                 CreateInstanceStatement(
                     instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
-                    input: request.input.json, start: start, channel: self.configuration.channel, queue: request.queueName
+                    input: request.input.json, start: start, channel: self.configuration.channel, queue: request.queueName,
+                    priority: request.priority ?? Priority.default
                 )
             )
             for (created, _) in try rows.map({ try $0.decode((Int64, Int64).self) }) where created > 0 {
@@ -62,7 +61,7 @@ extension PostgresProvider {
             HistoryEvent.Kind.executionStarted(
                 .init(
                     name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
-                    queue: request.queue
+                    queue: request.queue, priority: request.priority
                 )
             )
         )
@@ -91,7 +90,7 @@ extension PostgresProvider {
             // while the first waited on its row.
             let created = CreateInstanceStatement(
                 instanceID: id, name: request.name, version: version, executionID: executionID, input: request.input.json, start: start,
-                channel: self.configuration.channel, queue: request.queueName
+                channel: self.configuration.channel, queue: request.queueName, priority: request.priority ?? Priority.default
             )
             let counts = try await connection.query(created.query, logger: self.logger).collect().first?.decode((Int64, Int64).self)
             let rows = try await connection.query(SendMessageStatement.query(instanceID: id, kind: kind, channel: self.configuration.channel), logger: self.logger).collect()
@@ -251,7 +250,7 @@ extension PostgresProvider {
     static func instanceColumns(_ alias: String) -> String {
         [
             "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events", "queue",
+            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events", "queue", "priority",
         ].map { "\(alias).\($0)" }.joined(separator: ", ")
     }
 
@@ -284,6 +283,7 @@ extension PostgresProvider {
         )
         info.awaitedEvents = try cells["awaited_events"].decode([String]?.self) ?? []
         info.queue = try cells["queue"].decode(String.self)
+        info.priority = Int(try cells["priority"].decode(Int16.self))
         return info
     }
 }

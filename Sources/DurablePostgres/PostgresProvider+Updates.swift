@@ -22,7 +22,7 @@ extension PostgresProvider {
             // As signal-with-start: the second statement's snapshot has a concurrent creator's row.
             let created = CreateInstanceStatement(
                 instanceID: start.instanceID, name: start.name, version: start.version ?? "", executionID: executionID, input: start.input.json,
-                start: message, channel: self.configuration.channel, queue: start.queueName
+                start: message, channel: self.configuration.channel, queue: start.queueName, priority: start.priority ?? Priority.default
             )
             let counts = try await connection.query(created.query, logger: self.logger).collect().first?.decode((Int64, Int64).self)
             _ = try await self.sendUpdate(update, kind: kind, on: connection)

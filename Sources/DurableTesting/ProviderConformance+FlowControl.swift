@@ -6,6 +6,7 @@ import Foundation
 extension ProviderConformance {
     static let flowControlChecks: [Check] = [
         Check(name: "a rate limit spaces admissions at its rate", body: rateLimitAdmissions),
+        Check(name: "claims take higher priorities first, oldest first within one, and lower ones when nothing else is ready", body: priorities),
     ]
 }
 
@@ -58,4 +59,46 @@ private func claimActivitiesUntil(_ provider: any DurableProvider, owner: String
         try await Task.sleep(for: .milliseconds(50))
     }
     return []
+}
+
+private func priorities(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    for (id, priority) in [("low", 5), ("mid-1", 3), ("high", 1), ("mid-2", nil)] as [(String, Int?)] {
+        _ = try await provider.createInstance(StartRequest(instanceID: id, name: "Conformance", version: "1.0.0", input: .null, priority: priority))
+    }
+    var claimed: [OrchestrationWorkItem] = []
+    for _ in 0..<4 {
+        claimed += try await provider.claimOrchestrations(ClaimRequest(owner: "me", limit: 1)).items
+    }
+    try require(claimed.map(\.lease.id) == ["high", "mid-1", "mid-2", "low"], "turns by priority, then oldest first: \(claimed.map(\.lease.id))")
+    try require(claimed.map(\.instance.priority) == [1, 3, 3, 5], "each instance shows its priority: \(claimed.map(\.instance.priority))")
+
+    // Activities: the task's priority is its request's.
+    let item = claimed[1]
+    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
+    var actions: [TurnAction] = []
+    for (operation, priority) in [(1, 5), (2, 1), (3, 3)] {
+        events.append(event(item, events.count, .activityScheduled(operationID: operation, name: "Work", input: .null, retry: .none, timeout: nil, priority: priority)))
+        actions.append(.scheduleActivity(ActivityRequest(operationID: operation, name: "Work", input: .null, retry: .none, timeout: nil, priority: priority)))
+    }
+    _ = try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions)))
+    var operations: [Int] = []
+    for _ in 0..<3 {
+        operations += try await provider.claimActivities(ClaimRequest(owner: "me", limit: 1)).items.map(\.request.operationID)
+    }
+    try require(operations == [2, 3, 1], "activity tasks by priority: \(operations)")
+
+    // A lower level than the default is claimed at once when nothing else is ready (before its
+    // aging would rank it with the default level's work), and a higher one goes first.
+    _ = try await provider.createInstance(StartRequest(instanceID: "late-low", name: "Conformance", version: "1.0.0", input: .null, priority: 4))
+    _ = try await provider.createInstance(StartRequest(instanceID: "late-lowest", name: "Conformance", version: "1.0.0", input: .null, priority: 5))
+    _ = try await provider.createInstance(StartRequest(instanceID: "late-high", name: "Conformance", version: "1.0.0", input: .null, priority: 2))
+    let late = try await provider.claimOrchestrations(ClaimRequest(owner: "me", limit: 2)).items.map(\.lease.id)
+    try require(Set(late) == ["late-high", "late-low"], "a batch of two takes levels 2 and 4 of 2, 4 and 5: \(late)")
+    let last = try await provider.claimOrchestrations(ClaimRequest(owner: "me", limit: 2)).items.map(\.lease.id)
+    try require(last == ["late-lowest"], "then level 5: \(last)")
+    do {
+        _ = try await provider.createInstance(StartRequest(instanceID: "bad", name: "Conformance", input: .null, priority: 9))
+        throw ConformanceFailure("a start with priority 9 was accepted")
+    } catch let error as DurableError where error.code == .invalidInput {}
 }

@@ -41,7 +41,7 @@ extension MultiProcessTests {
         let info = try await client.waitForCompletion(instanceID: "big-order", timeout: .seconds(60))
         #expect(info.status == .completed, "the order is \(info.status): \(String(describing: info.failure))")
         let history = try await client.history(instanceID: "big-order")
-        let ship = history.compactMap { if case .activityScheduled(let op, "ShipOrder", _, _, _, _, _, _) = $0.kind { op } else { nil } }
+        let ship = history.compactMap { if case .activityScheduled(let op, "ShipOrder", _, _, _, _, _, _, _) = $0.kind { op } else { nil } }
         let completed = history.compactMap { if case .activityCompleted(let op, _) = $0.kind { op } else { nil } }
         #expect(ship.count == 1 && completed.filter { $0 == ship[0] }.count == 1, "ShipOrder scheduled \(ship), completions \(completed)")
         // The survivor logged the resume, from at least the checkpoint seen before the kill.

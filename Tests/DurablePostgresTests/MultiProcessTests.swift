@@ -165,7 +165,7 @@ struct MultiProcessTests {
         }
         for i in 0..<count {
             let history = try await client.history(instanceID: "order-\(i)")
-            let scheduled = history.compactMap { if case .activityScheduled(let op, _, _, _, _, _, _, _) = $0.kind { op } else { nil } }
+            let scheduled = history.compactMap { if case .activityScheduled(let op, _, _, _, _, _, _, _, _) = $0.kind { op } else { nil } }
             let completions = history.compactMap { if case .activityCompleted(let op, _) = $0.kind { op } else { nil } }
             #expect(Set(completions).count == completions.count, "order-\(i) recorded an activity completion twice: \(completions)")
             #expect(completions.sorted() == scheduled.sorted(), "order-\(i): scheduled \(scheduled), completed \(completions)")

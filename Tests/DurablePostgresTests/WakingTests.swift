@@ -120,7 +120,7 @@ struct WakingTests {
         }
         for id in ids {
             let history = try await client.history(instanceID: id)
-            let scheduled = history.compactMap { if case .activityScheduled(let op, _, _, _, _, _, _, _) = $0.kind { op } else { nil } }
+            let scheduled = history.compactMap { if case .activityScheduled(let op, _, _, _, _, _, _, _, _) = $0.kind { op } else { nil } }
             let completed = history.compactMap { if case .activityCompleted(let op, _) = $0.kind { op } else { nil } }
             let terminal = history.filter(\.kind.isTerminal)
             #expect(scheduled.sorted() == [1, 2] && completed.sorted() == [1, 2], "\(id): scheduled \(scheduled), completed \(completed)")

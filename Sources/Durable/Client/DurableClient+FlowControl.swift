@@ -26,15 +26,20 @@ extension DurableClient {
     /// - Returns: the id of the instance that decides for the key, `keyed:<key>` (`durable why` it).
     @discardableResult
     public func start<O: Orchestration>(
-        _ type: O.Type, input: O.Input, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil
+        _ type: O.Type, input: O.Input, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil, priority: Int? = nil
     ) async throws -> String {
-        try await self.start(name: O.name, input: try Payload(encoding: input), key: key, policy: policy, version: version, queue: queue ?? O.queue)
+        try await self.start(
+            name: O.name, input: try Payload(encoding: input), key: key, policy: policy, version: version, queue: queue ?? O.queue, priority: priority
+        )
     }
 
     /// Starts an orchestration by name by key (see ``start(_:input:key:policy:version:queue:)``);
-    /// `queue` `nil` is the default queue.
+    /// `queue` `nil` is the default queue. The key's instance takes the first call's `priority`, and
+    /// the instances it starts inherit it.
     @discardableResult
-    public func start(name: String, input: Payload, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil) async throws -> String {
+    public func start(
+        name: String, input: Payload, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil, priority: Int? = nil
+    ) async throws -> String {
         let instanceID = DurableKeyedStart.instanceID(key: key)
         try ProviderValidation.instanceID(key)
         // Room for the `#<n>` of the instances it starts.
@@ -48,7 +53,7 @@ extension DurableClient {
         default: break
         }
         let record = DurableKeyedStart.Record(orchestration: name, version: version, queue: queue, machine: KeyedStartMachine(key: key, policy: policy))
-        let request = StartRequest(instanceID: instanceID, name: DurableKeyedStart.name, input: try Payload(encoding: record))
+        let request = StartRequest(instanceID: instanceID, name: DurableKeyedStart.name, input: try Payload(encoding: record), priority: priority)
         // The call's input travels as a Payload, which the key's instance passes to the start as it is.
         let call = HistoryEvent.Kind.eventRaised(name: DurableKeyedStart.eventName, input: try Payload(encoding: input))
         _ = try await self.provider.signalWithStart(request, event: call)

@@ -19,23 +19,27 @@ public struct DurableClient: Sendable {
     /// Starting an id that exists with the same name and input is idempotent (returns the id, starts
     /// nothing); with another name or input it throws `instanceAlreadyExists`. Without an id, a
     /// random UUID is used, never a timestamp. Its turns go to task queue `queue`, else to its
-    /// type's ``Orchestration/queue``.
+    /// type's ``Orchestration/queue``, with `priority` (``Priority``, the default when `nil`).
     @discardableResult
     public func start<O: Orchestration>(
         _ type: O.Type,
         input: O.Input,
         instanceID: String? = nil,
         version: String? = nil,
-        queue: String? = nil
+        queue: String? = nil,
+        priority: Int? = nil
     ) async throws -> String {
-        try await self.start(name: O.name, input: try Payload(encoding: input), instanceID: instanceID, version: version, queue: queue ?? O.queue)
+        try await self.start(name: O.name, input: try Payload(encoding: input), instanceID: instanceID, version: version, queue: queue ?? O.queue, priority: priority)
     }
 
     /// Starts an instance by name with a JSON input; `queue` `nil` sends its turns to the default queue.
     @discardableResult
-    public func start(name: String, input: Payload, instanceID: String? = nil, version: String? = nil, queue: String? = nil) async throws -> String {
+    public func start(
+        name: String, input: Payload, instanceID: String? = nil, version: String? = nil, queue: String? = nil, priority: Int? = nil
+    ) async throws -> String {
         let id = instanceID ?? UUID().uuidString.lowercased()
         if let queue { try TaskQueue.validate(queue) }
+        if let priority { try Priority.validate(priority) }
         // The root of the instance's trace: its turns and activities, on whichever nodes, are its
         // descendants through the context stored with the start.
         let span = self.tracer.startSpan("durable.start", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
@@ -44,7 +48,10 @@ public struct DurableClient: Sendable {
         span.attributes["durable.orchestration.name"] = name
         if let version { span.attributes["durable.orchestration.version"] = version }
         do {
-            let request = StartRequest(instanceID: id, name: name, version: version, input: input, traceContext: self.tracer.carrier(for: span.context), queue: queue)
+            let request = StartRequest(
+                instanceID: id, name: name, version: version, input: input, traceContext: self.tracer.carrier(for: span.context), queue: queue,
+                priority: priority
+            )
             if case .alreadyExists = try await self.provider.createInstance(request) {
                 span.attributes["durable.start.existing"] = true
             }

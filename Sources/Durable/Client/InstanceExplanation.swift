@@ -135,13 +135,13 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
         var order: [Int] = []
         for event in history {
             switch event.kind {
-            case .activityScheduled(let id, let name, _, _, _, _, _, _):
+            case .activityScheduled(let id, let name, _, _, _, _, _, _, _):
                 pending[id] = .activity(id: id, name: name, since: event.timestamp)
                 order.append(id)
             case .timerCreated(let id, let fireAt):
                 pending[id] = .timer(id: id, fireAt: fireAt)
                 order.append(id)
-            case .subOrchestrationScheduled(let id, let name, _, let childID, _, _):
+            case .subOrchestrationScheduled(let id, let name, _, let childID, _, _, _):
                 pending[id] = .child(id: id, name: name, instanceID: childID)
                 order.append(id)
             case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),

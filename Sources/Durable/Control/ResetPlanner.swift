@@ -79,11 +79,11 @@ public enum ResetPlanner {
         var children: [Int: (name: String, instanceID: String, scheduledAt: Int)] = [:]
         for event in kept {
             switch event.kind {
-            case .activityScheduled(let op, _, _, _, _, _, _, _):
+            case .activityScheduled(let op, _, _, _, _, _, _, _, _):
                 activities[op] = ActivityRequest(scheduled: event.kind)
             case .timerCreated(let op, let fireAt):
                 timers[op] = fireAt
-            case .subOrchestrationScheduled(let op, let name, _, let child, _, _):
+            case .subOrchestrationScheduled(let op, let name, _, let child, _, _, _):
                 children[op] = (name, child, event.sequenceNumber)
             case .activityCompleted(let op, _), .activityFailed(let op, _), .timerFired(let op),
                 .subOrchestrationCompleted(let op, _), .subOrchestrationFailed(let op, _), .operationCancelled(let op):
@@ -108,7 +108,7 @@ public enum ResetPlanner {
         var raised: [HistoryEvent.Kind] = []
         for event in history {
             switch event.kind {
-            case .subOrchestrationScheduled(let op, _, _, let child, _, _):
+            case .subOrchestrationScheduled(let op, _, _, let child, _, _, _):
                 childOf[op] = child
                 if event.sequenceNumber >= point { later.insert(child) }
             case .subOrchestrationCompleted(let op, _), .subOrchestrationFailed(let op, _):

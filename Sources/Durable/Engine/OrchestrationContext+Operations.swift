@@ -16,11 +16,12 @@ extension OrchestrationContext {
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
         queue: String? = nil,
-        rateLimit: String? = nil
+        rateLimit: String? = nil,
+        priority: Int? = nil
     ) -> DurableTask<A.Output> {
         self.scheduleActivity(
             named: A.name, input: input, as: A.Output.self, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue ?? A.queue,
-            rateLimit: rateLimit ?? A.rateLimit
+            rateLimit: rateLimit ?? A.rateLimit, priority: priority
         )
     }
 
@@ -33,9 +34,12 @@ extension OrchestrationContext {
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
         queue: String? = nil,
-        rateLimit: String? = nil
+        rateLimit: String? = nil,
+        priority: Int? = nil
     ) async throws -> A.Output {
-        try await self.scheduleActivity(type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit).value
+        try await self.scheduleActivity(
+            type, input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit, priority: priority
+        ).value
     }
 
     /// Schedules an activity by name, for activities whose types this code does not have; `queue`
@@ -48,17 +52,20 @@ extension OrchestrationContext {
         timeout: Duration? = nil,
         heartbeatTimeout: Duration? = nil,
         queue: String? = nil,
-        rateLimit: String? = nil
+        rateLimit: String? = nil,
+        priority: Int? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(asInput: input)
             if let queue { try TaskQueue.validate(queue) }
+            let priority = priority ?? self.priority
+            try Priority.validate(priority)
             // The default queue is left out of the history, as before queues existed.
             let queue = queue == TaskQueue.defaultName ? nil : queue
             return (
                 .activityScheduled(
                     operationID: id, name: name, input: payload, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue,
-                    rateLimit: rateLimit
+                    rateLimit: rateLimit, priority: Priority.recorded(priority)
                 ),
                 .activity(name: name)
             )
@@ -144,9 +151,12 @@ extension OrchestrationContext {
         _ input: O.Input,
         instanceID: String? = nil,
         version: String? = nil,
-        queue: String? = nil
+        queue: String? = nil,
+        priority: Int? = nil
     ) -> DurableTask<O.Output> {
-        self.scheduleSubOrchestration(named: O.name, input: input, as: O.Output.self, instanceID: instanceID, version: version, queue: queue ?? O.queue)
+        self.scheduleSubOrchestration(
+            named: O.name, input: input, as: O.Output.self, instanceID: instanceID, version: version, queue: queue ?? O.queue, priority: priority
+        )
     }
 
     /// Runs a sub-orchestration and returns its output; throws a `subOrchestrationFailed`
@@ -156,9 +166,10 @@ extension OrchestrationContext {
         _ input: O.Input,
         instanceID: String? = nil,
         version: String? = nil,
-        queue: String? = nil
+        queue: String? = nil,
+        priority: Int? = nil
     ) async throws -> O.Output {
-        try await self.scheduleSubOrchestration(type, input, instanceID: instanceID, version: version, queue: queue).value
+        try await self.scheduleSubOrchestration(type, input, instanceID: instanceID, version: version, queue: queue, priority: priority).value
     }
 
     /// Starts a sub-orchestration by name. A ``Payload`` input is passed as the JSON it holds;
@@ -169,16 +180,21 @@ extension OrchestrationContext {
         as output: Output.Type = Output.self,
         instanceID: String? = nil,
         version: String? = nil,
-        queue: String? = nil
+        queue: String? = nil,
+        priority: Int? = nil
     ) -> DurableTask<Output> {
         let slot = self.schedule { id throws(DurableError) in
             let payload = try Payload(asInput: input)
             if let queue { try TaskQueue.validate(queue) }
+            let priority = priority ?? self.priority
+            try Priority.validate(priority)
             // The default queue is left out of the history, as before queues existed.
             let queue = queue == TaskQueue.defaultName ? nil : queue
             let childID = instanceID ?? "\(self.instanceID):\(self.executionID.prefix(8)):\(id)"
             return (
-                .subOrchestrationScheduled(operationID: id, name: name, version: version, instanceID: childID, input: payload, queue: queue),
+                .subOrchestrationScheduled(
+                    operationID: id, name: name, version: version, instanceID: childID, input: payload, queue: queue, priority: Priority.recorded(priority)
+                ),
                 .subOrchestration(name: name, instanceID: childID)
             )
         }

@@ -19,6 +19,9 @@ public final class OrchestrationContext: Sendable {
     public let version: String
     /// The instance that started this one as a sub-orchestration, if any.
     public let parent: HistoryEvent.ParentReference?
+    /// The instance's priority (``Priority``): its activities and children get it unless their
+    /// calls give another.
+    public let priority: Int
 
     let state: Mutex<ReplayState>
     let queryHandlers = HandlerTable<QueryHandler>()
@@ -42,6 +45,7 @@ public final class OrchestrationContext: Sendable {
         self.name = start.name
         self.version = start.version
         self.parent = start.parent
+        self.priority = start.priority ?? Priority.default
         self.registry = registry
         self.baseLogger = logger
         self.state = Mutex(ReplayState(instanceID: instanceID, start: start, history: history, now: now))

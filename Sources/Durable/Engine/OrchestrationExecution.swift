@@ -152,7 +152,8 @@ final class OrchestrationExecution: Sendable {
                         executionID: nextExecutionID,
                         parent: state.start.parent,
                         traceContext: state.start.traceContext,
-                        queue: state.start.queue
+                        queue: state.start.queue,
+                        priority: state.start.priority
                     )
                     state.failRunningUpdates()
                     try state.record(.continuedAsNew(input: continueAsNew.input, version: version))

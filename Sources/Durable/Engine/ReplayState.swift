@@ -185,11 +185,11 @@ struct ReplayState: ~Copyable {
 
     static func matches(recorded: HistoryEvent.Kind, made: HistoryEvent.Kind) -> Bool {
         switch (recorded, made) {
-        case (.activityScheduled(let a, let n, _, _, _, _, _, _), .activityScheduled(let b, let m, _, _, _, _, _, _)):
+        case (.activityScheduled(let a, let n, _, _, _, _, _, _, _), .activityScheduled(let b, let m, _, _, _, _, _, _, _)):
             a == b && n == m
         case (.timerCreated(let a, _), .timerCreated(let b, _)):
             a == b
-        case (.subOrchestrationScheduled(let a, let n, _, _, _, _), .subOrchestrationScheduled(let b, let m, _, _, _, _)):
+        case (.subOrchestrationScheduled(let a, let n, _, _, _, _, _), .subOrchestrationScheduled(let b, let m, _, _, _, _, _)):
             a == b && n == m
         case (.operationCancelled(let a), .operationCancelled(let b)):
             a == b
@@ -227,14 +227,15 @@ struct ReplayState: ~Copyable {
             return ActivityRequest(scheduled: kind).map { [.scheduleActivity($0)] } ?? []
         case .timerCreated(let id, let fireAt):
             return [.scheduleTimer(operationID: id, fireAt: fireAt)]
-        case .subOrchestrationScheduled(let id, let name, let version, let childID, let input, let queue):
+        case .subOrchestrationScheduled(let id, let name, let version, let childID, let input, let queue, let priority):
             let start = HistoryEvent.ExecutionStarted(
                 name: name,
                 version: version ?? "",
                 input: input,
                 executionID: "",
                 parent: .init(instanceID: self.instanceID, executionID: self.start.executionID, operationID: id),
-                queue: queue
+                queue: queue,
+                priority: priority
             )
             return [.startSubOrchestration(instanceID: childID, start: start)]
         case .operationCancelled(let id):

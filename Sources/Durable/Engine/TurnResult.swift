@@ -111,15 +111,18 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
     public var queue: String?
     /// The rate limit its attempts start under (``RateLimit``).
     public var rateLimit: String?
+    /// Its claim order in its queue (``Priority``); `nil` is the default.
+    public var priority: Int?
     /// The span of the turn that scheduled it, parent of its attempts' spans (``TraceCarrier``).
     public var traceContext: TraceCarrier?
 
     public init(
         operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil,
-        rateLimit: String? = nil, traceContext: TraceCarrier? = nil
+        rateLimit: String? = nil, priority: Int? = nil, traceContext: TraceCarrier? = nil
     ) {
         self.queue = queue
         self.rateLimit = rateLimit
+        self.priority = priority.flatMap(Priority.recorded)
         self.operationID = operationID
         self.name = name
         self.input = input
@@ -133,14 +136,18 @@ public struct ActivityRequest: Sendable, Hashable, Codable {
 extension ActivityRequest {
     /// The request an `activityScheduled` decision makes.
     init?(scheduled kind: HistoryEvent.Kind) {
-        guard case .activityScheduled(let id, let name, let input, let retry, let timeout, let heartbeatTimeout, let queue, let rateLimit) = kind else { return nil }
+        guard case .activityScheduled(let id, let name, let input, let retry, let timeout, let heartbeatTimeout, let queue, let rateLimit, let priority) = kind
+        else { return nil }
         self.init(
-            operationID: id, name: name, input: input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit
+            operationID: id, name: name, input: input, retry: retry, timeout: timeout, heartbeatTimeout: heartbeatTimeout, queue: queue, rateLimit: rateLimit,
+            priority: priority
         )
     }
 
     /// The queue it is sent to, the default one when none was named.
     public var queueName: String { self.queue ?? TaskQueue.defaultName }
+    /// Its priority, the default one when none was given.
+    public var priorityLevel: Int { self.priority ?? Priority.default }
 }
 
 extension TurnResult {

@@ -89,10 +89,12 @@ extension HistoryEvent {
         /// histories written before they existed); `rateLimit`: the ``RateLimit`` its attempts start under.
         case activityScheduled(
             operationID: Int, name: String, input: Payload, retry: RetryPolicy, timeout: Duration?, heartbeatTimeout: Duration? = nil, queue: String? = nil,
-            rateLimit: String? = nil
+            rateLimit: String? = nil, priority: Int? = nil
         )
         case timerCreated(operationID: Int, fireAt: Date)
-        case subOrchestrationScheduled(operationID: Int, name: String, version: String?, instanceID: String, input: Payload, queue: String? = nil)
+        case subOrchestrationScheduled(
+            operationID: Int, name: String, version: String?, instanceID: String, input: Payload, queue: String? = nil, priority: Int? = nil
+        )
         /// A pending operation was given up (the loser of a race): its activity or child is asked to
         /// cancel, its timer dropped, and a late result is ignored.
         case operationCancelled(operationID: Int)
@@ -125,6 +127,8 @@ extension HistoryEvent {
         /// The task queue the instance's turns go to; `nil` (and in histories from before queues) is
         /// the default queue.
         public var queue: String?
+        /// Its priority (``Priority``); `nil` is the default.
+        public var priority: Int?
 
         public init(
             name: String,
@@ -133,8 +137,10 @@ extension HistoryEvent {
             executionID: String,
             parent: ParentReference? = nil,
             traceContext: TraceCarrier? = nil,
-            queue: String? = nil
+            queue: String? = nil,
+            priority: Int? = nil
         ) {
+            self.priority = priority.flatMap(Priority.recorded)
             self.name = name
             self.version = version
             self.input = input
@@ -198,8 +204,8 @@ extension HistoryEvent.Kind {
         switch self {
         case .activityCompleted(let id, _), .activityFailed(let id, _), .timerFired(let id),
             .subOrchestrationCompleted(let id, _), .subOrchestrationFailed(let id, _),
-            .activityScheduled(let id, _, _, _, _, _, _, _), .timerCreated(let id, _),
-            .subOrchestrationScheduled(let id, _, _, _, _, _), .operationCancelled(let id):
+            .activityScheduled(let id, _, _, _, _, _, _, _, _), .timerCreated(let id, _),
+            .subOrchestrationScheduled(let id, _, _, _, _, _, _), .operationCancelled(let id):
             return id
         default:
             return nil
@@ -240,9 +246,9 @@ extension HistoryEvent.Kind {
     /// The event as a reader of a non-determinism error wants it: kind, operation and name.
     var summary: String {
         switch self {
-        case .activityScheduled(let id, let name, _, _, _, _, _, _): "activity '\(name)' (operation \(id))"
+        case .activityScheduled(let id, let name, _, _, _, _, _, _, _): "activity '\(name)' (operation \(id))"
         case .timerCreated(let id, _): "timer (operation \(id))"
-        case .subOrchestrationScheduled(let id, let name, _, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
+        case .subOrchestrationScheduled(let id, let name, _, _, _, _, _): "sub-orchestration '\(name)' (operation \(id))"
         case .operationCancelled(let id): "cancellation of operation \(id)"
         case .topicSubscribed(let pattern): "subscription to '\(pattern)'"
         case .topicUnsubscribed(let pattern): "end of the subscription to '\(pattern)'"

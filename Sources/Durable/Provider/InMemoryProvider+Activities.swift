@@ -32,8 +32,10 @@ extension InMemoryProvider {
                 }
                 ready.append(task)
             }
-            // Orphans (still leased by a silent node) first: they are the oldest work.
-            ready.sort { ($0.lease == nil ? 1 : 0, $0.visibleAt, $0.sequence) < ($1.lease == nil ? 1 : 0, $1.visibleAt, $1.sequence) }
+            // Orphans (still leased by a silent node) first: they are the oldest work; then in
+            // priority order, aged by waiting (``Priority/ClaimRank``).
+            func rank(_ task: ActivityTask) -> Priority.ClaimRank { Priority.ClaimRank(priority: task.request.priorityLevel, readyAt: task.visibleAt, now: now) }
+            ready.sort { ($0.lease == nil ? 1 : 0, rank($0), $0.sequence) < ($1.lease == nil ? 1 : 0, rank($1), $1.sequence) }
             var items: [ActivityWorkItem] = []
             for var task in ready.prefix(max(0, request.limit)) {
                 task.epoch += 1

@@ -6,9 +6,7 @@ extension InMemoryProvider {
     // MARK: Client
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult {
-        try ProviderValidation.instanceID(request.instanceID)
-        try ProviderValidation.name(request.name)
-        try ProviderValidation.payload(request.input, limit: self.maxPayloadBytes, what: "the input", instanceID: request.instanceID)
+        try ProviderValidation.start(request, limit: self.maxPayloadBytes)
         let now = self.now()
         let result = try self.state.withLock { state throws(DurableError) -> StartResult in
             if let existing = state.instances[request.instanceID] {
@@ -79,7 +77,7 @@ extension InMemoryProvider {
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
         let now = self.now()
         return self.state.withLock { state in
-            var candidates: [(firstMessage: Int64, id: String)] = []
+            var candidates: [(orphan: Bool, rank: Priority.ClaimRank, firstMessage: Int64, id: String)] = []
             var nextVisible: Date?
             func consider(_ date: Date) { nextVisible = min(nextVisible ?? date, date) }
 
@@ -115,11 +113,16 @@ extension InMemoryProvider {
                         })
                     else { continue }
                 }
-                candidates.append((first, id))
+                // Ready since its oldest visible message, or since its lease expired; an orphan (its
+                // silent node's lease still runs) goes first, as the oldest work.
+                let orphan = instance.lease.map { $0.expiresAt > now } ?? false
+                let oldest = current.filter({ $0.visibleAt <= now }).map(\.visibleAt).min() ?? now
+                let readyAt = orphan ? now : max(oldest, instance.lease?.expiresAt ?? oldest)
+                candidates.append((orphan, Priority.ClaimRank(priority: instance.info.priority, readyAt: readyAt, now: now), first, id))
             }
-            candidates.sort { $0.firstMessage < $1.firstMessage }
+            candidates.sort { ($0.orphan ? 0 : 1, $0.rank, $0.firstMessage) < ($1.orphan ? 0 : 1, $1.rank, $1.firstMessage) }
 
-            let items = candidates.prefix(max(0, request.limit)).compactMap { _, id in
+            let items = candidates.prefix(max(0, request.limit)).compactMap { _, _, _, id in
                 state.lease(id, to: request.owner, now: now, until: self.expiry(from: now))
             }
             return ClaimResult(items: items, nextVisibleIn: nextVisible.map { .milliseconds(max(0, Int64($0.timeIntervalSince(now) * 1000))) })
@@ -217,6 +220,7 @@ extension InMemoryProvider {
                             input: start.input, parent: start.parent, createdAt: now, updatedAt: now
                         )
                         info.queue = start.queueName
+                        info.priority = start.priority ?? Priority.default
                         state.instances[childID] = Instance(info: info)
                         state.enqueue(childID, executionID: start.executionID, .executionStarted(start), visibleAt: now)
                     }
@@ -390,10 +394,11 @@ extension InMemoryProvider.State {
             status: .pending, input: request.input, createdAt: now, updatedAt: now
         )
         info.queue = request.queueName
+        info.priority = request.priority ?? Priority.default
         self.instances[request.instanceID] = InMemoryProvider.Instance(info: info)
         let start = HistoryEvent.ExecutionStarted(
             name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
-            queue: request.queue
+            queue: request.queue, priority: request.priority
         )
         self.enqueue(request.instanceID, executionID: executionID, .executionStarted(start), visibleAt: now)
     }

@@ -47,6 +47,8 @@ public struct InstanceInfo: Sendable, Hashable {
     public var pause: PauseRecord?
     /// The task queue its turns go to (``Orchestration/queue``).
     public var queue = TaskQueue.defaultName
+    /// Its priority (``Priority``).
+    public var priority = Priority.default
 
     public init(
         id: String, name: String, version: String, executionID: String, status: InstanceStatus, input: Payload,
@@ -85,8 +87,14 @@ public struct StartRequest: Sendable, Hashable {
     public var traceContext: TraceCarrier?
     /// The task queue its turns go to; `nil` is the default queue.
     public var queue: String?
+    /// Its priority (``Priority``); `nil` is the default.
+    public var priority: Int?
 
-    public init(instanceID: String, name: String, version: String? = nil, input: Payload, traceContext: TraceCarrier? = nil, queue: String? = nil) {
+    public init(
+        instanceID: String, name: String, version: String? = nil, input: Payload, traceContext: TraceCarrier? = nil, queue: String? = nil,
+        priority: Int? = nil
+    ) {
+        self.priority = priority.flatMap(Priority.recorded)
         self.instanceID = instanceID
         self.name = name
         self.version = version

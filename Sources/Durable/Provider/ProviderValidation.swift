@@ -12,11 +12,12 @@ public enum ProviderValidation {
         }
     }
 
-    /// A start: its id, name and input.
-    static func start(_ request: StartRequest, limit: Int) throws(DurableError) {
+    /// A start: its id, name, input and priority.
+    public static func start(_ request: StartRequest, limit: Int) throws(DurableError) {
         try Self.instanceID(request.instanceID)
         try Self.name(request.name)
         try Self.payload(request.input, limit: limit, what: "the input", instanceID: request.instanceID)
+        if let priority = request.priority { try Priority.validate(priority) }
     }
 
     /// Orchestration and activity names: 1 to 200 characters.
@@ -150,8 +151,8 @@ extension HistoryEvent.Kind {
         switch self {
         case .executionStarted(let start): "the input of '\(start.name)'"
         case .executionCompleted: "the orchestration's output"
-        case .activityScheduled(_, let name, _, _, _, _, _, _): "the input of activity '\(name)'"
-        case .subOrchestrationScheduled(_, let name, _, let childID, _, _): "the input of sub-orchestration '\(name)' ('\(childID)')"
+        case .activityScheduled(_, let name, _, _, _, _, _, _, _): "the input of activity '\(name)'"
+        case .subOrchestrationScheduled(_, let name, _, let childID, _, _, _): "the input of sub-orchestration '\(name)' ('\(childID)')"
         case .continuedAsNew: "the input to continue as new with"
         case .eventRaised(let name, _, _): "the data of event '\(name)'"
         case .updateRequested(_, let name, _): "the input of update '\(name)'"
@@ -166,7 +167,7 @@ extension HistoryEvent.Kind {
         case .executionStarted(let start): [start.input]
         case .activityCompleted(_, let result), .subOrchestrationCompleted(_, let result): [result]
         case .eventRaised(_, let input, _): [input]
-        case .activityScheduled(_, _, let input, _, _, _, _, _), .subOrchestrationScheduled(_, _, _, _, let input, _): [input]
+        case .activityScheduled(_, _, let input, _, _, _, _, _, _), .subOrchestrationScheduled(_, _, _, _, let input, _, _): [input]
         case .executionCompleted(let output): [output]
         case .continuedAsNew(let input, _): [input]
         case .updateRequested(_, _, let input), .updateFinished(_, .completed(let input)): [input]

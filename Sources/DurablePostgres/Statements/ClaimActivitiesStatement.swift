@@ -39,14 +39,30 @@ struct ClaimActivitiesStatement: PreparedQuery {
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
         ), ready AS (
-            -- The queue's ready index in claim order; visible_at moves to the end of a lease, so
-            -- expired leases are visible too.
+            -- The queue's ready index in claim order (the visible time aged by priority,
+            -- ``Priority``; it also holds the tasks of higher priorities visible within two
+            -- minutes, which rank earlier); visible_at moves to the end of a lease, so expired
+            -- leases are visible too.
             SELECT id FROM activity_tasks t
-            WHERE queue = \(self.queue) AND visible_at <= now()
+            WHERE queue = \(self.queue) AND claim_rank(visible_at, priority) <= now() AND visible_at <= now()
               AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
-            ORDER BY visible_at, seq
+            ORDER BY claim_rank(visible_at, priority), seq
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
+        ), fresh AS (
+            -- Visible tasks of levels below the default whose rank has not come yet, by level and
+            -- oldest first: through the index of the levels other than the default (empty while
+            -- every task has the default), read only when the walk above leaves room.
+            SELECT f.id FROM (VALUES (4), (5)) p(level), LATERAL (
+                SELECT id, visible_at, seq FROM activity_tasks t
+                WHERE queue = \(self.queue) AND priority = p.level AND priority <> 3 AND visible_at <= now()
+                  AND claim_rank(visible_at, priority) > now()
+                  AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
+                ORDER BY visible_at, seq
+                LIMIT \(self.limit)
+                FOR UPDATE SKIP LOCKED
+            ) f
+            ORDER BY p.level, f.visible_at, f.seq
         ), stranded AS (
             -- Session tasks whose node stopped or went silent, through the session index: it holds
             -- session tasks only, which their own node mostly claims at once (read only when the
@@ -61,7 +77,7 @@ struct ClaimActivitiesStatement: PreparedQuery {
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
         ), candidates AS (
-            SELECT id FROM orphaned UNION ALL SELECT id FROM ready UNION ALL SELECT id FROM stranded LIMIT \(self.limit)
+            SELECT id FROM orphaned UNION ALL SELECT id FROM ready UNION ALL SELECT id FROM fresh UNION ALL SELECT id FROM stranded LIMIT \(self.limit)
         ), claimed AS (
             UPDATE activity_tasks t
             SET lock_owner = \(self.owner), lock_epoch = t.lock_epoch + 1, deliveries = t.deliveries + 1,
@@ -74,7 +90,16 @@ struct ClaimActivitiesStatement: PreparedQuery {
         -- visible_at moves to the end of the lease, so "visible now" also covers expired
         -- leases; one row with only the next due time when nothing was claimed.
         SELECT c.id, c.instance_id, c.execution_id, c.request, c.attempt, c.deliveries, c.lock_epoch, c.handler_misses, c.heartbeat,
-               c.cancel_requested, c.rate_admitted, EXTRACT(EPOCH FROM ((SELECT min(visible_at) FROM activity_tasks WHERE queue = \(self.queue) AND visible_at > now()) - now()))::float8
+               c.cancel_requested, c.rate_admitted,
+               -- The first rank past now is the default level's next visible time (and no later
+               -- than any other level's); the other levels' index has their exact ones.
+               EXTRACT(EPOCH FROM (least(
+                   (SELECT claim_rank(visible_at, priority) FROM activity_tasks WHERE queue = \(self.queue) AND claim_rank(visible_at, priority) > now()
+                    ORDER BY claim_rank(visible_at, priority) LIMIT 1),
+                   (SELECT min(n.visible_at) FROM (VALUES (1), (2), (4), (5)) p(level), LATERAL (
+                        SELECT visible_at FROM activity_tasks WHERE queue = \(self.queue) AND priority = p.level AND priority <> 3 AND visible_at > now()
+                        ORDER BY visible_at LIMIT 1) n)
+               ) - now()))::float8
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """
     }

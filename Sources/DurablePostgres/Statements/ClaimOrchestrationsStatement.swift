@@ -50,31 +50,40 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         let close = multiQueue ? ") q(name)" : ")[1] AS name) q"
         return """
         WITH ready AS (
-            -- The ready index of each queue served, oldest first: reads the rows it returns (and,
-            -- with capability filters, the ones other nodes run), whatever waits behind them or in
-            -- other queues; then the oldest of those.
-            SELECT r.id FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), LATERAL (
-                SELECT i.id, greatest(i.inbox_at, i.locked_until) AS ready_at FROM instances i
-                WHERE i.queue = q.name AND i.inbox_at IS NOT NULL AND greatest(i.inbox_at, i.locked_until) <= now()
-                  AND i.status IN ('pending', 'running')
-                  AND (\(self.names)::text[] IS NULL
-                       OR (i.version = '' AND i.name = ANY(\(self.names)::text[]))
-                       OR i.name || chr(31) || i.version = ANY(\(self.pairs)::text[])
-                       -- Work no live node can run is claimed after a grace period, to be handed
-                       -- back with backoff and show what it waits for.
-                       OR (\(self.grace)::float8 IS NOT NULL
-                           AND i.inbox_at <= now() - make_interval(secs => \(self.grace)::float8)
-                           AND NOT EXISTS (
-                               SELECT 1 FROM nodes n
-                               WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => \(self.liveness))
-                                 AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
-                                           ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
-                ORDER BY greatest(i.inbox_at, i.locked_until)
+            -- The ready index of each queue served, in claim order (the ready time aged by priority,
+            -- ``Priority``): reads the rows it returns (and, with capability filters, the ones other
+            -- nodes run; and the turns of higher priorities due within two minutes, which rank
+            -- earlier than their ready time), whatever waits behind them or in other queues; then
+            -- the first of those.
+            SELECT r.id FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close),
+                 (SELECT \(self.names)::text[] AS names, \(self.pairs)::text[] AS pairs, \(self.grace)::float8 AS grace, \(self.liveness)::float8 AS liveness) node,
+                 LATERAL (
+                SELECT i.id, claim_rank(greatest(i.inbox_at, i.locked_until), i.priority) AS rank FROM instances i
+                WHERE i.queue = q.name AND i.inbox_at IS NOT NULL AND claim_rank(greatest(i.inbox_at, i.locked_until), i.priority) <= now()
+                  AND greatest(i.inbox_at, i.locked_until) <= now() AND \(unescaped: Self.runnable)
+                ORDER BY claim_rank(greatest(i.inbox_at, i.locked_until), i.priority)
                 LIMIT \(self.limit)
                 FOR UPDATE SKIP LOCKED
             ) r
-            ORDER BY r.ready_at
+            ORDER BY r.rank
             LIMIT \(self.limit)
+        ), fresh AS (
+            -- Ready turns of levels below the default whose rank has not come yet, by level and
+            -- oldest first, for the room the walk above left: through the index of the levels other
+            -- than the default (empty while every instance has the default).
+            SELECT f.id FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), (VALUES (4), (5)) p(level),
+                 (SELECT \(self.names)::text[] AS names, \(self.pairs)::text[] AS pairs, \(self.grace)::float8 AS grace, \(self.liveness)::float8 AS liveness) node,
+                 LATERAL (
+                SELECT i.id, greatest(i.inbox_at, i.locked_until) AS ready_at FROM instances i
+                WHERE i.queue = q.name AND i.priority = p.level AND i.priority <> 3 AND i.inbox_at IS NOT NULL
+                  AND greatest(i.inbox_at, i.locked_until) <= now() AND claim_rank(greatest(i.inbox_at, i.locked_until), i.priority) > now()
+                  AND \(unescaped: Self.runnable)
+                ORDER BY greatest(i.inbox_at, i.locked_until)
+                LIMIT \(self.limit)
+                FOR UPDATE SKIP LOCKED
+            ) f
+            ORDER BY p.level, f.ready_at
+            LIMIT \(self.limit) - (SELECT count(*) FROM ready)
         ), orphaned AS (
             -- Leases of silent nodes, taken over before they expire: found through the lock owner
             -- index, which holds only the fleet's turns in flight.
@@ -91,7 +100,7 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
         ), candidates AS (
-            SELECT id FROM orphaned UNION SELECT id FROM ready LIMIT \(self.limit)
+            SELECT id FROM orphaned UNION SELECT id FROM ready UNION SELECT id FROM fresh LIMIT \(self.limit)
         ), claimed AS (
             UPDATE instances i
             SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
@@ -108,14 +117,42 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         -- minus one) and the provider reads them again.
         SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), i.history_offset, i.history_length,
                (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
-               EXTRACT(EPOCH FROM ((SELECT min(n.ready_at) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), LATERAL (
-                                        SELECT greatest(n.inbox_at, n.locked_until) AS ready_at FROM instances n
-                                        WHERE n.queue = q.name AND n.inbox_at IS NOT NULL AND greatest(n.inbox_at, n.locked_until) > now()
-                                        ORDER BY greatest(n.inbox_at, n.locked_until) LIMIT 1) n) - now()))::float8 AS next_visible,
+               -- The first rank past now is the default level's next ready time (and no later than
+               -- any other level's); the other levels' index has their exact ones.
+               EXTRACT(EPOCH FROM (least(
+                   (SELECT min(n.rank) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), LATERAL (
+                        SELECT claim_rank(greatest(n.inbox_at, n.locked_until), n.priority) AS rank FROM instances n
+                        WHERE n.queue = q.name AND n.inbox_at IS NOT NULL AND claim_rank(greatest(n.inbox_at, n.locked_until), n.priority) > now()
+                        ORDER BY claim_rank(greatest(n.inbox_at, n.locked_until), n.priority) LIMIT 1) n),
+                   (SELECT min(n.ready_at) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), (VALUES (1), (2), (4), (5)) p(level), LATERAL (
+                        SELECT greatest(n.inbox_at, n.locked_until) AS ready_at FROM instances n
+                        WHERE n.queue = q.name AND n.priority = p.level AND n.priority <> 3 AND n.inbox_at IS NOT NULL
+                          AND greatest(n.inbox_at, n.locked_until) > now()
+                        ORDER BY greatest(n.inbox_at, n.locked_until) LIMIT 1) n)
+               ) - now()))::float8 AS next_visible,
                \(unescaped: Self.turnColumns(historyFrom: "i.history_offset"))
         FROM (SELECT 1) one LEFT JOIN claimed i ON true
         """
     }
+
+    /// Whether the walks may take instance row `i`, with what the claiming node runs as the row
+    /// `node` beside it (a subquery without FROM, which the planner folds into the walk): it is not
+    /// finished, and this node can run it (or no live node can, for the grace period).
+    private static let runnable = """
+        i.status IN ('pending', 'running')
+                          AND (node.names IS NULL
+                               OR (i.version = '' AND i.name = ANY(node.names))
+                               OR i.name || chr(31) || i.version = ANY(node.pairs)
+                               -- Work no live node can run is claimed after a grace period, to be handed
+                               -- back with backoff and show what it waits for.
+                               OR (node.grace IS NOT NULL
+                                   AND i.inbox_at <= now() - make_interval(secs => node.grace)
+                                   AND NOT EXISTS (
+                                       SELECT 1 FROM nodes n
+                                       WHERE n.stopped_at IS NULL AND n.heartbeat_at > now() - make_interval(secs => node.liveness)
+                                         AND (CASE WHEN i.version = '' THEN (n.capabilities::jsonb -> 'orchestrations') ? i.name
+                                                   ELSE coalesce((n.capabilities::jsonb -> 'orchestrations' -> i.name) ? i.version, false) END))))
+        """
 
     /// The history (from sequence `historyFrom`) and visible messages of instance row `i`, as the
     /// columns `history`, `message_ids` and `message_kinds`: what a claimed turn brings.

@@ -14,6 +14,7 @@ struct CreateInstanceStatement: PreparedQuery {
     var channel = ""
     /// The task queue its turns go to.
     var queue = TaskQueue.defaultName
+    var priority = Priority.default
 
     static let placeholder = CreateInstanceStatement()
     static let sql = placeholder.query.sql
@@ -21,8 +22,8 @@ struct CreateInstanceStatement: PreparedQuery {
     var query: PostgresQuery {
         """
         WITH created AS (
-            INSERT INTO instances (id, name, version, execution_id, status, input, queue)
-            VALUES (\(self.instanceID), \(self.name), \(self.version), \(self.executionID), 'pending', \(self.input), \(self.queue))
+            INSERT INTO instances (id, name, version, execution_id, status, input, queue, priority)
+            VALUES (\(self.instanceID), \(self.name), \(self.version), \(self.executionID), 'pending', \(self.input), \(self.queue), \(self.priority)::smallint)
             ON CONFLICT (id) DO NOTHING
             RETURNING id
         ), queued AS (

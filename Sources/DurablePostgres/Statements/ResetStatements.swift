@@ -56,10 +56,11 @@ enum ResetStatements {
                 INSERT INTO history (instance_id, execution_id, seq, event)
                 SELECT \(id), \(execution), t.s, t.e FROM unnest(\(plan.history.map(\.sequenceNumber))::int[], \(events)::text[]) AS t(s, e)
             ), tasks AS (
-                INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, queue, request)
-                SELECT \(id) || '|' || \(execution) || '|' || t.op, \(id), \(execution), t.op, t.n, t.q, t.r
+                INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, queue, request, priority)
+                SELECT \(id) || '|' || \(execution) || '|' || t.op, \(id), \(execution), t.op, t.n, t.q, t.r, t.p
                 FROM unnest(\(plan.activities.map(\.operationID))::int[], \(plan.activities.map(\.name))::text[],
-                            \(plan.activities.map(\.queueName))::text[], \(requests)::text[]) AS t(op, n, q, r)
+                            \(plan.activities.map(\.queueName))::text[], \(requests)::text[],
+                            \(plan.activities.map(\.priorityColumn))::int2[]) AS t(op, n, q, r, p)
             ), timers AS (
                 INSERT INTO messages (instance_id, execution_id, kind, visible_at, timer_operation)
                 SELECT \(id), \(execution), t.k, t.v, t.op
