@@ -8,6 +8,7 @@ extension RuntimeScenarios {
         Scenario(name: "a 20/s rate limit holds across two nodes", body: rateLimitAcrossNodes),
         Scenario(name: "starts by key: a debounce of 100 calls starts one instance, singletons skip or queue", body: keyedStarts),
         Scenario(name: "a concurrency limit of 2 per key holds while 200 instances of 5 keys run on two nodes", body: concurrencyLimits),
+        Scenario(name: "two nodes work a backlog of two priorities higher first", body: prioritizedBacklog),
     ]
 }
 
@@ -171,6 +172,61 @@ private func concurrencyLimits(_ factory: ProviderConformance.Factory) async thr
         _ = try await client.result(of: Brief.self, instanceID: "quiet#0", timeout: .seconds(30))
         let busyLast = try await provider.instance(id: "busy#29")
         try require(busyLast == nil, "quiet#0 waited for busy's backlog of 30")
+        for node in nodes { try await node.stop() }
+    } catch {
+        for node in nodes { try? await node.stop() }
+        throw error
+    }
+}
+
+/// The order in which instances reached their first activity.
+final class Arrivals: Sendable {
+    let order = Mutex<[String]>([])
+}
+
+/// Records its instance's arrival.
+struct Arrive: Activity {
+    var arrivals = Arrivals()
+    func run(_ input: String, context: ActivityContext) async throws -> Bool {
+        self.arrivals.order.withLock { $0.append(input) }
+        return true
+    }
+}
+
+/// Arrives, then ends.
+struct Ranked: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Bool {
+        try await context.activity(Arrive.self, context.instanceID)
+    }
+}
+
+private func prioritizedBacklog(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let client = DurableClient(provider: provider)
+    let arrivals = Arrivals()
+    let registry = try registry { try $0.register(Ranked()); try $0.register(Arrive(arrivals: arrivals)) }
+    // The backlog is there before any node: low-priority starts first, so that oldest-first alone
+    // would run them first.
+    let count = 30
+    for i in 0..<count { try await client.start(Ranked.self, input: i, instanceID: "low-\(i)", priority: 5) }
+    for i in 0..<count { try await client.start(Ranked.self, input: i, instanceID: "high-\(i)", priority: 1) }
+    let slots = 2
+    let nodes = ["node-1", "node-2"].map { node in
+        var configuration = RuntimeHarness.configuration(node: node)
+        configuration.orchestrationConcurrency = slots
+        return RuntimeHarness(provider: provider, registry: registry, configuration: configuration)
+    }
+    do {
+        for i in 0..<count {
+            _ = try await client.result(of: Ranked.self, instanceID: "high-\(i)", timeout: .seconds(60))
+            _ = try await client.result(of: Ranked.self, instanceID: "low-\(i)", timeout: .seconds(60))
+        }
+        let order = arrivals.order.withLock { $0 }
+        try require(order.count == 2 * count, "\(order.count) arrivals for \(2 * count) instances")
+        // A node takes a lower level only when no higher one is ready and unclaimed: once the last
+        // high ones are claimed (at most the fleet's slots), low ones may run beside them.
+        let firstLow = order.firstIndex { $0.hasPrefix("low-") } ?? order.count
+        try require(firstLow >= count - 2 * slots, "a low-priority instance arrived at \(firstLow), before the high ones: \(order)")
         for node in nodes { try await node.stop() }
     } catch {
         for node in nodes { try? await node.stop() }

@@ -1,11 +1,12 @@
 import Durable
-import DurablePostgres
+@testable import DurablePostgres
 import DurableTesting
 import Foundation
 import Testing
 
-/// Aging in PostgreSQL's claim order (``Priority``): the ready index ranks by `claim_rank`, so a
-/// turn of a low level that has waited long enough goes first.
+/// Aging in PostgreSQL's claim order (``Priority``): the ready indexes rank by ``ClaimRank``, so a
+/// turn of a low level that has waited long enough goes first, and the claims' spelling of the rank
+/// is the indexes' (else the planner could not use them).
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
 struct PriorityAgingTests {
     @Test func aLowLevelReadyLongEnoughGoesBeforeAFreshHighOne() async throws {
@@ -21,6 +22,38 @@ struct PriorityAgingTests {
             var order: [String] = []
             for _ in 0..<3 { order += try await provider.claimOrchestrations(ClaimRequest(owner: "me", limit: 1)).items.map(\.lease.id) }
             #expect(order == ["old-low", "fresh-high", "waiting-low"])
+        }
+    }
+
+    @Test func theClaimsRankAsTheReadyIndexesDo() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30))
+            let schema = (provider as! PostgresProvider).configuration.schema
+            try await PostgresTestDatabase.execute(
+                """
+                INSERT INTO \(schema).instances (id, name, version, execution_id, status, input, inbox_at)
+                SELECT 'i' || g, 'W', '', 'e', 'pending', 'null', now() - g * interval '1 ms' FROM generate_series(1, 20000) g
+                """
+            )
+            try await PostgresTestDatabase.execute(
+                """
+                INSERT INTO \(schema).activity_tasks (id, instance_id, execution_id, operation_id, name, request)
+                SELECT 't' || g, 'i1', 'e', g, 'A', '{}' FROM generate_series(1, 20000) g
+                """
+            )
+            try await PostgresTestDatabase.execute("ANALYZE \(schema).instances, \(schema).activity_tasks")
+            let turns = ClaimOrchestrationsStatement.rank("i")
+            let tasks = ClaimActivitiesStatement.rank
+            for (sql, index) in [
+                (
+                    "SELECT id FROM \(schema).instances i WHERE queue = 'default' AND inbox_at IS NOT NULL AND \(turns) <= \(ClaimRank.now) ORDER BY \(turns) LIMIT 64",
+                    "instances_ready_idx"
+                ),
+                ("SELECT id FROM \(schema).activity_tasks WHERE queue = 'default' AND \(tasks) <= \(ClaimRank.now) ORDER BY \(tasks), seq LIMIT 64", "activity_tasks_ready_idx"),
+            ] {
+                let plan = try await PostgresTestDatabase.query("EXPLAIN (COSTS OFF) \(sql)").map { try $0.decode(String.self) }.joined(separator: "\n")
+                #expect(plan.contains("Index Scan using \(index)") && !plan.contains("Sort"), "\(plan)")
+            }
         }
     }
 }

@@ -17,6 +17,9 @@ struct ClaimActivitiesStatement: PreparedQuery {
     var sessions = false
     var liveness = 0.0
 
+    /// A task's claim order (``ClaimRank``), as the ready index holds it.
+    static let rank = ClaimRank.of(ready: "visible_at", priority: "priority")
+
     static let placeholder = ClaimActivitiesStatement()
     static let sql = placeholder.query.sql
 
@@ -44,9 +47,9 @@ struct ClaimActivitiesStatement: PreparedQuery {
             -- minutes, which rank earlier); visible_at moves to the end of a lease, so expired
             -- leases are visible too.
             SELECT id FROM activity_tasks t
-            WHERE queue = \(self.queue) AND claim_rank(visible_at, priority) <= now() AND visible_at <= now()
+            WHERE queue = \(self.queue) AND \(unescaped: Self.rank) <= \(unescaped: ClaimRank.now) AND visible_at <= now()
               AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
-            ORDER BY claim_rank(visible_at, priority), seq
+            ORDER BY \(unescaped: Self.rank), seq
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
         ), fresh AS (
@@ -56,7 +59,7 @@ struct ClaimActivitiesStatement: PreparedQuery {
             SELECT f.id FROM (VALUES (4), (5)) p(level), LATERAL (
                 SELECT id, visible_at, seq FROM activity_tasks t
                 WHERE queue = \(self.queue) AND priority = p.level AND priority <> 3 AND visible_at <= now()
-                  AND claim_rank(visible_at, priority) > now()
+                  AND \(unescaped: Self.rank) > \(unescaped: ClaimRank.now)
                   AND (\(self.names)::text[] IS NULL OR name = ANY(\(self.names)::text[]) OR cancel_requested)
                 ORDER BY visible_at, seq
                 LIMIT \(self.limit)
@@ -94,8 +97,8 @@ struct ClaimActivitiesStatement: PreparedQuery {
                -- The first rank past now is the default level's next visible time (and no later
                -- than any other level's); the other levels' index has their exact ones.
                EXTRACT(EPOCH FROM (least(
-                   (SELECT claim_rank(visible_at, priority) FROM activity_tasks WHERE queue = \(self.queue) AND claim_rank(visible_at, priority) > now()
-                    ORDER BY claim_rank(visible_at, priority) LIMIT 1),
+                   (SELECT to_timestamp(\(unescaped: Self.rank)) FROM activity_tasks WHERE queue = \(self.queue) AND \(unescaped: Self.rank) > \(unescaped: ClaimRank.now)
+                    ORDER BY \(unescaped: Self.rank) LIMIT 1),
                    (SELECT min(n.visible_at) FROM (VALUES (1), (2), (4), (5)) p(level), LATERAL (
                         SELECT visible_at FROM activity_tasks WHERE queue = \(self.queue) AND priority = p.level AND priority <> 3 AND visible_at > now()
                         ORDER BY visible_at LIMIT 1) n)

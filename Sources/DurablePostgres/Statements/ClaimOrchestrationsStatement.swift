@@ -48,6 +48,8 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
     func query(multiQueue: Bool) -> PostgresQuery {
         let open = multiQueue ? "unnest(" : "(SELECT ("
         let close = multiQueue ? ") q(name)" : ")[1] AS name) q"
+        // The claim order of rows `i` and `n` (``ClaimRank``), as the ready index holds it.
+        let (ranki, rankn) = (Self.rank("i"), Self.rank("n"))
         return """
         WITH ready AS (
             -- The ready index of each queue served, in claim order (the ready time aged by priority,
@@ -58,10 +60,10 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
             SELECT r.id FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close),
                  (SELECT \(self.names)::text[] AS names, \(self.pairs)::text[] AS pairs, \(self.grace)::float8 AS grace, \(self.liveness)::float8 AS liveness) node,
                  LATERAL (
-                SELECT i.id, claim_rank(greatest(i.inbox_at, i.locked_until), i.priority) AS rank FROM instances i
-                WHERE i.queue = q.name AND i.inbox_at IS NOT NULL AND claim_rank(greatest(i.inbox_at, i.locked_until), i.priority) <= now()
+                SELECT i.id, \(unescaped: ranki) AS rank FROM instances i
+                WHERE i.queue = q.name AND i.inbox_at IS NOT NULL AND \(unescaped: ranki) <= \(unescaped: ClaimRank.now)
                   AND greatest(i.inbox_at, i.locked_until) <= now() AND \(unescaped: Self.runnable)
-                ORDER BY claim_rank(greatest(i.inbox_at, i.locked_until), i.priority)
+                ORDER BY \(unescaped: ranki)
                 LIMIT \(self.limit)
                 FOR UPDATE SKIP LOCKED
             ) r
@@ -76,7 +78,7 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
                  LATERAL (
                 SELECT i.id, greatest(i.inbox_at, i.locked_until) AS ready_at FROM instances i
                 WHERE i.queue = q.name AND i.priority = p.level AND i.priority <> 3 AND i.inbox_at IS NOT NULL
-                  AND greatest(i.inbox_at, i.locked_until) <= now() AND claim_rank(greatest(i.inbox_at, i.locked_until), i.priority) > now()
+                  AND greatest(i.inbox_at, i.locked_until) <= now() AND \(unescaped: ranki) > \(unescaped: ClaimRank.now)
                   AND \(unescaped: Self.runnable)
                 ORDER BY greatest(i.inbox_at, i.locked_until)
                 LIMIT \(self.limit)
@@ -120,10 +122,10 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
                -- The first rank past now is the default level's next ready time (and no later than
                -- any other level's); the other levels' index has their exact ones.
                EXTRACT(EPOCH FROM (least(
-                   (SELECT min(n.rank) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), LATERAL (
-                        SELECT claim_rank(greatest(n.inbox_at, n.locked_until), n.priority) AS rank FROM instances n
-                        WHERE n.queue = q.name AND n.inbox_at IS NOT NULL AND claim_rank(greatest(n.inbox_at, n.locked_until), n.priority) > now()
-                        ORDER BY claim_rank(greatest(n.inbox_at, n.locked_until), n.priority) LIMIT 1) n),
+                   (SELECT to_timestamp(min(n.rank)) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), LATERAL (
+                        SELECT \(unescaped: rankn) AS rank FROM instances n
+                        WHERE n.queue = q.name AND n.inbox_at IS NOT NULL AND \(unescaped: rankn) > \(unescaped: ClaimRank.now)
+                        ORDER BY \(unescaped: rankn) LIMIT 1) n),
                    (SELECT min(n.ready_at) FROM \(unescaped: open)\(self.queues)::text[]\(unescaped: close), (VALUES (1), (2), (4), (5)) p(level), LATERAL (
                         SELECT greatest(n.inbox_at, n.locked_until) AS ready_at FROM instances n
                         WHERE n.queue = q.name AND n.priority = p.level AND n.priority <> 3 AND n.inbox_at IS NOT NULL
@@ -133,6 +135,10 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
                \(unescaped: Self.turnColumns(historyFrom: "i.history_offset"))
         FROM (SELECT 1) one LEFT JOIN claimed i ON true
         """
+    }
+
+    static func rank(_ alias: String) -> String {
+        ClaimRank.of(ready: "greatest(\(alias).inbox_at, \(alias).locked_until)", priority: "\(alias).priority")
     }
 
     /// Whether the walks may take instance row `i`, with what the claiming node runs as the row

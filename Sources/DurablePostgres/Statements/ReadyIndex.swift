@@ -1,7 +1,7 @@
 import Durable
 
 /// A table's ready items of queue `u.q` as its two ready indexes hold them (``Priority``): the
-/// one in claim order (`claim_rank`), and the one of the levels other than the default. The fleet
+/// one in claim order (``ClaimRank``), and the one of the levels other than the default. The fleet
 /// snapshot of a heartbeat reads them.
 struct ReadyIndex {
     var table: String
@@ -13,15 +13,18 @@ struct ReadyIndex {
     static let turns = ReadyIndex(table: "instances", ready: "greatest(inbox_at, locked_until)", filter: "inbox_at IS NOT NULL")
     static let activities = ReadyIndex(table: "activity_tasks", ready: "visible_at", filter: "NOT cancel_requested")
 
+    /// An item's claim order, as the ready index holds it.
+    private var rank: String { ClaimRank.of(ready: self.ready, priority: "priority") }
+
     /// How many items of queue `u.q` are ready, up to ``FleetSnapshot/countLimit``: those whose
     /// rank has come, and those of the lower levels waiting for theirs.
     var count: String {
         let limit = FleetSnapshot.countLimit
         return """
             least(\(limit), (SELECT count(*) FROM (SELECT 1 FROM \(self.table) WHERE queue = u.q AND \(self.filter)
-                                AND claim_rank(\(self.ready), priority) <= now() AND \(self.ready) <= now() LIMIT \(limit)) aged)
+                                AND \(self.rank) <= \(ClaimRank.now) AND \(self.ready) <= now() LIMIT \(limit)) aged)
                            + (SELECT count(*) FROM (SELECT 1 FROM \(self.table) WHERE queue = u.q AND \(self.filter) AND priority <> 3
-                                AND priority IN (4, 5) AND \(self.ready) <= now() AND claim_rank(\(self.ready), priority) > now() LIMIT \(limit)) fresh))
+                                AND priority IN (4, 5) AND \(self.ready) <= now() AND \(self.rank) > \(ClaimRank.now) LIMIT \(limit)) fresh))
             """
     }
 
@@ -31,8 +34,8 @@ struct ReadyIndex {
         """
         (SELECT min(o.at) FROM (
                 (SELECT \(self.ready) AS at FROM \(self.table) WHERE queue = u.q AND \(self.filter) AND priority = 3
-                   AND claim_rank(\(self.ready), priority) <= now() AND \(self.ready) <= now()
-                 ORDER BY claim_rank(\(self.ready), priority) LIMIT 1)
+                   AND \(self.rank) <= \(ClaimRank.now) AND \(self.ready) <= now()
+                 ORDER BY \(self.rank) LIMIT 1)
                 UNION ALL
                 SELECT x.at FROM (VALUES (1), (2), (4), (5)) p(level), LATERAL (
                     SELECT \(self.ready) AS at FROM \(self.table) WHERE queue = u.q AND \(self.filter) AND priority = p.level AND priority <> 3
