@@ -2,6 +2,11 @@ import Logging
 import PostgresNIO
 import Synchronization
 
+/// A statement that group commit runs: it locks the row of instance `lockedRow` first.
+protocol GroupedStatement: PreparedQuery {
+    var lockedRow: String { get }
+}
+
 /// Groups writes that arrive together into one transaction (group commit across instances), without
 /// delaying any: a statement runs at once when a writer is free; statements that arrive while every
 /// writer is busy go together in the next transaction. Each stays one statement, fenced on its own;
@@ -10,7 +15,12 @@ import Synchronization
 ///
 /// When a grouped transaction fails, its statements are run again one by one, so that one bad
 /// statement cannot fail the others.
-final class GroupCommit<Statement: PreparedQuery>: Sendable {
+///
+/// A group runs its statements in the order of the instance rows they lock (``GroupedStatement``),
+/// as other multi-row writers (the completion batch) lock theirs, so two transactions never wait
+/// for each other's rows in a cycle: a deadlock costs PostgreSQL's `deadlock_timeout` (1 s) before
+/// it is detected, which showed as fanout5 runs taking twice as long.
+final class GroupCommit<Statement: GroupedStatement>: Sendable {
     private struct Entry {
         var statement: Statement
         var continuation: CheckedContinuation<Result<[PostgresRow], any Error>, Never>
@@ -56,7 +66,7 @@ final class GroupCommit<Statement: PreparedQuery>: Sendable {
                 let batch = Array(state.pending.prefix(self.maxBatch))
                 state.pending.removeFirst(batch.count)
                 if batch.isEmpty { state.writers -= 1 }
-                return batch
+                return batch.sorted { $0.statement.lockedRow < $1.statement.lockedRow }
             }
             guard !batch.isEmpty else { return }
             let statements = batch.map(\.statement)

@@ -11,7 +11,7 @@ import PostgresNIO
 /// task (fenced by its lease) is deleted, and the instance is taken when nobody holds it and no other
 /// activity of it is outstanding; when it cannot be taken (or its history moved on), the outcome is
 /// queued as a message instead and nothing else is written.
-struct CommitTurnStatement: PreparedQuery {
+struct CommitTurnStatement: GroupedStatement {
     var completes = false
     var taskID = ""
     var taskEpoch: Int64 = 0
@@ -158,4 +158,8 @@ struct CommitTurnStatement: PreparedQuery {
                EXISTS (SELECT 1 FROM done)
         """
     }
+}
+
+extension CommitTurnStatement {
+    var lockedRow: String { self.instanceID }
 }

@@ -3,7 +3,7 @@ import PostgresNIO
 
 /// Creates an instance with its `executionStarted` message and notifies, unless the id exists:
 /// one row, (created count, notifications).
-struct CreateInstanceStatement: PreparedQuery {
+struct CreateInstanceStatement: GroupedStatement {
     var instanceID = ""
     var name = ""
     var version = ""
@@ -34,4 +34,8 @@ struct CreateInstanceStatement: PreparedQuery {
         SELECT (SELECT count(*) FROM queued)::int8, (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), 'o') FROM queued) n)::int8
         """
     }
+}
+
+extension CreateInstanceStatement {
+    var lockedRow: String { self.instanceID }
 }
