@@ -89,7 +89,8 @@ extension InMemoryProvider {
                 guard request.orchestrationQueues.contains(instance.info.queue) else { continue }
                 let current = messages.filter { $0.executionID == nil || $0.executionID == instance.info.executionID }
                 state.inbox[id] = current
-                guard let first = current.filter({ $0.visibleAt <= now }).map(\.id).min() else {
+                let visible = current.filter { $0.visibleAt <= now }
+                guard let first = visible.map(\.id).min(), let oldest = visible.map(\.visibleAt).min() else {
                     if let date = current.map(\.visibleAt).min() { consider(date) }
                     continue
                 }
@@ -105,7 +106,6 @@ extension InMemoryProvider {
                     // Work no live node can run is claimed after a grace period, to be handed back
                     // with backoff and show what it waits for.
                     guard let grace = request.claimUnrunnableAfter,
-                        let oldest = current.filter({ $0.visibleAt <= now }).map(\.visibleAt).min(),
                         oldest.addingTimeInterval(grace.seconds) <= now,
                         !state.nodes.values.contains(where: { node in
                             node.isAlive(now: now, staleAfter: request.staleNodeAfter ?? .seconds(30))
@@ -116,7 +116,6 @@ extension InMemoryProvider {
                 // Ready since its oldest visible message, or since its lease expired; an orphan (its
                 // silent node's lease still runs) goes first, as the oldest work.
                 let orphan = instance.lease.map { $0.expiresAt > now } ?? false
-                let oldest = current.filter({ $0.visibleAt <= now }).map(\.visibleAt).min() ?? now
                 let readyAt = orphan ? now : max(oldest, instance.lease?.expiresAt ?? oldest)
                 candidates.append((orphan, Priority.ClaimRank(priority: instance.info.priority, readyAt: readyAt, now: now), first, id))
             }
