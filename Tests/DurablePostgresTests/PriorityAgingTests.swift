@@ -16,9 +16,14 @@ struct PriorityAgingTests {
             for (id, priority) in [("old-low", 5), ("waiting-low", 5), ("fresh-high", 1)] {
                 _ = try await provider.createInstance(StartRequest(instanceID: id, name: "W", input: .null, priority: priority))
             }
-            // Ready for 241 s and 239 s: four levels of aging are 240 s.
-            try await PostgresTestDatabase.execute("UPDATE \(schema).instances SET inbox_at = inbox_at - interval '241 seconds' WHERE id = 'old-low'")
-            try await PostgresTestDatabase.execute("UPDATE \(schema).instances SET inbox_at = inbox_at - interval '239 seconds' WHERE id = 'waiting-low'")
+            // Ready for 241 s and 239 s against the high one's 0 s, from one clock reading (the starts
+            // themselves may be seconds apart on a busy machine): four levels of aging are 240 s.
+            try await PostgresTestDatabase.execute(
+                """
+                UPDATE \(schema).instances SET inbox_at = now() - CASE id WHEN 'old-low' THEN interval '241 seconds'
+                    WHEN 'waiting-low' THEN interval '239 seconds' ELSE interval '0 seconds' END
+                """
+            )
             var order: [String] = []
             for _ in 0..<3 { order += try await provider.claimOrchestrations(ClaimRequest(owner: "me", limit: 1)).items.map(\.lease.id) }
             #expect(order == ["old-low", "fresh-high", "waiting-low"])
