@@ -35,23 +35,32 @@ struct CompleteActivitiesStatement: PreparedQuery {
             -- In the batch's order, as the in-memory provider queues them.
             ORDER BY d.n
             RETURNING id, instance_id, kind
+        ), locked AS (
+            -- Every instance row this statement writes is locked here first, in id order, as a
+            -- group commit locks its instances: locked in any other order, a batch and a group
+            -- could each hold a row the other waits for (a deadlock, found only after 1 s).
+            -- The updates below take their rows from here, so they lock nothing new out of order.
+            -- = ANY(array): found through the primary key whatever the planner guesses of the CTEs.
+            SELECT i.id, i.execution_id, i.status, i.locked_until FROM instances i
+            WHERE i.id = ANY(ARRAY(SELECT d.instance_id FROM done d))
+            ORDER BY i.id
+            FOR UPDATE
         ), candidates AS (
             -- The turns these results complete: no other activity outstanding, nobody holding
             -- the instance, and the completer keeps its execution.
-            SELECT i.id FROM instances i
-            WHERE i.id = ANY(ARRAY(SELECT d.instance_id FROM done d WHERE d.known >= 0))
-              AND i.status IN ('pending', 'running')
-              AND (i.locked_until IS NULL OR i.locked_until <= now())
+            SELECT l.id FROM locked l
+            WHERE l.id = ANY(ARRAY(SELECT d.instance_id FROM done d WHERE d.known >= 0))
+              AND l.status IN ('pending', 'running')
+              AND (l.locked_until IS NULL OR l.locked_until <= now())
               AND NOT EXISTS (SELECT 1 FROM activity_tasks t
-                              WHERE t.instance_id = i.id AND t.execution_id = i.execution_id AND NOT t.cancel_requested
+                              WHERE t.instance_id = l.id AND t.execution_id = l.execution_id AND NOT t.cancel_requested
                                 AND t.id NOT IN (SELECT d.id FROM done d))
             LIMIT \(self.limit)
-            FOR UPDATE SKIP LOCKED
         ), readied AS (
             -- The results make their instances ready (the claimed ones are updated below).
-            -- = ANY(array): found through the primary key whatever the planner guesses of the CTEs.
             UPDATE instances i SET inbox_at = LEAST(i.inbox_at, now())
-            WHERE i.id = ANY(ARRAY(SELECT q.instance_id FROM queued q WHERE q.instance_id NOT IN (SELECT c.id FROM candidates c)))
+            WHERE i.id = ANY(ARRAY(SELECT l.id FROM locked l
+                                   WHERE l.id IN (SELECT q.instance_id FROM queued q) AND l.id NOT IN (SELECT c.id FROM candidates c)))
         ), claimed AS (
             UPDATE instances i
             SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,
