@@ -22,6 +22,11 @@ final class ActivityHeartbeat: Sendable {
         }
     }
 
+    /// When the attempt has been silent for `timeout`, unless a heartbeat comes first.
+    func silentUntil(_ timeout: Duration) -> ContinuousClock.Instant {
+        self.state.withLock { $0.last } + timeout
+    }
+
     /// How long since the last heartbeat (or the start).
     var silence: Duration {
         ContinuousClock.now - self.state.withLock { $0.last }

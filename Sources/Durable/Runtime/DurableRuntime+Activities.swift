@@ -107,8 +107,8 @@ extension DurableRuntime {
         )
         let lease = item.lease
         let heartbeatTimeout = request.heartbeatTimeout
-        // With a heartbeat timeout, a check every fifth of it: a silence is noticed within a fifth of
-        // the timeout past it (a check without a new heartbeat costs no statement).
+        // With a heartbeat timeout, heartbeats are written every fifth of it, and a silence is
+        // noticed at its deadline (a check without a new heartbeat costs no statement).
         let renewal = heartbeatTimeout.map { min(self.configuration.leaseRenewalInterval, $0 / 5) } ?? self.configuration.leaseRenewalInterval
         // The lease lasts only as long as the heartbeats keep coming, and two checks longer than the
         // timeout: this node gives a silent attempt up (a retry) before the lease could lapse under
@@ -132,6 +132,8 @@ extension DurableRuntime {
             every: renewal,
             maxDuration: self.configuration.maxActivityDuration,
             renewNow: renewNow,
+            // Just past the deadline, so that the silence is then longer than the timeout.
+            checkBy: heartbeatTimeout.map { timeout in { heartbeat.silentUntil(timeout) + .milliseconds(1) } },
             gracePeriod: self.configuration.activityGracePeriod,
             renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout, extendBy: heartbeatLease) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }

@@ -20,7 +20,8 @@ enum LeaseRenewalEvent<T: Sendable>: Sendable {
     case renewalStopped
 }
 
-/// Runs `body` while renewing its lease every `interval`, and at once when `renewNow` is signalled.
+/// Runs `body` while renewing its lease every `interval`, at once when `renewNow` is signalled, and
+/// at the instant `checkBy` returns when that comes sooner (a heartbeat timeout's deadline).
 /// When renewal reports the lease lost or a cancellation request, `body` is cancelled and the result
 /// is a ``WorkInterruption``; with a `gracePeriod`, a body that does not return within it after
 /// the interruption is abandoned (``WorkInterruption/abandoned(_:after:)``), so that code which
@@ -29,6 +30,7 @@ func withLeaseRenewal<T: Sendable>(
     every interval: Duration,
     maxDuration: Duration? = nil,
     renewNow: WakeSignal? = nil,
+    checkBy: (@Sendable () -> ContinuousClock.Instant)? = nil,
     gracePeriod: Duration? = nil,
     renew: @escaping @Sendable () async throws -> Bool,
     onRenewalError: @escaping @Sendable (any Error) -> Void,
@@ -50,7 +52,9 @@ func withLeaseRenewal<T: Sendable>(
         group.addTask {
             let deadline = maxDuration.map { ContinuousClock.now + $0 }
             while !Task.isCancelled {
-                let sleep = deadline.map { min(interval, $0 - ContinuousClock.now) } ?? interval
+                let now = ContinuousClock.now
+                var sleep = deadline.map { min(interval, $0 - now) } ?? interval
+                if let checkBy { sleep = min(sleep, checkBy() - now) }
                 if let renewNow {
                     // A hint (a cancellation request) renews at once.
                     await renewNow.wait(timeout: max(.zero, sleep))
