@@ -117,6 +117,12 @@ extension DurableRuntime {
         if let heartbeatLease {
             _ = try? await self.provider.heartbeatActivity(lease, details: nil, extendBy: heartbeatLease)
         }
+        // Just past the deadline, so that the silence is then longer than the timeout.
+        var silenceCheck: (@Sendable () -> ContinuousClock.Instant)?
+        if let heartbeatTimeout {
+            let past = heartbeatTimeout + Duration.milliseconds(1)
+            silenceCheck = { heartbeat.silentUntil(past) }
+        }
         let started = ContinuousClock.now
         let span = self.startSpan("durable.activity", parent: request.traceContext, instanceID: item.instanceID)
         defer { span.end() }
@@ -132,8 +138,7 @@ extension DurableRuntime {
             every: renewal,
             maxDuration: self.configuration.maxActivityDuration,
             renewNow: renewNow,
-            // Just past the deadline, so that the silence is then longer than the timeout.
-            checkBy: heartbeatTimeout.map { timeout in { heartbeat.silentUntil(timeout) + .milliseconds(1) } },
+            checkBy: silenceCheck,
             gracePeriod: self.configuration.activityGracePeriod,
             renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout, extendBy: heartbeatLease) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
