@@ -47,4 +47,48 @@ struct GroupCommitTests {
             #expect(try await provider.history(instanceID: items[0].lease.id).count == 1)
         }
     }
+
+    /// Commits that send messages to each other's instances (each to the next, as a child's end
+    /// readies its parent) share transactions that lock every row first, in order, and all land.
+    @Test func commitsThatMessageEachOtherShareTransactionsAndAllLand() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
+            let count = 40
+            for i in 0..<count {
+                _ = try await provider.createInstance(StartRequest(instanceID: "m\(i)", name: "Group", version: "1.0.0", input: .null))
+            }
+            var items: [OrchestrationWorkItem] = []
+            while items.count < count {
+                let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: count)).items
+                try #require(!claimed.isEmpty)
+                items += claimed
+            }
+            let executions = Dictionary(uniqueKeysWithValues: items.map { ($0.lease.id, $0.instance.executionID) })
+            let before = provider.commits.prelockedGroups
+            let landed = await withTaskGroup(of: Bool.self) { group in
+                for item in items {
+                    group.addTask {
+                        let number = Int(item.lease.id.dropFirst())!
+                        let next = "m\((number + 1) % count)"
+                        let reference = HistoryEvent.ParentReference(instanceID: next, executionID: executions[next]!, operationID: 1)
+                        let event = HistoryEvent(sequenceNumber: 0, timestamp: item.claimedAt, kind: item.messages[0].kind)
+                        let result = TurnResult(newEvents: [event], actions: [.notifyParent(reference, .eventRaised(name: "ping", input: .null))])
+                        let commit = TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result)
+                        return (try? await provider.commitTurn(item.lease, commit)) != nil
+                    }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(landed == count)
+            #expect(provider.commits.prelockedGroups > before, "some shared transactions locked their rows first")
+            var pinged: Set<String> = []
+            while pinged.count < count {
+                let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: count)).items
+                try #require(!claimed.isEmpty, "every instance got the message sent to it")
+                for item in claimed where item.messages.contains(where: { if case .eventRaised("ping", _, _) = $0.kind { true } else { false } }) {
+                    pinged.insert(item.lease.id)
+                }
+            }
+        }
+    }
 }

@@ -162,4 +162,11 @@ struct CommitTurnStatement: GroupedStatement {
 
 extension CommitTurnStatement {
     var lockedRow: String { self.instanceID }
+
+    /// Its own instance, unless it takes that one with `SKIP LOCKED` (`completes`), which waits for
+    /// nobody, and the instances its messages go to.
+    var rowsToLock: [String] {
+        let others = self.targets.filter { $0 != self.instanceID }
+        return self.completes ? others : [self.instanceID] + others
+    }
 }

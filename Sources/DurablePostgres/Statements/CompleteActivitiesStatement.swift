@@ -43,7 +43,8 @@ struct CompleteActivitiesStatement: PreparedQuery {
             -- = ANY(array): found through the primary key whatever the planner guesses of the CTEs.
             SELECT i.id, i.execution_id, i.status, i.locked_until FROM instances i
             WHERE i.id = ANY(ARRAY(SELECT d.instance_id FROM done d))
-            ORDER BY i.id
+            -- Byte order whatever the database's collation: the order group commit sorts in.
+            ORDER BY i.id COLLATE "C"
             FOR UPDATE
         ), candidates AS (
             -- The turns these results complete: no other activity outstanding, nobody holding

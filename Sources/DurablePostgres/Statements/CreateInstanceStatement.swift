@@ -38,4 +38,5 @@ struct CreateInstanceStatement: GroupedStatement {
 
 extension CreateInstanceStatement {
     var lockedRow: String { self.instanceID }
+    var rowsToLock: [String] { [self.instanceID] }
 }
