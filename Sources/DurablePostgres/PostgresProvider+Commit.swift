@@ -331,7 +331,9 @@ extension PostgresProvider {
                     -- been locked since the fence: later senders update it after this commit.
                     inbox_at = CASE WHEN \(terminal) THEN NULL ELSE (SELECT min(m.visible_at) FROM messages m WHERE m.instance_id = \(lease.id)) END
                 WHERE id = \(lease.id)
-                RETURNING coalesce(inbox_at <= now(), false)
+                -- The clock, not now(): this transaction's start, earlier than messages that others
+                -- committed since and this statement sees (then nothing would announce them).
+                RETURNING coalesce(inbox_at <= clock_timestamp(), false)
                 """,
                 logger: self.logger
             )
@@ -431,6 +433,27 @@ extension PostgresProvider {
         _ commit: TurnCommit,
         completing: (completion: ActivityCompletion, message: String)? = nil
     ) async throws -> (fenced: Int64, completed: Bool, prefetched: [ActivityWorkItem]) {
+        let (statement, activities) = try self.commitStatement(lease, commit, completing: completing)
+        let owner = commit.prefetch?.owner ?? ""
+        // GroupCommit bounds each batch itself: a deadline here would also count the time queued
+        // behind other batches, and give up on a statement that still runs and commits.
+        let rows = try await self.withRetry("committing a turn of \(lease)", statement: "commit_turn", deadline: .seconds(3600)) {
+            try await self.commits.execute(statement)
+        }
+        let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)
+        guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return (fenced, completed, []) }
+        let prefetched = Self.prefetchedItems(
+            ids: ids, operations: operations, requests: activities, owner: owner, instanceID: lease.id, executionID: executionID
+        )
+        return (fenced, completed, prefetched)
+    }
+
+    /// The statement of ``commitTurnInOneStatement(_:_:completing:)``, and the activities it schedules.
+    func commitStatement(
+        _ lease: Lease,
+        _ commit: TurnCommit,
+        completing: (completion: ActivityCompletion, message: String)? = nil
+    ) throws -> (statement: CommitTurnStatement, activities: [ActivityRequest]) {
         let result = commit.result
         let events = try result.newEvents.map { event throws(DurableError) in try DurableJSON.encode(event) }
         var activities: [ActivityRequest] = []
@@ -469,16 +492,6 @@ extension PostgresProvider {
             status: status, version: Self.startedVersion(result), output: output, failure: failure, customStatus: result.customStatus?.json, awaitedEvents: result.awaitedEvents.isEmpty ? nil : result.awaitedEvents,
             nodeID: String(lease.nodeID), channel: self.configuration.channel, completionChannel: self.configuration.completionChannel
         )
-        // GroupCommit bounds each batch itself: a deadline here would also count the time queued
-        // behind other batches, and give up on a statement that still runs and commits.
-        let rows = try await self.withRetry("committing a turn of \(lease)", statement: "commit_turn", deadline: .seconds(3600)) {
-            try await self.commits.execute(statement)
-        }
-        let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)
-        guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return (fenced, completed, []) }
-        let prefetched = Self.prefetchedItems(
-            ids: ids, operations: operations, requests: activities, owner: owner, instanceID: lease.id, executionID: executionID
-        )
-        return (fenced, completed, prefetched)
+        return (statement, activities)
     }
 }

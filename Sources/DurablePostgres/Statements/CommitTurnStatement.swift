@@ -142,7 +142,10 @@ struct CommitTurnStatement: GroupedStatement {
                     CASE WHEN f.version IS DISTINCT FROM (SELECT s.xmin::text FROM instances s WHERE s.id = f.id) THEN now() END
                 ) END
             FROM fence f WHERE i.id = f.id
-            RETURNING coalesce(i.inbox_at <= now(), false) AS pending
+            -- The clock, not now(): in a group's transaction now() is when the group began, earlier
+            -- than a message another transaction committed since, which this statement sees and
+            -- which would then be announced by nobody (the node slept until its safety poll).
+            RETURNING coalesce(i.inbox_at <= clock_timestamp(), false) AS pending
         ), wake AS (
             SELECT concat(
                 CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE NOT leased) THEN 'a' END,
