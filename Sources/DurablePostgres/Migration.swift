@@ -22,17 +22,26 @@ struct Migration: Sendable {
             .trimmingCharacters(in: .newlines)
     }
 
-    /// The statements of the file, split at semicolons outside quotes and comments.
+    /// The statements of the file, split at semicolons outside quotes, comments and `$$` bodies
+    /// (functions).
     var statements: [String] {
         var statements: [String] = []
         var current = ""
         var inQuote = false
+        var inBody = false
         for line in self.sql.split(separator: "\n", omittingEmptySubsequences: false) {
             var text = Substring(line)
-            if !inQuote, let comment = text.range(of: "--") { text = text[..<comment.lowerBound] }
+            if !inQuote, !inBody, let comment = text.range(of: "--") { text = text[..<comment.lowerBound] }
+            var previous: Character?
             for character in text {
-                if character == "'" { inQuote.toggle() }
-                if character == ";" && !inQuote {
+                if character == "$" && previous == "$" && !inQuote {
+                    inBody.toggle()
+                    previous = nil
+                } else {
+                    previous = character
+                }
+                if character == "'" && !inBody { inQuote.toggle() }
+                if character == ";" && !inQuote && !inBody {
                     statements.append(current)
                     current = ""
                 } else {

@@ -2,7 +2,8 @@ public import Durable
 public import Foundation
 import PostgresNIO
 
-// Flow control: rate limits, one row each, admitted in one statement with the task's hand-back.
+// Flow control: rate limits, one row each, admitted in one statement with the task's hand-back;
+// concurrency keys, one row each, a call decided and its instance created in one statement.
 extension PostgresProvider {
     public func defineRateLimit(_ limit: RateLimit) async throws {
         try await self.withRetry("defining rate limit '\(limit.name)'", statement: "define_rate_limit") {
@@ -37,6 +38,21 @@ extension PostgresProvider {
                 return slot
             }
             throw Self.leaseLost(lease, what: "activity")
+        }
+    }
+
+    public func startUnderConcurrencyLimit(_ request: StartRequest, key: String, limit: Int) async throws -> ConcurrencyStart {
+        try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
+        guard limit >= 1 else { throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", name: request.name) }
+        let executionID = UUID().uuidString.lowercased()
+        let statement = StartUnderConcurrencyLimitStatement(
+            key: key, limit: limit, name: request.name, version: request.version ?? "", executionID: executionID, input: request.input.json,
+            start: try Self.startMessage(request, executionID: executionID), queue: request.queueName,
+            priority: request.priority ?? Priority.default, channel: self.configuration.channel
+        )
+        return try await self.withRetry("starting under concurrency key '\(key)'", statement: "start_under_concurrency_limit") {
+            let (instanceID, runs) = try await self.execute(statement)[0].decode((String, Bool).self)
+            return ConcurrencyStart(instanceID: instanceID, waits: !runs)
         }
     }
 }

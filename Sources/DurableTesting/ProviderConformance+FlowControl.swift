@@ -7,6 +7,7 @@ extension ProviderConformance {
     static let flowControlChecks: [Check] = [
         Check(name: "a rate limit spaces admissions at its rate", body: rateLimitAdmissions),
         Check(name: "claims take higher priorities first, oldest first within one, and lower ones when nothing else is ready", body: priorities),
+        Check(name: "a concurrency key runs at most its limit, in call order, each ending freeing a slot", body: concurrencySlots),
     ]
 }
 
@@ -48,6 +49,55 @@ private func rateLimitAdmissions(_ factory: ProviderConformance.Factory) async t
     let deleted = try await provider.deleteRateLimit(name: "other")
     let again = try await provider.deleteRateLimit(name: "other")
     try require(deleted && !again, "deleted once")
+}
+
+private func concurrencySlots(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    func call(_ number: Int, key: String = "tenant", limit: Int = 2) async throws -> ConcurrencyStart {
+        let request = StartRequest(instanceID: "\(key)#0", name: "Conformance", version: "1.0.0", input: try Payload(encoding: number))
+        return try await provider.startUnderConcurrencyLimit(request, key: key, limit: limit)
+    }
+    /// Claims the ready instances (each once), ends them as completed or failed, and returns their inputs.
+    func endReady(_ count: Int, failing: Bool = false) async throws -> [Int] {
+        let items = try await claimUntil(provider, owner: "me") { $0.count == count }
+        for item in items {
+            let first = event(item, 0, item.messages[0].kind)
+            let failure = FailureDetails(type: "Conformance", message: "failed")
+            let result = failing
+                ? TurnResult(newEvents: [first, event(item, 1, .executionFailed(failure: failure))], outcome: .failed(failure))
+                : TurnResult(newEvents: [first, event(item, 1, .executionCompleted(output: .null))], outcome: .completed(output: .null))
+            try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: result))
+        }
+        return try items.map { try $0.instance.input.decode(Int.self) }.sorted()
+    }
+
+    // An id in use is skipped: tenant#0 exists, started by id.
+    _ = try await provider.createInstance(StartRequest(instanceID: "tenant#0", name: "Conformance", version: "1.0.0", input: try Payload(encoding: -1)))
+    _ = try await endReady(1)
+    var calls: [ConcurrencyStart] = []
+    for number in 0..<5 { calls.append(try await call(number)) }
+    try require(calls.map(\.instanceID) == (1...5).map { "tenant#\($0)" }, "ids count the calls, past the one in use: \(calls.map(\.instanceID))")
+    try require(calls.map(\.waits) == [false, false, true, true, true], "two run, three wait: \(calls.map(\.waits))")
+    try require(try await provider.instance(id: "tenant#3") == nil, "a waiting call has no instance yet")
+
+    // Another key has slots of its own, whatever waits for this one.
+    let other = try await call(9, key: "other", limit: 1)
+    try require(!other.waits && other.instanceID == "other#0", "another key's call runs at once: \(other)")
+
+    let first = try await endReady(3)
+    try require(first == [0, 1, 9], "the running ones are claimable: \(first)")
+    // Each ending (completed above) started the oldest waiting call.
+    let (third, fourth) = (try await provider.instance(id: "tenant#3"), try await provider.instance(id: "tenant#4"))
+    try require(third != nil && fourth != nil, "two ends started two waiting calls")
+    try require(try await provider.instance(id: "tenant#5") == nil, "the third waits still: two run")
+    let second = try await endReady(2, failing: true)
+    try require(second == [2, 3], "in call order: \(second)")
+    let last = try await endReady(1)
+    try require(last == [4], "a failed instance frees its slot too: \(last)")
+    let nothing = try await provider.claimOrchestrations(ClaimRequest(owner: "me", limit: 10)).items
+    try require(nothing.isEmpty, "no call started twice: \(nothing.map(\.lease.id))")
+    let again = try await call(5)
+    try require(!again.waits && again.instanceID == "tenant#6", "free slots again: \(again)")
 }
 
 /// Claims activities until one comes or `timeout` passes.

@@ -42,4 +42,8 @@ extension RecordingProvider {
     public func deleteRateLimit(name: String) async throws -> Bool { try await self.base.deleteRateLimit(name: name) }
 
     public func admitActivity(_ lease: Lease, rateLimit name: String) async throws -> Date? { try await self.base.admitActivity(lease, rateLimit: name) }
+
+    public func startUnderConcurrencyLimit(_ request: StartRequest, key: String, limit: Int) async throws -> ConcurrencyStart {
+        try await self.base.startUnderConcurrencyLimit(request, key: key, limit: limit)
+    }
 }

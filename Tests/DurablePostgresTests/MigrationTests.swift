@@ -21,6 +21,12 @@ import Testing
         #expect(migration.statements == ["CREATE TABLE a (b text DEFAULT ';')", "SELECT 1"])
     }
 
+    @Test func functionBodiesAreOneStatement() {
+        let body = "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n    -- the key's row\n    RETURN 1;\nEND\n$$"
+        let migration = Migration(version: 1, name: "x", sql: body + ";\nSELECT 'it''s';\n")
+        #expect(migration.statements == [body, "SELECT 'it''s'"])
+    }
+
     @Test func badURLsAreRejectedAtOnce() {
         for url in ["mysql://u@h/db", "postgres://h/db", "not a url", "postgres://u@/db", "postgres://u@h/db?sslmode=bogus"] {
             #expect(throws: DurableError.self, "\(url)") { try PostgresProvider.Configuration(url: url) }

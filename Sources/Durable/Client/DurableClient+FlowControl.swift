@@ -23,7 +23,9 @@ extension DurableClient {
     /// of processes reach one decision. The instances started are `<key>#0`, `<key>#1`, …; the key's
     /// policy, orchestration, version and queue are those of its first call.
     ///
-    /// - Returns: the id of the instance that decides for the key, `keyed:<key>` (`durable why` it).
+    /// - Returns: under a concurrency limit, the call's instance, `<key>#<n>` (created now or when
+    ///   a slot frees); otherwise the id of the instance that decides for the key, `keyed:<key>`
+    ///   (`durable why` it).
     @discardableResult
     public func start<O: Orchestration>(
         _ type: O.Type, input: O.Input, key: String, policy: KeyedStartPolicy, version: String? = nil, queue: String? = nil, priority: Int? = nil
@@ -50,6 +52,12 @@ extension DurableClient {
             throw DurableError(.invalidInput, "a debounce needs a positive quiet period", instanceID: instanceID)
         case .concurrency(let limit) where limit < 1:
             throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", instanceID: instanceID)
+        case .concurrency(let limit):
+            // Slots kept by the provider: a start with a free slot is one statement, and the end
+            // of an instance starts the oldest waiting call in its own transaction, no turn of a
+            // key's instance in between (docs/flow-control.md).
+            let request = StartRequest(instanceID: KeyedStartMachine.instanceID(key: key, number: 0), name: name, version: version, input: input, queue: queue, priority: priority)
+            return try await self.provider.startUnderConcurrencyLimit(request, key: key, limit: limit).instanceID
         default: break
         }
         let record = DurableKeyedStart.Record(orchestration: name, version: version, queue: queue, machine: KeyedStartMachine(key: key, policy: policy))

@@ -71,6 +71,7 @@ extension InMemoryProvider {
             let executionID = UUID().uuidString.lowercased()
             let plan = try ResetPlanner.plan(request, history: instance.history, newExecutionID: executionID)
             let old = instance.info.executionID
+            if instance.info.status.isTerminal, let key = instance.concurrencyKey { state.concurrencyKeys[key]?.restarted() }
             instance.resetExecutions[old] = instance.history + [HistoryEvent(sequenceNumber: instance.history.count, timestamp: now, kind: .executionReset(plan.record))]
             instance.history = plan.history
             instance.info.executionID = executionID

@@ -1,7 +1,8 @@
 public import Foundation
 import Synchronization
 
-// Flow control: rate limits, each a bucket (``RateLimitBucket``) updated under the state's lock.
+// Flow control: rate limits, each a bucket (``RateLimitBucket``), and concurrency keys, each its
+// slots (``ConcurrencySlots``), updated under the state's lock.
 extension InMemoryProvider {
     public func defineRateLimit(_ limit: RateLimit) async throws {
         self.state.withLock { state in
@@ -32,5 +33,50 @@ extension InMemoryProvider {
             state.tasks[lease.id] = task
             return slot
         }
+    }
+
+    public func startUnderConcurrencyLimit(_ request: StartRequest, key: String, limit: Int) async throws -> ConcurrencyStart {
+        try ProviderValidation.start(request, limit: self.maxPayloadBytes)
+        guard limit >= 1 else { throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", name: request.name) }
+        let now = self.now()
+        let start = self.state.withLock { state -> ConcurrencyStart in
+            var slots = state.concurrencyKeys[key] ?? ConcurrencySlots(limit: limit)
+            let (instanceID, runs) = slots.call(key: key, limit: limit, request) { state.instances[$0] != nil }
+            state.concurrencyKeys[key] = slots
+            if runs { state.createHolding(request, instanceID: instanceID, key: key, now: now) }
+            return ConcurrencyStart(instanceID: instanceID, waits: !runs)
+        }
+        if !start.waits { self.notify(.orchestrations) }
+        return start
+    }
+}
+
+extension InMemoryProvider.State {
+    /// Creates the instance of a call that holds a slot of concurrency key `key`.
+    mutating func createHolding(_ request: StartRequest, instanceID: String, key: String, now: Date) {
+        var request = request
+        request.instanceID = instanceID
+        self.create(request, now: now)
+        self.instances[instanceID]?.concurrencyKey = key
+    }
+
+    /// A running instance of concurrency key `key` ended: the oldest waiting calls take the freed
+    /// slot. Returns whether one started.
+    mutating func releaseSlot(of key: String, now: Date) -> Bool {
+        guard var slots = self.concurrencyKeys[key] else { return false }
+        var next = slots.ended()
+        var started = false
+        while !next.isEmpty {
+            let waiting = next.removeFirst()
+            if self.instances[waiting.instanceID] == nil {
+                self.createHolding(waiting.call, instanceID: waiting.instanceID, key: key, now: now)
+                started = true
+            } else {
+                // Its id was taken meanwhile: the slot goes to the next call.
+                next += slots.ended()
+            }
+        }
+        self.concurrencyKeys[key] = slots
+        return started
     }
 }

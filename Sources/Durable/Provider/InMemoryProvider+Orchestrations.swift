@@ -296,6 +296,7 @@ extension InMemoryProvider {
                 instance.info.completedBy = String(lease.nodeID)
                 state.inbox[id] = nil
                 wake.insert(.completions)
+                if let key = instance.concurrencyKey, state.releaseSlot(of: key, now: now) { wake.insert(.orchestrations) }
             } else if state.inbox[id]?.contains(where: { $0.visibleAt <= now }) == true {
                 wake.insert(.orchestrations)
             }

@@ -41,6 +41,8 @@ public final class InMemoryProvider: DurableProvider {
         var resetExecutions: [String: [HistoryEvent]] = [:]
         /// The node that committed the last turn (``QueryRequest/Target/turnNode``).
         var turnNode: String?
+        /// The concurrency key whose slot it holds while it runs.
+        var concurrencyKey: String?
 
         var queryTarget: QueryRequest.Target {
             QueryRequest.Target(
@@ -120,6 +122,7 @@ public final class InMemoryProvider: DurableProvider {
         /// Updates by id: their instance and, once answered, their outcome.
         var updates: [String: (instanceID: String, outcome: UpdateOutcome?)] = [:]
         var rateLimits: [String: (limit: RateLimit, bucket: RateLimitBucket)] = [:]
+        var concurrencyKeys: [String: ConcurrencySlots<StartRequest>] = [:]
         var nextID: Int64 = 1
 
         mutating func newID() -> Int64 {
