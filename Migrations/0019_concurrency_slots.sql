@@ -28,8 +28,9 @@ CREATE TABLE concurrency_waiting (
     PRIMARY KEY (key, number)
 );
 
--- The key whose slot the instance holds while it runs.
+-- The key whose slot the instance holds while it runs; a call made again finds its instance.
 ALTER TABLE instances ADD COLUMN concurrency_key text;
+CREATE INDEX instances_concurrency_idx ON instances (concurrency_key, execution_id) WHERE concurrency_key IS NOT NULL;
 
 -- A call: its instance id and whether it runs now (it created the instance) or waits.
 CREATE FUNCTION durable_start_keyed(
@@ -44,6 +45,16 @@ BEGIN
     INSERT INTO concurrency_keys AS c (key, slot_limit) VALUES (p_key, p_limit)
     ON CONFLICT (key) DO UPDATE SET slot_limit = EXCLUDED.slot_limit
     RETURNING * INTO k;
+    -- A call made again (its statement retried after a lost connection) finds what it did: the
+    -- execution id is the call's own.
+    SELECT i.id, true INTO started_id, runs FROM instances i WHERE i.concurrency_key = p_key AND i.execution_id = p_execution_id;
+    IF FOUND THEN
+        RETURN;
+    END IF;
+    SELECT w.id, false INTO started_id, runs FROM concurrency_waiting w WHERE w.key = p_key AND w.execution_id = p_execution_id;
+    IF FOUND THEN
+        RETURN;
+    END IF;
     LOOP
         started_id := p_key || '#' || k.started;
         k.started := k.started + 1;
