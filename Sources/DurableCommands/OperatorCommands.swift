@@ -105,7 +105,7 @@ public struct Start: AsyncParsableCommand {
     @Option(help: "The version (default: the newest on the node that runs the first turn).") var version: String?
     @Option(help: "The task queue its turns go to (default: the default queue).") var queue: String?
     @Option(help: "Its priority, 1 (highest) to 5 (lowest); default 3.") var priority: Int?
-    @Option(help: "Start by key: with --debounce, --singleton or --concurrency; prints the key's instance, which starts <key>#0, #1, ….") var key: String?
+    @Option(help: "Start by key: with --debounce, --singleton or --concurrency; prints the call's instance <key>#<n> (--concurrency) or the key's instance, which starts <key>#0, #1, ….") var key: String?
     @Option(help: "With --key: start once the calls stop for this many seconds, with the last input.") var debounce: Double?
     @Option(help: "With --key: at most one instance of the key at a time; a call while one runs is skipped or queued (skip, queue).") var singleton: String?
     @Option(help: "With --key: at most this many instances of the key at a time, across the fleet; the calls beyond wait, in order.") var concurrency: Int?

@@ -55,4 +55,14 @@ extension PostgresProvider {
             return ConcurrencyStart(instanceID: instanceID, waits: !runs)
         }
     }
+
+    public func concurrencyKey(_ key: String) async throws -> ConcurrencyKeyInfo? {
+        try await self.withRetry("reading concurrency key '\(key)'", statement: "concurrency_key") {
+            let rows = try await self.client.query(ConcurrencyKeyStatement.query(key: key), logger: self.logger)
+            for try await (limit, running, waiting) in rows.decode((Int, Int, [String]).self) {
+                return ConcurrencyKeyInfo(key: key, limit: limit, running: running, waiting: waiting)
+            }
+            return nil
+        }
+    }
 }

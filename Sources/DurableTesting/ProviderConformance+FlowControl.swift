@@ -79,6 +79,9 @@ private func concurrencySlots(_ factory: ProviderConformance.Factory) async thro
     try require(calls.map(\.instanceID) == (1...5).map { "tenant#\($0)" }, "ids count the calls, past the one in use: \(calls.map(\.instanceID))")
     try require(calls.map(\.waits) == [false, false, true, true, true], "two run, three wait: \(calls.map(\.waits))")
     try require(try await provider.instance(id: "tenant#3") == nil, "a waiting call has no instance yet")
+    let info = try await provider.concurrencyKey("tenant")
+    try require(info == ConcurrencyKeyInfo(key: "tenant", limit: 2, running: 2, waiting: ["tenant#3", "tenant#4", "tenant#5"]), "the key's slots: \(String(describing: info))")
+    try require(try await provider.concurrencyKey("never") == nil, "a key never used has no slots")
 
     // Another key has slots of its own, whatever waits for this one.
     let other = try await call(9, key: "other", limit: 1)

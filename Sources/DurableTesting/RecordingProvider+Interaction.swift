@@ -46,4 +46,6 @@ extension RecordingProvider {
     public func startUnderConcurrencyLimit(_ request: StartRequest, key: String, limit: Int) async throws -> ConcurrencyStart {
         try await self.base.startUnderConcurrencyLimit(request, key: key, limit: limit)
     }
+
+    public func concurrencyKey(_ key: String) async throws -> ConcurrencyKeyInfo? { try await self.base.concurrencyKey(key) }
 }

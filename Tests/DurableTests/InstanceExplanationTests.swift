@@ -34,6 +34,15 @@ import Testing
         InstanceExplanation(instance: info, history: history, children: children, nodes: nodes, now: self.now)
     }
 
+    @Test func aCallWaitingForASlot() {
+        let key = ConcurrencyKeyInfo(key: "export-acme", limit: 2, running: 2, waiting: ["export-acme#4", "export-acme#5"])
+        let next = InstanceExplanation(waitingCall: "export-acme#4", key: key)
+        let later = InstanceExplanation(waitingCall: "export-acme#5", key: key)
+        #expect(next.status == .pending && next.findings.map(\.kind) == [.waitingForSlot])
+        #expect(next.lines[1] == "- waits for a slot of concurrency key 'export-acme': 2 of 2 running, next in line; it starts when one of the key's instances ends")
+        #expect(later.lines[1].contains("1 call before it"))
+    }
+
     @Test func aPendingActivity() {
         let why = self.explain(self.instance(), self.history([.activityScheduled(operationID: 1, name: "ChargeCard", input: .null, retry: .none, timeout: nil)]))
         #expect(why.findings.map(\.kind) == [.activity])

@@ -19,6 +19,7 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
             case event
             case starting
             case paused
+            case waitingForSlot = "waiting_for_slot"
         }
 
         public var kind: Kind
@@ -32,6 +33,21 @@ public struct InstanceExplanation: Sendable, Hashable, Codable {
     /// The findings as lines for a terminal.
     public var lines: [String] {
         ["\(self.instanceID): \(self.status.rawValue)"] + self.findings.map { "- \($0.message)" }
+    }
+
+    /// A call started under a concurrency limit that waits for a slot of `key` (its instance does
+    /// not exist yet).
+    public init(waitingCall instanceID: String, key: ConcurrencyKeyInfo) {
+        self.instanceID = instanceID
+        self.status = .pending
+        let before = key.waiting.firstIndex(of: instanceID) ?? 0
+        self.findings = [
+            Finding(
+                kind: .waitingForSlot,
+                message: "waits for a slot of concurrency key '\(key.key)': \(key.running) of \(key.limit) running, "
+                    + "\(before == 0 ? "next in line" : "\(before) call\(before == 1 ? "" : "s") before it"); it starts when one of the key's instances ends"
+            ),
+        ]
     }
 
     public init(
@@ -206,7 +222,16 @@ extension DurableClient {
     ///
     /// - Throws: `instanceNotFound` for an unknown id.
     public func explain(instanceID: String, staleNodeAfter: Duration = .seconds(30)) async throws -> InstanceExplanation {
-        let info = try await self.status(instanceID: instanceID)
+        let info: InstanceInfo
+        do {
+            info = try await self.status(instanceID: instanceID)
+        } catch let error as DurableError where error.code == .instanceNotFound {
+            // A call under a concurrency limit, `<key>#<n>`, has no instance while it waits.
+            guard let mark = instanceID.lastIndex(of: "#"),
+                let key = try await self.provider.concurrencyKey(String(instanceID[..<mark])), key.waiting.contains(instanceID)
+            else { throw error }
+            return InstanceExplanation(waitingCall: instanceID, key: key)
+        }
         let history = info.status.isTerminal ? [] : try await self.history(instanceID: instanceID)
         var children: [String: InstanceInfo] = [:]
         for case .child(_, _, let childID) in InstanceExplanation.pendingOperations(history) {

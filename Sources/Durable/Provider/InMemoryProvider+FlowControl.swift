@@ -49,6 +49,14 @@ extension InMemoryProvider {
         if !start.waits { self.notify(.orchestrations) }
         return start
     }
+
+    public func concurrencyKey(_ key: String) async throws -> ConcurrencyKeyInfo? {
+        self.state.withLock { state in
+            state.concurrencyKeys[key].map { slots in
+                ConcurrencyKeyInfo(key: key, limit: slots.limit, running: slots.running, waiting: slots.waiting.prefix(1000).map(\.instanceID))
+            }
+        }
+    }
 }
 
 extension InMemoryProvider.State {

@@ -26,3 +26,15 @@ struct StartUnderConcurrencyLimitStatement: PreparedQuery {
         """
     }
 }
+
+/// What a concurrency key's rows say (``ConcurrencyKeyInfo``): one row, (limit, running, waiting
+/// ids oldest first), or none for a key never used.
+enum ConcurrencyKeyStatement {
+    static func query(key: String) -> PostgresQuery {
+        """
+        SELECT k.slot_limit, k.running,
+               coalesce(ARRAY(SELECT w.id FROM concurrency_waiting w WHERE w.key = k.key ORDER BY w.number LIMIT 1000), '{}')
+        FROM concurrency_keys k WHERE k.key = \(key)
+        """
+    }
+}

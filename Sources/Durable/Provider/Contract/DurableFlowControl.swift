@@ -34,4 +34,8 @@ public protocol DurableFlowControl: Sendable {
     /// ended instance reset to run again counts, over the limit if need be. Conformance: "a
     /// concurrency key runs at most its limit, in call order, each ending freeing a slot".
     func startUnderConcurrencyLimit(_ request: StartRequest, key: String, limit: Int) async throws -> ConcurrencyStart
+
+    /// Concurrency key `key`'s slots: its limit, how many of its instances run and which calls
+    /// wait, oldest first; `nil` for a key never used. For `durable why` of a waiting call.
+    func concurrencyKey(_ key: String) async throws -> ConcurrencyKeyInfo?
 }
