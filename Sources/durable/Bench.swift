@@ -188,8 +188,15 @@ struct Bench: AsyncParsableCommand {
     /// Starts `count` instances (16 clients at once) and waits until all finished: orchestrations per
     /// second over the whole, and the polls made while waiting.
     func measure<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws -> (rate: Double, polls: Int) where O.Input == Int {
-        let client = DurableClient(provider: environment.client)
         let started = ContinuousClock.now
+        try await self.startAll(environment, type, count: count)
+        let polls = try await environment.waitUntilCompleted(count)
+        return (Double(count) / (ContinuousClock.now - started).secondsValue, polls)
+    }
+
+    /// Starts `count` instances `b0`, `b1`, …, 16 clients at once.
+    func startAll<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws where O.Input == Int {
+        let client = DurableClient(provider: environment.client)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<16 {
                 group.addTask {
@@ -200,8 +207,6 @@ struct Bench: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        let polls = try await environment.waitUntilCompleted(count)
-        return (Double(count) / (ContinuousClock.now - started).secondsValue, polls)
     }
 
     func measureThroughput<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws -> Double where O.Input == Int {

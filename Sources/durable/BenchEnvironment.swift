@@ -35,6 +35,7 @@ final class BenchEnvironment {
     /// Starts `count` more runtimes, each with a provider of its own: in this process, or as
     /// separate worker processes with `--processes`.
     func startNodes(_ count: Int) {
+        guard count > 0 else { return }
         if self.bench.processes > 0 {
             self.startProcesses(self.bench.processes)
             return
