@@ -6,21 +6,27 @@ import Testing
 
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
 struct GroupCommitTests {
+    /// Starts `count` instances `<prefix>0`, `<prefix>1`, … and claims them all.
+    static func startAndClaim(_ count: Int, prefix: String, _ provider: PostgresProvider) async throws -> [OrchestrationWorkItem] {
+        for i in 0..<count {
+            _ = try await provider.createInstance(StartRequest(instanceID: "\(prefix)\(i)", name: "Group", version: "1.0.0", input: .null))
+        }
+        var items: [OrchestrationWorkItem] = []
+        while items.count < count {
+            let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: count)).items
+            try #require(!claimed.isEmpty)
+            items += claimed
+        }
+        return items
+    }
+
     /// Concurrent turn commits share transactions, and each is still fenced on its own: a stale lease
     /// among them fails alone.
     @Test func concurrentCommitsShareTransactionsAndAreFencedOneByOne() async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
             let count = 40
-            for i in 0..<count {
-                _ = try await provider.createInstance(StartRequest(instanceID: "g\(i)", name: "Group", version: "1.0.0", input: .null))
-            }
-            var items: [OrchestrationWorkItem] = []
-            while items.count < count {
-                let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: count)).items
-                try #require(!claimed.isEmpty)
-                items += claimed
-            }
+            let items = try await Self.startAndClaim(count, prefix: "g", provider)
             let staleID = items[7].lease.id
             let before = provider.commits.groupedStatements
             let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
@@ -54,15 +60,7 @@ struct GroupCommitTests {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
             let count = 40
-            for i in 0..<count {
-                _ = try await provider.createInstance(StartRequest(instanceID: "m\(i)", name: "Group", version: "1.0.0", input: .null))
-            }
-            var items: [OrchestrationWorkItem] = []
-            while items.count < count {
-                let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: count)).items
-                try #require(!claimed.isEmpty)
-                items += claimed
-            }
+            let items = try await Self.startAndClaim(count, prefix: "m", provider)
             let executions = Dictionary(uniqueKeysWithValues: items.map { ($0.lease.id, $0.instance.executionID) })
             let before = provider.commits.prelockedGroups
             let landed = await withTaskGroup(of: Bool.self) { group in
