@@ -28,4 +28,14 @@ struct ConcurrencyKeyTests {
             #expect(page.instances.map(\.id) == ["k#0"], "one instance, the second call waiting once")
         }
     }
+
+    /// The slot trigger announces a waiting call it starts on the channel the nodes LISTEN on,
+    /// which it names from the schema it runs in.
+    @Test func theTriggerAnnouncesOnTheNodesChannel() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
+            let rows = try await provider.client.query("SELECT 'durable_' || current_schema()", logger: provider.logger).collect()
+            #expect(try rows[0].decode(String.self) == provider.configuration.channel)
+        }
+    }
 }
