@@ -167,7 +167,7 @@ extension PostgresProvider {
                 let info = try Self.instanceInfo(cells)
                 let historyOffset = try cells["history_offset"].decode(Int.self)
                 let epoch = try cells["lock_epoch"].decode(Int64.self)
-                if try cells["snapshot_epoch"].decode(Int64?.self) != epoch - 1 { stale.insert(info.id) }
+                if try cells["snapshot_current"].decode(Bool?.self) != true { stale.insert(info.id) }
                 let (history, messages, loadError) = Self.decodeTurn(
                     id: info.id, history: try cells["history"].decode([String].self),
                     messageIDs: try cells["message_ids"].decode([Int64].self), messageKinds: try cells["message_kinds"].decode([String].self)

@@ -1,5 +1,5 @@
 import Durable
-import DurablePostgres
+@testable import DurablePostgres
 import DurableTesting
 import Foundation
 import Synchronization
@@ -117,6 +117,61 @@ struct ReadyIndexTests {
             }
             #expect(stale.value == 0, "\(stale.value) claims brought a stale history")
             #expect(try await provider.history(instanceID: "race").count >= 200)
+        }
+    }
+}
+
+extension ReadyIndexTests {
+    /// A completion batch that claims the turn its result completes waits for the instance's row
+    /// while the node's own commit of the turn before holds it. The commit consumed a message and
+    /// moved the history but not the lease epoch, so the batch's snapshot (taken before it) must not
+    /// be handed out: it held the consumed message, which the node's kept execution, as long as
+    /// the stored history, would record a second time (seen as `completed [1, 1, 2]` in
+    /// `twoNodesShare500InstancesWithoutDuplicates` on a loaded machine).
+    @Test func aBatchThatWaitedForACommitClaimsWhatTheCommitLeft() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
+            _ = try await provider.createInstance(StartRequest(instanceID: "join", name: "Join", version: "1.0.0", input: .null))
+            let first = try #require(try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: 1)).items.first)
+            let requests = (1...2).map { ActivityRequest(operationID: $0, name: "Work", input: .null, retry: .none, timeout: nil) }
+            var events = [HistoryEvent(sequenceNumber: 0, timestamp: first.claimedAt, kind: first.messages[0].kind)]
+            for request in requests {
+                events.append(HistoryEvent(sequenceNumber: events.count, timestamp: first.claimedAt, kind: .activityScheduled(operationID: request.operationID, name: "Work", input: .null, retry: .none, timeout: nil)))
+            }
+            try await provider.commitTurn(first.lease, TurnCommit(consumedMessageIDs: first.messages.map(\.id), result: TurnResult(newEvents: events, actions: requests.map { .scheduleActivity($0) })))
+            let tasks = try await provider.claimActivities(ClaimRequest(owner: "n#1", limit: 2)).items.sorted { $0.request.operationID < $1.request.operationID }
+            try #require(tasks.count == 2)
+            // The second result, then the turn that consumes it.
+            _ = try await provider.completeActivities([ActivityCompletion(lease: tasks[1].lease, outcome: .completed(.null))], claim: nil)
+            let turn = try #require(try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: 1)).items.first)
+            let consumed = try #require(turn.messages.first)
+            let commit = TurnCommit(
+                consumedMessageIDs: [consumed.id],
+                result: TurnResult(newEvents: [HistoryEvent(sequenceNumber: 3, timestamp: turn.claimedAt, kind: consumed.kind)])
+            )
+            let statement = try provider.commitStatement(turn.lease, commit).statement
+            let claimed = try await provider.client.withConnection { connection in
+                try await connection.query("BEGIN", logger: provider.logger)
+                let fenced = try await connection.execute(statement, logger: provider.logger).rows()[0].decode((Int64, [String], [Int], Int64, Bool).self).0
+                #expect(fenced == 2)
+                // The first result's batch, for the node that keeps the execution, waits for the row.
+                let batch = Task {
+                    try await provider.completeActivities(
+                        [ActivityCompletion(lease: tasks[0].lease, outcome: .completed(.null), knownHistory: 4)], claim: ClaimRequest(owner: "n#1", limit: 1)
+                    )
+                }
+                while try await PostgresTestDatabase.query(
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%WITH input AS%'"
+                )[0].decode(Int64.self) == 0 {
+                    await Task.yield()
+                }
+                try await connection.query("COMMIT", logger: provider.logger)
+                return try await batch.value.claimed
+            }
+            let item = try #require(claimed.first, "the batch claims the turn its result completes")
+            #expect(item.historyLength == 4)
+            #expect(!item.messages.contains { $0.id == consumed.id }, "the message the commit consumed is not handed out again")
+            #expect(item.messages.count == 1)
         }
     }
 }

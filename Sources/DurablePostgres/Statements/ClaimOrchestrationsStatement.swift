@@ -114,11 +114,12 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         )
         -- One round trip: the claimed rows with their history and visible messages, and when the
         -- next instance comes due (one row with only that when nothing was claimed). The history and
-        -- messages are read with the statement's snapshot: when another node committed the row
-        -- between that snapshot and the lock, snapshot_epoch shows it (it is not the claimed epoch
-        -- minus one) and the provider reads them again.
+        -- messages are read with the statement's snapshot: when the row changed between that
+        -- snapshot and the lock (another claim, or a commit, which moves updated_at but not the
+        -- epoch), snapshot_current is not true and the provider reads them again; otherwise a
+        -- node that keeps the execution would get messages that commit had consumed.
         SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(), i.history_offset, i.history_length,
-               (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
+               \(unescaped: Self.snapshotCurrent) AS snapshot_current,
                -- The first rank past now is the default level's next ready time (and no later than
                -- any other level's); the other levels' index has their exact ones.
                EXTRACT(EPOCH FROM (least(
@@ -136,6 +137,12 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         FROM (SELECT 1) one LEFT JOIN claimed i ON true
         """
     }
+
+    /// Whether the statement's snapshot of claimed row `i` is the version it locked: its epoch is
+    /// the one before the claim's and its `updated_at`, which the claim does not set, is the same.
+    static let snapshotCurrent = """
+        (SELECT s.lock_epoch = i.lock_epoch - 1 AND s.updated_at = i.updated_at FROM instances s WHERE s.id = i.id)
+        """
 
     static func rank(_ alias: String) -> String {
         ClaimRank.of(ready: "greatest(\(alias).inbox_at, \(alias).locked_until)", priority: "\(alias).priority")

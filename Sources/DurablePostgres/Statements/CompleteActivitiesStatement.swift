@@ -73,7 +73,7 @@ struct CompleteActivitiesStatement: PreparedQuery {
         -- One row per claimed turn (its history from the last event the completer has, and
         -- its messages, those written here included); one row with only the totals when none.
         SELECT \(unescaped: PostgresProvider.instanceColumns("i")), i.lock_epoch, i.deliveries, i.handler_misses, now(),
-               (SELECT s.lock_epoch FROM instances s WHERE s.id = i.id) AS snapshot_epoch,
+               \(unescaped: ClaimOrchestrationsStatement.snapshotCurrent) AS snapshot_current,
                NULL::float8 AS next_visible, i.history_offset, i.history_length,
                coalesce((SELECT array_agg(h.event ORDER BY h.seq) FROM history h
                          WHERE h.instance_id = i.id AND h.execution_id = i.execution_id AND h.seq >= i.history_offset), '{}') AS history,
