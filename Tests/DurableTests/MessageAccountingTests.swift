@@ -28,6 +28,27 @@ import Testing
         }
     }
 
+    struct TwoCalls: Orchestration {
+        func run(_ input: String, context: OrchestrationContext) async throws -> String {
+            async let first = context.activity(Greet.self, input)
+            async let second = context.activity(Greet.self, input + "!")
+            return try await first + second
+        }
+    }
+
+    /// A result delivered twice (a provider that handed a consumed message out again) is recorded
+    /// once; the second is discarded and accounted for.
+    @Test func aResultDeliveredTwiceIsRecordedOnce() throws {
+        var harness = try EngineHarness { try $0.register(TwoCalls()) }
+        try harness.start("TwoCalls", "x")
+        let first = try harness.turn(.activityCompleted(operationID: 1, result: json("a")))
+        #expect(first.discardedMessages.isEmpty)
+        let second = try harness.turn(.activityCompleted(operationID: 1, result: json("a")), .activityCompleted(operationID: 2, result: json("b")))
+        #expect(second.discardedMessages == [DiscardedMessage(message: .activityCompleted(operationID: 1, result: json("a")), reason: .alreadyResolved)])
+        #expect(second.newEvents.filter { if case .activityCompleted(1, _) = $0.kind { true } else { false } }.isEmpty)
+        #expect(second.outcome == .completed(output: json("ab")))
+    }
+
     static let start = HistoryEvent.Kind.executionStarted(.init(name: "ContinueAtOnce", version: "", input: json(0), executionID: "exec-1"))
 
     @Test func eventsAndCancellationsAfterContinueAsNewAreCarriedOver() throws {

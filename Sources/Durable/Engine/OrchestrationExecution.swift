@@ -51,13 +51,20 @@ final class OrchestrationExecution: Sendable {
             if case .updateRequested(let id, let name, let input) = message, !self.admit(update: id, name: name, input: input) {
                 continue
             }
-            let event = self.context.state.withLock { state -> HistoryEvent? in
-                guard !state.isFinished else { return nil }
+            enum Next { case deliver(HistoryEvent), discarded, finished }
+            let next = self.context.state.withLock { state -> Next in
+                guard !state.isFinished else { return .finished }
+                if state.isAlreadyResolved(message) {
+                    // A result delivered twice must not be recorded twice.
+                    state.discardedMessages.append(DiscardedMessage(message: message, reason: .alreadyResolved))
+                    return .discarded
+                }
                 state.now = now
                 state.append(message)
-                return state.newEvents.last
+                return state.newEvents.last.map(Next.deliver) ?? .finished
             }
-            guard let event else {
+            if case .discarded = next { continue }
+            guard case .deliver(let event) = next else {
                 self.context.state.withLock { $0.accountForUnconsumed(messages[index...]) }
                 break
             }

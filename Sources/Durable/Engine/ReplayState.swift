@@ -321,6 +321,17 @@ struct ReplayState: ~Copyable {
 
     // MARK: Delivering inputs
 
+    /// Whether `message` is the result of an operation that has its result already.
+    func isAlreadyResolved(_ message: HistoryEvent.Kind) -> Bool {
+        switch message {
+        case .activityCompleted(let id, _), .activityFailed(let id, _), .subOrchestrationCompleted(let id, _),
+            .subOrchestrationFailed(let id, _), .timerFired(let id):
+            self.slots[id]?.result != nil
+        default:
+            false
+        }
+    }
+
     /// Applies an input message to the pending operations.
     mutating func deliver(_ kind: HistoryEvent.Kind) -> Wakeups {
         switch kind {

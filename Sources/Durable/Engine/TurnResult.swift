@@ -47,6 +47,9 @@ public struct DiscardedMessage: Sendable, Hashable {
         /// The execution it belonged to continued as new (activity results, timers, child outcomes
         /// of that execution).
         case executionEnded = "execution ended"
+        /// A result for an operation that has one already: delivered a second time, or late after
+        /// the operation was cancelled. The code would ignore it; it is not recorded either.
+        case alreadyResolved = "already resolved"
     }
 
     public var message: HistoryEvent.Kind
