@@ -35,7 +35,7 @@ CREATE INDEX instances_concurrency_idx ON instances (concurrency_key, execution_
 -- A call: its instance id and whether it runs now (it created the instance) or waits.
 CREATE FUNCTION durable_start_keyed(
     p_key text, p_limit integer, p_name text, p_version text, p_execution_id text, p_input text,
-    p_start text, p_queue text, p_priority smallint, p_channel text,
+    p_start text, p_queue text, p_priority smallint,
     OUT started_id text, OUT runs boolean
 ) LANGUAGE plpgsql AS $$
 DECLARE
@@ -65,7 +65,8 @@ BEGIN
         INSERT INTO instances (id, name, version, execution_id, status, input, queue, priority, concurrency_key)
         VALUES (started_id, p_name, p_version, p_execution_id, 'pending', p_input, p_queue, p_priority, p_key);
         INSERT INTO messages (instance_id, execution_id, kind) VALUES (started_id, p_execution_id, p_start);
-        PERFORM pg_notify(p_channel, 'o');
+        -- The schema's work channel, as PostgresProvider.Configuration.channel names it.
+        PERFORM pg_notify('durable_' || current_schema(), 'o');
         k.running := k.running + 1;
     ELSE
         INSERT INTO concurrency_waiting (key, number, id, name, version, execution_id, input, start, queue, priority)

@@ -42,13 +42,12 @@ extension PostgresProvider {
     }
 
     public func startUnderConcurrencyLimit(_ request: StartRequest, key: String, limit: Int) async throws -> ConcurrencyStart {
-        try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
-        guard limit >= 1 else { throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", name: request.name) }
+        try ProviderValidation.concurrencyStart(request, key: key, limit: limit, payloadLimit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
         let statement = StartUnderConcurrencyLimitStatement(
             key: key, limit: limit, name: request.name, version: request.version ?? "", executionID: executionID, input: request.input.json,
             start: try Self.startMessage(request, executionID: executionID), queue: request.queueName,
-            priority: request.priority ?? Priority.default, channel: self.configuration.channel
+            priority: request.priority ?? Priority.default
         )
         return try await self.withRetry("starting under concurrency key '\(key)'", statement: "start_under_concurrency_limit") {
             let (instanceID, runs) = try await self.execute(statement)[0].decode((String, Bool).self)

@@ -82,6 +82,8 @@ private func concurrencySlots(_ factory: ProviderConformance.Factory) async thro
     let info = try await provider.concurrencyKey("tenant")
     try require(info == ConcurrencyKeyInfo(key: "tenant", limit: 2, running: 2, waiting: ["tenant#3", "tenant#4", "tenant#5"]), "the key's slots: \(String(describing: info))")
     try require(try await provider.concurrencyKey("never") == nil, "a key never used has no slots")
+    try await requireError(.invalidInput, "a concurrency limit of 0") { _ = try await call(0, key: "zero", limit: 0) }
+    try require(try await provider.concurrencyKey("zero") == nil, "a refused call leaves no key behind")
 
     // Another key has slots of its own, whatever waits for this one.
     let other = try await call(9, key: "other", limit: 1)

@@ -15,7 +15,7 @@ struct ConcurrencyKeyTests {
                 let request = StartRequest(instanceID: "k#0", name: "Keyed", version: "1.0.0", input: .null)
                 return StartUnderConcurrencyLimitStatement(
                     key: "k", limit: 1, name: "Keyed", version: "1.0.0", executionID: executionID, input: "null",
-                    start: try PostgresProvider.startMessage(request, executionID: executionID), channel: "durable_test"
+                    start: try PostgresProvider.startMessage(request, executionID: executionID)
                 )
             }
             var answers: [String] = []
@@ -29,8 +29,8 @@ struct ConcurrencyKeyTests {
         }
     }
 
-    /// The slot trigger announces a waiting call it starts on the channel the nodes LISTEN on,
-    /// which it names from the schema it runs in.
+    /// The slot functions announce the instances they start on the channel the nodes LISTEN on,
+    /// which they name from the schema they run in.
     @Test func theTriggerAnnouncesOnTheNodesChannel() async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)

@@ -50,12 +50,10 @@ extension DurableClient {
         switch policy {
         case .debounce(let quiet) where quiet <= .zero:
             throw DurableError(.invalidInput, "a debounce needs a positive quiet period", instanceID: instanceID)
-        case .concurrency(let limit) where limit < 1:
-            throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", instanceID: instanceID)
         case .concurrency(let limit):
-            // Slots kept by the provider: a start with a free slot is one statement, and the end
-            // of an instance starts the oldest waiting call in its own transaction, no turn of a
-            // key's instance in between (docs/flow-control.md).
+            // Slots kept by the provider (which checks the limit): a start with a free slot is one
+            // statement, and the end of an instance starts the oldest waiting call in its own
+            // transaction, no turn of a key's instance in between (docs/flow-control.md).
             let request = StartRequest(instanceID: KeyedStartMachine.instanceID(key: key, number: 0), name: name, version: version, input: input, queue: queue, priority: priority)
             return try await self.provider.startUnderConcurrencyLimit(request, key: key, limit: limit).instanceID
         default: break

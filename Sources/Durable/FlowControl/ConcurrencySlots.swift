@@ -26,12 +26,11 @@ struct ConcurrencySlots<Call: Sendable>: Sendable {
     /// refuse, and whether it runs now (a free slot and nobody waiting before it) or waits.
     mutating func call(key: String, limit: Int, _ call: Call, inUse: (String) -> Bool) -> (instanceID: String, runs: Bool) {
         self.limit = limit
-        var instanceID = "\(key)#\(self.started)"
-        self.started += 1
-        while inUse(instanceID) {
+        var instanceID: String
+        repeat {
             instanceID = "\(key)#\(self.started)"
             self.started += 1
-        }
+        } while inUse(instanceID)
         guard self.waiting.isEmpty, self.running < limit else {
             self.waiting.append(Waiting(instanceID: instanceID, call: call))
             return (instanceID, false)

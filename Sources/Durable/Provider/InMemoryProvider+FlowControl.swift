@@ -36,8 +36,7 @@ extension InMemoryProvider {
     }
 
     public func startUnderConcurrencyLimit(_ request: StartRequest, key: String, limit: Int) async throws -> ConcurrencyStart {
-        try ProviderValidation.start(request, limit: self.maxPayloadBytes)
-        guard limit >= 1 else { throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", name: request.name) }
+        try ProviderValidation.concurrencyStart(request, key: key, limit: limit, payloadLimit: self.maxPayloadBytes)
         let now = self.now()
         let start = self.state.withLock { state -> ConcurrencyStart in
             var slots = state.concurrencyKeys[key] ?? ConcurrencySlots(limit: limit)

@@ -78,6 +78,16 @@ public enum ProviderValidation {
     }
 
     /// Every payload a turn writes.
+    /// A start under a concurrency limit: the start as ``DurableProvider/createInstance(_:)`` checks
+    /// it, a key that leaves room for `#<n>` in the instance ids, and a limit of at least 1.
+    public static func concurrencyStart(_ request: StartRequest, key: String, limit: Int, payloadLimit: Int) throws(DurableError) {
+        try Self.start(request, limit: payloadLimit)
+        guard !key.isEmpty, key.count <= 170, !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DurableError(.invalidInput, "a start key must be 1 to 170 characters without control characters", name: request.name)
+        }
+        guard limit >= 1 else { throw DurableError(.invalidInput, "a concurrency limit must be at least 1, not \(limit)", name: request.name) }
+    }
+
     /// A signal-with-start: the start as ``DurableProvider/createInstance(_:)`` checks it, and an
     /// `eventRaised` message with a valid name and data.
     public static func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind, limit: Int) throws(DurableError) {

@@ -14,7 +14,6 @@ struct StartUnderConcurrencyLimitStatement: PreparedQuery {
     var start = ""
     var queue = TaskQueue.defaultName
     var priority = Priority.default
-    var channel = ""
 
     static let placeholder = StartUnderConcurrencyLimitStatement()
     static let sql = placeholder.query.sql
@@ -22,7 +21,7 @@ struct StartUnderConcurrencyLimitStatement: PreparedQuery {
     var query: PostgresQuery {
         """
         SELECT started_id, runs FROM durable_start_keyed(\(self.key), \(self.limit)::int4, \(self.name), \(self.version), \(self.executionID),
-                                                         \(self.input), \(self.start), \(self.queue), \(self.priority)::smallint, \(self.channel))
+                                                         \(self.input), \(self.start), \(self.queue), \(self.priority)::smallint)
         """
     }
 }
