@@ -51,8 +51,8 @@ public final class PostgresProvider: DurableProvider, Service {
         // connections are closed after a minute and reopened on demand.
         clientConfiguration.options.keepAliveBehavior = nil
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
-        // Every pooled connection works in the configured schema.
-        clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)]
+        // Every pooled connection works in the configured schema, with plans that keep to the indexes.
+        clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)] + Configuration.plannerSettings
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         self.commits = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
         self.starts = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))

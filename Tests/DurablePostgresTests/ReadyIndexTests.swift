@@ -174,6 +174,29 @@ extension ReadyIndexTests {
             #expect(item.messages.count == 1)
         }
     }
+
+    /// The pool plans its prepared statements once (docs/postgres.md, "Generic plans"), and a read
+    /// that plans for its filters does so only inside its own transaction.
+    @Test func pooledConnectionsKeepGenericPlansAndListsPlanForTheirFilters() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
+            func mode(_ connection: PostgresConnection) async throws -> String {
+                try await connection.query("SHOW plan_cache_mode", logger: provider.logger).collect()[0].decode(String.self)
+            }
+            #expect(try await provider.client.withConnection { try await mode($0) } == "force_generic_plan")
+            #expect(try await provider.withCustomPlans { try await mode($0) } == "auto")
+            // The pool holds several connections: none kept the transaction's setting.
+            let modes = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<4 { group.addTask { try await provider.client.withConnection { try await mode($0) } } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(modes == ["force_generic_plan"])
+            for i in 0..<3 { _ = try await provider.createInstance(StartRequest(instanceID: "p\(i)", name: "Join", version: "1.0.0", input: .null)) }
+            let page = try await provider.listInstances(InstanceQuery(statuses: [.pending], limit: 2))
+            #expect(page.instances.map(\.id) == ["p0", "p1"])
+            #expect(page.nextCursor == "p1")
+        }
+    }
 }
 
 /// A count shared by the racing tasks.
