@@ -2,6 +2,7 @@ import Durable
 @testable import DurablePostgres
 import DurableTesting
 import Foundation
+import PostgresNIO
 import Synchronization
 import Testing
 
@@ -180,7 +181,7 @@ extension ReadyIndexTests {
     @Test func pooledConnectionsKeepGenericPlansAndListsPlanForTheirFilters() async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
-            func mode(_ connection: PostgresConnection) async throws -> String {
+            @Sendable func mode(_ connection: PostgresConnection) async throws -> String {
                 try await connection.query("SHOW plan_cache_mode", logger: provider.logger).collect()[0].decode(String.self)
             }
             #expect(try await provider.client.withConnection { try await mode($0) } == "force_generic_plan")
