@@ -49,15 +49,12 @@ extension PostgresProvider {
         /// wait for results LISTEN on it, and nodes are not woken by it.
         var completionChannel: String { "durable_\(self.schema)_done" }
 
-        /// What the pooled connections set for PostgreSQL's planner: generic plans for every
-        /// prepared statement. PostgreSQL plans a prepared statement anew at each call (a "custom"
-        /// plan) while it estimates the cached generic plan dearer than the custom ones; the hot
-        /// statements bind flags and arrays that custom plans fold away, and past a few thousand
-        /// instances it judged so for nearly every call: at 50,000 the turn commit was planned
-        /// 97,444 times in 100,007 calls, 1.0 ms each, three times its execution. Every hot
-        /// statement reads by key or walks a ready index, which a generic plan does as well.
-        /// Reads whose best plan depends on which filters are given (listing instances) ask for
-        /// custom plans themselves (``PostgresProvider/withCustomPlans(_:)``). docs/postgres.md.
+        /// Generic plans for every prepared statement on the pooled connections. Left to choose,
+        /// PostgreSQL re-planned the turn commit at nearly every call once a schema held a few
+        /// thousand instances (1.0 ms of planning against 0.32 ms of execution at 50,000); every
+        /// hot statement reads by key or walks a ready index, which a generic plan does as well.
+        /// Reads that depend on which filters are given use ``PostgresProvider/withCustomPlans(_:)``.
+        /// See docs/postgres.md, "Generic plans for the hot statements".
         static let plannerSettings = [("plan_cache_mode", "force_generic_plan")]
 
         /// Parses `postgres://user:password@host:port/database?sslmode=...`.
