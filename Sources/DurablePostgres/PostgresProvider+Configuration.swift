@@ -49,13 +49,17 @@ extension PostgresProvider {
         /// wait for results LISTEN on it, and nodes are not woken by it.
         var completionChannel: String { "durable_\(self.schema)_done" }
 
-        /// Generic plans for every prepared statement on the pooled connections. Left to choose,
-        /// PostgreSQL re-planned the turn commit at nearly every call once a schema held a few
-        /// thousand instances (1.0 ms of planning against 0.32 ms of execution at 50,000); every
-        /// hot statement reads by key or walks a ready index, which a generic plan does as well.
+        /// Generic plans for every prepared statement on the pooled connections, made with the
+        /// indexes. Left to choose, PostgreSQL re-planned the turn commit at nearly every call once
+        /// a schema held a few thousand instances (1.0 ms of planning against 0.32 ms of execution
+        /// at 50,000); every hot statement reads by key or walks a ready index, which a generic
+        /// plan does as well. But a generic plan is made once per connection, maybe while a table
+        /// is still small: one made at 110 instances kept scanning all 10,000 (a commit of 1.4 ms
+        /// instead of 0.24), so sequential scans are off where an index can answer; and JIT is off,
+        /// since that choice's price enters the plans' costs and would cross JIT's thresholds.
         /// Reads that depend on which filters are given use ``PostgresProvider/withCustomPlans(_:)``.
         /// See docs/postgres.md, "Generic plans for the hot statements".
-        static let plannerSettings = [("plan_cache_mode", "force_generic_plan")]
+        static let plannerSettings = [("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off")]
 
         /// Parses `postgres://user:password@host:port/database?sslmode=...`.
         static func parse(url text: String) throws(DurableError) -> (String, Int, String, String?, String, String) {

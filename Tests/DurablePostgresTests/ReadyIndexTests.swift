@@ -185,6 +185,11 @@ extension ReadyIndexTests {
                 try await connection.query("SHOW plan_cache_mode", logger: provider.logger).collect()[0].decode(String.self)
             }
             #expect(try await provider.client.withConnection { try await mode($0) } == "force_generic_plan")
+            let others = try await provider.client.withConnection { connection in
+                try await connection.query("SELECT current_setting('enable_seqscan') || ' ' || current_setting('jit')", logger: provider.logger)
+                    .collect()[0].decode(String.self)
+            }
+            #expect(others == "off off")
             #expect(try await provider.withCustomPlans { try await mode($0) } == "auto")
             // The pool holds several connections: none kept the transaction's setting.
             let modes = try await withThrowingTaskGroup(of: String.self) { group in
