@@ -4,7 +4,9 @@ import Synchronization
 
 /// A hot statement, run as a named prepared statement: PostgreSQL parses it once per connection and
 /// caches its plan, instead of parsing and planning it at every call (planning alone cost more than
-/// executing the turn commit).
+/// executing the turn commit). That it keeps the cached plan is the pool's setting
+/// (``PostgresProvider/Configuration/plannerSettings``): left to itself, it re-planned at every call
+/// once the tables grew.
 ///
 /// A conforming type builds its statement with `PostgresQuery` interpolation, like any query; the
 /// text (`sql`) comes from ``placeholder`` and must not depend on the values, which only go to the
