@@ -57,7 +57,8 @@ extension PostgresProvider {
         /// is still small: one made at 110 instances kept scanning all 10,000 (a commit of 1.4 ms
         /// instead of 0.24), so sequential scans are off where an index can answer; and JIT is off,
         /// since that choice's price enters the plans' costs and would cross JIT's thresholds.
-        /// Reads that depend on which filters are given use ``PostgresProvider/withCustomPlans(_:)``.
+        /// Reads that depend on which filters are given run in a transaction with `customPlans`
+        /// (`PostgresProvider.transaction(_:statement:deadline:customPlans:)`).
         /// See docs/postgres.md, "Generic plans for the hot statements".
         static let plannerSettings = [("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off"), ("jit", "off")]
 

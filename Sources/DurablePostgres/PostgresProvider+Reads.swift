@@ -68,73 +68,58 @@ extension PostgresProvider {
             throw DurableError(.invalidInput, "a page holds 1 to 10,000 instances, not \(query.limit)")
         }
         let statuses = query.statuses.map { $0.map(\.rawValue) }
-        return try await self.withRetry("listing instances", statement: "list_instances", deadline: .seconds(30)) {
-            try await self.withCustomPlans { connection in
-                let rows = try await connection.query(
-                    """
-                    SELECT \(unescaped: Self.instanceColumns("i")) FROM instances i
-                    WHERE (\(statuses)::text[] IS NULL OR i.status = ANY(\(statuses)::text[]))
-                      AND (\(query.name)::text IS NULL OR i.name = \(query.name))
-                      AND (\(query.cursor)::text IS NULL OR i.id > \(query.cursor))
-                      AND (\(query.updatedSince)::timestamptz IS NULL OR i.updated_at >= \(query.updatedSince))
-                      AND (\(query.version)::text IS NULL OR i.version = \(query.version))
-                      AND (\(query.createdAfter)::timestamptz IS NULL OR i.created_at >= \(query.createdAfter))
-                      AND (\(query.createdBefore)::timestamptz IS NULL OR i.created_at < \(query.createdBefore))
-                      AND (\(query.completedAfter)::timestamptz IS NULL OR i.completed_at >= \(query.completedAfter))
-                      AND (\(query.completedBefore)::timestamptz IS NULL OR i.completed_at < \(query.completedBefore))
-                      AND (\(query.customStatusJSONPrefix)::text IS NULL OR starts_with(i.custom_status, \(query.customStatusJSONPrefix)))
-                      AND (\(query.parentInstanceID)::text IS NULL OR i.parent_instance = \(query.parentInstanceID))
-                    ORDER BY i.id
-                    LIMIT \(query.limit + 1)
-                    """,
-                    logger: self.logger
-                )
-                var instances: [InstanceInfo] = []
-                for try await row in rows { instances.append(try Self.instanceInfo(row.makeRandomAccess())) }
-                let more = instances.count > query.limit
-                if more { instances.removeLast() }
-                return InstancePage(instances: instances, nextCursor: more ? instances.last?.id : nil)
-            }
+        return try await self.transaction("listing instances", statement: "list_instances", deadline: .seconds(30), customPlans: true) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.instanceColumns("i")) FROM instances i
+                WHERE (\(statuses)::text[] IS NULL OR i.status = ANY(\(statuses)::text[]))
+                  AND (\(query.name)::text IS NULL OR i.name = \(query.name))
+                  AND (\(query.cursor)::text IS NULL OR i.id > \(query.cursor))
+                  AND (\(query.updatedSince)::timestamptz IS NULL OR i.updated_at >= \(query.updatedSince))
+                  AND (\(query.version)::text IS NULL OR i.version = \(query.version))
+                  AND (\(query.createdAfter)::timestamptz IS NULL OR i.created_at >= \(query.createdAfter))
+                  AND (\(query.createdBefore)::timestamptz IS NULL OR i.created_at < \(query.createdBefore))
+                  AND (\(query.completedAfter)::timestamptz IS NULL OR i.completed_at >= \(query.completedAfter))
+                  AND (\(query.completedBefore)::timestamptz IS NULL OR i.completed_at < \(query.completedBefore))
+                  AND (\(query.customStatusJSONPrefix)::text IS NULL OR starts_with(i.custom_status, \(query.customStatusJSONPrefix)))
+                  AND (\(query.parentInstanceID)::text IS NULL OR i.parent_instance = \(query.parentInstanceID))
+                ORDER BY i.id
+                LIMIT \(query.limit + 1)
+                """,
+                logger: self.logger
+            )
+            var instances: [InstanceInfo] = []
+            for try await row in rows { instances.append(try Self.instanceInfo(row.makeRandomAccess())) }
+            let more = instances.count > query.limit
+            if more { instances.removeLast() }
+            return InstancePage(instances: instances, nextCursor: more ? instances.last?.id : nil)
         }
     }
 
     public func purgeInstances(_ query: PurgeQuery) async throws -> Int {
         let statuses = query.statuses.filter(\.isTerminal).map(\.rawValue)
-        return try await self.withRetry("purging instances", statement: "purge_instances", deadline: .seconds(60)) {
-            try await self.withCustomPlans { connection in
-                let rows = try await connection.query(
-                    """
-                    WITH gone AS (
-                        DELETE FROM instances
-                        WHERE status = ANY(\(statuses)::text[])
-                          AND (\(query.instanceIDs)::text[] IS NULL OR id = ANY(\(query.instanceIDs)::text[]))
-                          AND (\(query.completedBefore)::timestamptz IS NULL OR completed_at < \(query.completedBefore))
-                        RETURNING id
-                    ), h AS (
-                        DELETE FROM history WHERE instance_id IN (SELECT id FROM gone)
-                    ), m AS (
-                        DELETE FROM messages WHERE instance_id IN (SELECT id FROM gone)
-                    ), t AS (
-                        DELETE FROM activity_tasks WHERE instance_id IN (SELECT id FROM gone)
-                    )
-                    SELECT count(*)::int8 FROM gone
-                    """,
-                    logger: self.logger
+        return try await self.transaction("purging instances", statement: "purge_instances", deadline: .seconds(60), customPlans: true) { connection in
+            let rows = try await connection.query(
+                """
+                WITH gone AS (
+                    DELETE FROM instances
+                    WHERE status = ANY(\(statuses)::text[])
+                      AND (\(query.instanceIDs)::text[] IS NULL OR id = ANY(\(query.instanceIDs)::text[]))
+                      AND (\(query.completedBefore)::timestamptz IS NULL OR completed_at < \(query.completedBefore))
+                    RETURNING id
+                ), h AS (
+                    DELETE FROM history WHERE instance_id IN (SELECT id FROM gone)
+                ), m AS (
+                    DELETE FROM messages WHERE instance_id IN (SELECT id FROM gone)
+                ), t AS (
+                    DELETE FROM activity_tasks WHERE instance_id IN (SELECT id FROM gone)
                 )
-                for try await count in rows.decode(Int64.self) { return Int(count) }
-                return 0
-            }
-        }
-    }
-
-    /// Runs `body` in a transaction whose statements PostgreSQL plans for their values, as it does
-    /// by default: for statements whose best plan depends on which of their optional filters are
-    /// given (a page of one status by id, a purge of a few ids). The pool's connections otherwise
-    /// take generic plans (``Configuration/plannerSettings``).
-    func withCustomPlans<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await self.client.withTransaction(logger: self.logger) { connection in
-            try await connection.query("SET LOCAL plan_cache_mode = auto", logger: self.logger)
-            return try await body(connection)
+                SELECT count(*)::int8 FROM gone
+                """,
+                logger: self.logger
+            )
+            for try await count in rows.decode(Int64.self) { return Int(count) }
+            return 0
         }
     }
 

@@ -125,15 +125,22 @@ public final class PostgresProvider: DurableProvider, Service {
         }
     }
 
+    /// Runs `body` in a transaction, retried like any statement. With `customPlans`, its statements
+    /// are planned for their values, as PostgreSQL does by default: for reads whose best plan depends
+    /// on which of their optional filters are given (a page of one status by id, a purge of a few
+    /// ids); the pool's connections otherwise take generic plans (``Configuration/plannerSettings``).
     func transaction<T: Sendable>(
         _ action: String,
         statement: String,
+        deadline: Duration? = nil,
+        customPlans: Bool = false,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await self.withRetry(action, statement: statement) {
+        try await self.withRetry(action, statement: statement, deadline: deadline) {
             try await self.client.withConnection { connection in
                 try await connection.query("BEGIN", logger: self.logger)
                 do {
+                    if customPlans { try await connection.query("SET LOCAL plan_cache_mode = auto", logger: self.logger) }
                     let value = try await body(connection)
                     try await connection.query("COMMIT", logger: self.logger)
                     return value

@@ -190,7 +190,7 @@ extension ReadyIndexTests {
                     .collect()[0].decode(String.self)
             }
             #expect(others == "off off")
-            #expect(try await provider.withCustomPlans { try await mode($0) } == "auto")
+            #expect(try await provider.transaction("reading the plan mode", statement: "test", customPlans: true) { try await mode($0) } == "auto")
             // The pool holds several connections: none kept the transaction's setting.
             let modes = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<4 { group.addTask { try await provider.client.withConnection { try await mode($0) } } }
