@@ -17,7 +17,7 @@ extension PostgresProvider {
     public func claimActivities(_ request: ClaimRequest) async throws -> ClaimResult<ActivityWorkItem> {
         let names = request.capabilities?.activities
         let owner = request.owner
-        let stale = request.staleNodeAfter.map(\.seconds)
+        let stale = request.orphanStaleness.map(\.seconds)
         return try await self.withRetry("claiming activities", statement: "claim_activities") {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
             let rows = try await self.execute(

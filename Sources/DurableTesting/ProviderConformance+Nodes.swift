@@ -45,12 +45,20 @@ private func staleNodeTakeover(_ factory: ProviderConformance.Factory) async thr
     var taken: [OrchestrationWorkItem] = []
     while taken.isEmpty, ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(50))
+        var unsearched = ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)
+        unsearched.searchesOrphans = false
+        let respected = try await provider.claimOrchestrations(unsearched).items
+        try require(respected.isEmpty, "a claim that does not search for orphans leaves every unexpired lease")
         taken = try await provider.claimOrchestrations(ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)).items
     }
     try require(taken.count == 1 && taken[0].lease.epoch > held.lease.epoch, "the live node took the orphan over")
     let orphaned = try await provider.heartbeat(live, staleAfter: stale)
     try require(orphaned.orphansNow, "a heartbeat reports the silent node's leases")
     try require(orphaned.staleNodes == ["silent"], "a heartbeat names the silent node, got \(orphaned.staleNodes)")
+    var unsearched = ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)
+    unsearched.searchesOrphans = false
+    let respected = try await provider.claimActivities(unsearched).items
+    try require(respected.isEmpty, "an activity claim that does not search for orphans leaves the silent node's task")
     let tasks = try await provider.claimActivities(ClaimRequest(owner: live.leaseOwner, limit: 10, staleNodeAfter: stale)).items
     try require(tasks.count == 1, "the orphaned activity was taken over")
     try await requireError(.leaseLost, "the silent node's late commit") { try await commitFirstTurn(provider, held) }

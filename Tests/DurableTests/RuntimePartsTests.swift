@@ -84,3 +84,19 @@ import Testing
         #expect(await probe.wait(for: "mine", count: 2, timeout: .seconds(5)), "a catch-up after a reconnect wakes every waiter")
     }
 }
+
+@Suite struct TakeoverCadenceTests {
+    @Test func searchesFirstAfterReportsWhileTakingOverAndOncePerInterval() {
+        let start = ContinuousClock.now
+        var cadence = TakeoverCadence(interval: .seconds(10))
+        #expect(cadence.searches(at: start, reports: 0), "the first claim searches")
+        cadence.searched(at: start, reports: 0, tookOver: false)
+        #expect(!cadence.searches(at: start + .seconds(1), reports: 0), "a search that found nothing pauses the search")
+        #expect(cadence.searches(at: start + .seconds(1), reports: 1), "a heartbeat that reported orphans resumes it")
+        cadence.searched(at: start + .seconds(1), reports: 1, tookOver: true)
+        #expect(cadence.searches(at: start + .seconds(1), reports: 1), "a search that took work over goes on")
+        cadence.searched(at: start + .seconds(2), reports: 1, tookOver: false)
+        #expect(!cadence.searches(at: start + .seconds(11), reports: 1))
+        #expect(cadence.searches(at: start + .seconds(12), reports: 1), "and at least once per interval")
+    }
+}

@@ -70,6 +70,11 @@ public struct ClaimRequest: Sendable, Hashable {
     /// Leases held by a registered node whose heartbeat is older than this (or that stopped, or
     /// was restarted since) are claimable at once; `nil` waits for every lease to expire.
     public var staleNodeAfter: Duration?
+    /// Whether the claim also looks for the leases that `staleNodeAfter` makes claimable before
+    /// they expire. That search reads the leases in flight across the fleet, more than the ready
+    /// work a claim returns, so a runtime asks for it when its heartbeat saw a silent node holding
+    /// leases, and otherwise at most once a heartbeat interval (``TakeoverCadence``).
+    public var searchesOrphans = true
     /// With `capabilities`: also claim an instance no live node can run once its oldest ready
     /// message waited this long, so that it is handed back with backoff and shows what it waits for.
     public var claimUnrunnableAfter: Duration?
@@ -130,6 +135,11 @@ extension ClaimRequest {
     /// request's queue that the node can run.
     public func takes(_ activity: ActivityRequest) -> Bool {
         activity.queueName == self.queue && (self.capabilities?.activities.contains(activity.name) ?? true)
+    }
+
+    /// `staleNodeAfter` when the claim searches for orphaned leases (``searchesOrphans``), else `nil`.
+    public var orphanStaleness: Duration? {
+        self.searchesOrphans ? self.staleNodeAfter : nil
     }
 }
 

@@ -14,7 +14,7 @@ extension InMemoryProvider {
             for task in state.tasks.values
             where task.request.queueName == request.queue
                 || (request.sessionsOfDeadNodes && TaskQueue.sessionNode(of: task.request.queueName).map { !state.isAlive($0, now: now, staleAfter: liveness) } == true) {
-                if let lease = task.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
+                if let lease = task.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.orphanStaleness) {
                     nextVisible = min(nextVisible ?? lease.expiresAt, lease.expiresAt)
                     continue
                 }

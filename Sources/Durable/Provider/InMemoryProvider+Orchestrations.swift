@@ -98,7 +98,7 @@ extension InMemoryProvider {
                     if let until = pause.until { consider(until) }
                     continue
                 }
-                if let lease = instance.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.staleNodeAfter) {
+                if let lease = instance.lease, lease.expiresAt > now, !state.isOrphaned(lease.owner, now: now, staleAfter: request.orphanStaleness) {
                     consider(lease.expiresAt)
                     continue
                 }

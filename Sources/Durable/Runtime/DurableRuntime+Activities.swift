@@ -31,11 +31,13 @@ extension DurableRuntime {
             concurrency: lane.concurrency,
             inFlight: lane.inFlight,
             local: lane.local,
-            claim: { [request] limit in
+            claim: { [request] limit, searchesOrphans in
                 var request = request
                 request.limit = limit
+                request.searchesOrphans = searchesOrphans
                 return try await self.provider.claimActivities(request)
             },
+            takesOver: { $0.deliveryCount > 1 },
             process: { item in await self.processActivity(item) },
             handBack: { item in
                 await self.attempt(self.logger) { try await self.provider.abandonActivity(item.lease, delay: .zero, reason: .interrupted) }

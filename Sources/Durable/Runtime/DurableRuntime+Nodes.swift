@@ -1,10 +1,12 @@
 import Logging
+import Synchronization
 import Tracing
 
 extension DurableRuntime {
     /// Heartbeats until cancelled. A heartbeat also learns whether a node holding leases went
-    /// silent: the dispatchers are then woken, at once or when that node becomes stale, so that
-    /// noticing orphans needs no polling loop of its own.
+    /// silent: the next claims then search for its leases and the dispatchers are woken, at once
+    /// or when that node becomes stale, so that noticing orphans needs no polling loop of its own
+    /// and other claims need not search (``TakeoverCadence``).
     func runHeartbeats() async {
         var staleWake: Task<Void, Never>?
         defer { staleWake?.cancel() }
@@ -22,15 +24,13 @@ extension DurableRuntime {
                 }
                 announced = Set(result.staleNodes)
                 if result.orphansNow {
-                    self.orchestrationWake.signal()
-                    self.wakeActivityLanes()
+                    self.reportOrphans()
                 } else if let next = result.nextOrphanIn, next < self.configuration.heartbeatInterval {
                     staleWake?.cancel()
                     staleWake = Task {
                         try? await Task.sleep(for: next + .milliseconds(5))
                         guard !Task.isCancelled else { return }
-                        self.orchestrationWake.signal()
-                        self.wakeActivityLanes()
+                        self.reportOrphans()
                     }
                 }
             } catch {
@@ -38,6 +38,13 @@ extension DurableRuntime {
                 self.logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Makes the next claims search for the leases of silent nodes, and wakes the dispatchers.
+    private func reportOrphans() {
+        self.orphanReports.add(1, ordering: .releasing)
+        self.orchestrationWake.signal()
+        self.wakeActivityLanes()
     }
 
     /// Lists the instances in progress at startup, in bounded batches, and follows them through

@@ -25,11 +25,13 @@ extension DurableRuntime {
             concurrency: self.configuration.orchestrationConcurrency,
             inFlight: self.turnsInFlight,
             local: self.localTurns,
-            claim: { limit in
+            claim: { limit, searchesOrphans in
                 var request = request
                 request.limit = limit
+                request.searchesOrphans = searchesOrphans
                 return try await self.provider.claimOrchestrations(request)
             },
+            takesOver: { $0.deliveryCount > 1 },
             process: { item in await self.processTurn(item) },
             handBack: { item in
                 await self.attempt(self.logger) { try await self.provider.abandonOrchestration(item.lease, delay: .zero, reason: .interrupted) }

@@ -141,6 +141,9 @@ public final class DurableRuntime: Service, Sendable {
     let resume = Mutex(ResumeTracker())
     let counters = Mutex(Statistics())
     let turnsInFlight: InFlightCount
+    /// Heartbeats that reported a silent node holding leases: each makes the next claims search
+    /// for them (``TakeoverCadence``).
+    let orphanReports = Atomic(0)
     /// The task queues this node serves, by name.
     let lanes: [String: ActivityLane]
     /// The queue whose activities a turn commit leases to this node right away: the default queue
@@ -332,7 +335,8 @@ public final class DurableRuntime: Service, Sendable {
         concurrency: Int,
         inFlight: InFlightCount,
         local: LocalWork<Item>,
-        claim: @escaping @Sendable (Int) async throws -> ClaimResult<Item>,
+        claim: @escaping @Sendable (_ limit: Int, _ searchesOrphans: Bool) async throws -> ClaimResult<Item>,
+        takesOver: (Item) -> Bool,
         process: @escaping @Sendable (Item) async -> Void,
         handBack: @escaping @Sendable (Item) async -> Void
     ) async {
@@ -371,6 +375,7 @@ public final class DurableRuntime: Service, Sendable {
             var claimWanted = true
             // When to claim even without a signal: the safety poll or the next due time.
             var deadline = ContinuousClock.now
+            var takeovers = TakeoverCadence(interval: self.configuration.heartbeatInterval)
             while !self.stopping {
                 var free = concurrency - inFlight.value
                 if free > 0 {
@@ -389,7 +394,10 @@ public final class DurableRuntime: Service, Sendable {
                             self.metrics.wakeLatency[queue]?.record(duration: ContinuousClock.now - notified)
                         }
                         let started = ContinuousClock.now
-                        let result = try await claim(free)
+                        let reports = self.orphanReports.load(ordering: .acquiring)
+                        let searches = takeovers.searches(at: started, reports: reports)
+                        let result = try await claim(free, searches)
+                        if searches { takeovers.searched(at: started, reports: reports, tookOver: result.items.contains(where: takesOver)) }
                         self.metrics.claim(queue, items: result.items.count, duration: ContinuousClock.now - started)
                         failures = 0
                         if channel == .orchestrations {

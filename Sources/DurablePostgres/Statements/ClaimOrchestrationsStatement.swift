@@ -33,7 +33,7 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
         self.pairs = request.capabilities.map { capabilities in
             capabilities.orchestrations.flatMap { name, versions in versions.map { "\(name)\u{1F}\($0)" } }
         }
-        self.stale = request.staleNodeAfter.map(\.seconds)
+        self.stale = request.orphanStaleness.map(\.seconds)
         self.grace = request.claimUnrunnableAfter.map(\.seconds)
         self.liveness = (request.staleNodeAfter ?? .seconds(30)).seconds
     }
