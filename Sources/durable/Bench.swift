@@ -72,6 +72,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "In-progress instances of the resume workload.")
     var resumeCount = 20_000
 
+    @Option(help: "Writes the nodes' log to standard error from this level on (trace, debug, info, notice, warning, error, critical): how a stall was found. None by default.")
+    var logLevel: Logger.Level?
+
     @Option(help: "Instances the soak workload runs in all.")
     var soakInstances = 100_000
 
@@ -421,3 +424,5 @@ enum BenchMetrics: String, ExpressibleByArgument, Sendable {
     case prometheus
     case none
 }
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -17,12 +17,17 @@ final class BenchEnvironment {
     private var processes: [Process] = []
     private let url: String
     private let bench: Bench
-    private let logger = Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }
+    private let logger: Logger
 
     /// - Parameter nodes: runtimes started at once; `nil` for the bench's `--nodes`.
     init(url: String, bench: Bench, nodes: Int? = nil) async throws {
         self.url = url
         self.bench = bench
+        self.logger = bench.logLevel.map { level in
+            var logger = Logger(label: "durable.bench") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = level
+            return logger
+        } ?? Logger(label: "durable.bench") { _ in SwiftLogNoOpLogHandler() }
         let configuration = try PostgresProvider.Configuration(url: url, schema: self.schema, maxConnections: 8)
         self.client = PostgresProvider(configuration: configuration, logger: self.logger)
         try await self.client.migrate()

@@ -420,6 +420,11 @@ public final class DurableRuntime: Service, Sendable {
                         )
                     }
                 }
+                // `free` was read before local work was started: a task that finished meanwhile freed
+                // a slot without a signal (only the one that ends a full dispatcher signals), and a
+                // wait now would leave that slot idle until the deadline, the safety poll (seen as
+                // 30 s stalls with work ready). So look again before waiting.
+                if inFlight.value < concurrency, claimWanted || local.count > 0 { continue }
                 // With no free slot, a freed one signals; with one, the deadline may already have come.
                 let timeout = concurrency > inFlight.value ? max(.zero, deadline - ContinuousClock.now) : self.configuration.safetyPollInterval
                 if await wake.wait(timeout: timeout) {
