@@ -73,7 +73,7 @@ struct Bench: AsyncParsableCommand {
     var resumeCount = 20_000
 
     @Option(help: "Writes the nodes' log to standard error from this level on (trace, debug, info, notice, warning, error, critical): how a stall was found. None by default.")
-    var logLevel: Logger.Level?
+    var logLevel: String?
 
     @Option(help: "Instances the soak workload runs in all.")
     var soakInstances = 100_000
@@ -424,5 +424,3 @@ enum BenchMetrics: String, ExpressibleByArgument, Sendable {
     case prometheus
     case none
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
