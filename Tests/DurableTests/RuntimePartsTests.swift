@@ -100,3 +100,12 @@ import Testing
         #expect(cadence.searches(at: start + .seconds(12), reports: 1), "and at least once per interval")
     }
 }
+
+@Suite struct DispatcherSleepTests {
+    @Test func sleepsOnlyWhenFullOrWithNothingToClaimOrStart() {
+        #expect(DurableRuntime.maySleep(inFlight: 64, concurrency: 64, claimWanted: true, localWork: 3), "full: a freed slot signals")
+        #expect(DurableRuntime.maySleep(inFlight: 10, concurrency: 64, claimWanted: false, localWork: 0), "nothing to do: notifications wake it")
+        #expect(!DurableRuntime.maySleep(inFlight: 63, concurrency: 64, claimWanted: true, localWork: 0), "a slot freed without a signal, and a claim is wanted")
+        #expect(!DurableRuntime.maySleep(inFlight: 63, concurrency: 64, claimWanted: false, localWork: 2), "a slot freed without a signal, and local work waits")
+    }
+}

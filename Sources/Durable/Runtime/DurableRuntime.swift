@@ -420,11 +420,8 @@ public final class DurableRuntime: Service, Sendable {
                         )
                     }
                 }
-                // `free` was read before local work was started: a task that finished meanwhile freed
-                // a slot without a signal (only the one that ends a full dispatcher signals), and a
-                // wait now would leave that slot idle until the deadline, the safety poll (seen as
-                // 30 s stalls with work ready). So look again before waiting.
-                if inFlight.value < concurrency, claimWanted || local.count > 0 { continue }
+                // `free` was read before local work was started: look again (``maySleep``).
+                if !Self.maySleep(inFlight: inFlight.value, concurrency: concurrency, claimWanted: claimWanted, localWork: local.count) { continue }
                 // With no free slot, a freed one signals; with one, the deadline may already have come.
                 let timeout = concurrency > inFlight.value ? max(.zero, deadline - ContinuousClock.now) : self.configuration.safetyPollInterval
                 if await wake.wait(timeout: timeout) {
@@ -443,6 +440,17 @@ public final class DurableRuntime: Service, Sendable {
                 group.cancelAll()
             }
         }
+    }
+}
+
+extension DurableRuntime {
+    /// Whether a dispatcher may sleep until a signal or its deadline: only with no free slot, or
+    /// with nothing to claim or start. Read just before sleeping: a task that finished while the
+    /// dispatcher started local work frees a slot without a signal (only the one that ends a full
+    /// dispatcher signals), and a sleep then left that slot idle until the safety poll, with ready
+    /// work waiting (30 s runs of the scale workload).
+    static func maySleep(inFlight: Int, concurrency: Int, claimWanted: Bool, localWork: Int) -> Bool {
+        inFlight >= concurrency || (!claimWanted && localWork == 0)
     }
 }
 
