@@ -75,6 +75,15 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Writes the nodes' log to standard error from this level on (trace, debug, info, notice, warning, error, critical): how a stall was found. None by default.")
     var logLevel: String?
 
+    /// `--log-level` as a level (checked by `validate()`).
+    var nodeLogLevel: Logger.Level? { self.logLevel.flatMap(Logger.Level.init(rawValue:)) }
+
+    func validate() throws {
+        if let name = self.logLevel, self.nodeLogLevel == nil {
+            throw ValidationError("--log-level \(name): expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
     @Option(help: "Instances the soak workload runs in all.")
     var soakInstances = 100_000
 

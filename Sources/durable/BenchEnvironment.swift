@@ -23,10 +23,7 @@ final class BenchEnvironment {
     init(url: String, bench: Bench, nodes: Int? = nil) async throws {
         self.url = url
         self.bench = bench
-        let level = try bench.logLevel.map { name in
-            try Logger.Level(rawValue: name) ?? { throw ValidationError("--log-level \(name): expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }()
-        }
-        self.logger = level.map { level in
+        self.logger = bench.nodeLogLevel.map { level in
             var logger = Logger(label: "durable.bench") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = level
             return logger
