@@ -7,16 +7,25 @@ import Synchronization
 protocol GroupedStatement: PreparedQuery {
     var lockedRow: String { get }
     var rowsToLock: [String] { get }
+    /// One statement that does the work of all of `statements` and returns one row for each, in
+    /// their order; nil when they must run one after the other.
+    static func merged(_ statements: [Self]) -> (any PreparedQuery)?
+}
+
+extension GroupedStatement {
+    static func merged(_ statements: [Self]) -> (any PreparedQuery)? { nil }
 }
 
 /// Groups writes that arrive together into one transaction (group commit across instances), without
 /// delaying any: a statement runs at once when a writer is free; statements that arrive while every
-/// writer is busy go together in the next transaction. Each stays one statement, fenced on its own;
-/// only the transaction (its WAL flush, and its notifications, which PostgreSQL folds) is shared.
-/// Used for turn commits and for starts.
+/// writer is busy go together in the next transaction. Each stays fenced on its own; only the
+/// transaction (its WAL flush, and its notifications, which PostgreSQL folds) is shared. Statements
+/// that can be merged (``GroupedStatement/merged(_:)``, turn commits) run as one statement: one
+/// round trip and one plan execution for the group. Others run one after the other in the
+/// transaction. Used for turn commits and for starts.
 ///
-/// When a grouped transaction fails, its statements are run again one by one, so that one bad
-/// statement cannot fail the others.
+/// When a group fails, its statements are run again one by one, so that one bad statement cannot
+/// fail the others.
 ///
 /// A group runs its statements in the order of the instance rows they lock (``GroupedStatement``),
 /// as other multi-row writers (the completion batch) lock theirs, so two transactions never wait
@@ -37,10 +46,13 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     private let deadline: Duration
     private let state = Mutex<(pending: [Entry], writers: Int)>(([], 0))
     private let grouped = Atomic(0)
+    private let merges = Atomic(0)
     private let prelocked = Atomic(0)
 
     /// Statements that ran in a transaction shared with others.
     var groupedStatements: Int { self.grouped.load(ordering: .relaxed) }
+    /// Groups that ran as one merged statement.
+    var mergedGroups: Int { self.merges.load(ordering: .relaxed) }
     /// Shared transactions that locked all their rows first.
     var prelockedGroups: Int { self.prelocked.load(ordering: .relaxed) }
 
@@ -77,7 +89,14 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
             }
             guard !batch.isEmpty else { return }
             let statements = batch.map(\.statement)
-            if batch.count > 1, let results = try? await withStatementDeadline(self.deadline, { try await self.inOneTransaction(statements) }) {
+            if batch.count > 1, let merged = Statement.merged(statements) {
+                if let rows = await self.merged(merged), rows.count == batch.count {
+                    self.grouped.add(batch.count, ordering: .relaxed)
+                    self.merges.add(1, ordering: .relaxed)
+                    for (entry, row) in zip(batch, rows) { entry.continuation.resume(returning: .success([row])) }
+                    continue
+                }
+            } else if batch.count > 1, let results = try? await withStatementDeadline(self.deadline, { try await self.inOneTransaction(statements) }) {
                 self.grouped.add(batch.count, ordering: .relaxed)
                 for (entry, rows) in zip(batch, results) { entry.continuation.resume(returning: .success(rows)) }
                 continue
@@ -92,6 +111,20 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
                 }
             }
         }
+    }
+
+    /// The rows of a merged statement; nil when it failed (its statements then run one by one).
+    private func merged(_ statement: any PreparedQuery) async -> [PostgresRow]? {
+        do {
+            return try await withStatementDeadline(self.deadline) { try await self.rows(of: statement) }
+        } catch {
+            self.logger.debug("a merged group failed; its statements run one by one", metadata: ["error": "\(String(reflecting: error))"])
+            return nil
+        }
+    }
+
+    private func rows<Merged: PreparedQuery>(of statement: Merged) async throws -> [PostgresRow] {
+        try await self.client.execute(statement, logger: self.logger).rows()
     }
 
     private func inOneTransaction(_ statements: [Statement]) async throws -> [[PostgresRow]] {

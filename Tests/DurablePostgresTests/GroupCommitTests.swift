@@ -28,7 +28,7 @@ struct GroupCommitTests {
             let count = 40
             let items = try await Self.startAndClaim(count, prefix: "g", provider)
             let staleID = items[7].lease.id
-            let before = provider.commits.groupedStatements
+            let before = (provider.commits.groupedStatements, provider.commits.mergedGroups)
             let outcomes = await withTaskGroup(of: (String, Bool).self) { group in
                 for item in items {
                     group.addTask {
@@ -48,21 +48,22 @@ struct GroupCommitTests {
             }
             #expect(outcomes.filter(\.value).count == count - 1)
             #expect(outcomes[staleID] == false, "the stale lease fails alone")
-            #expect(provider.commits.groupedStatements > before, "some commits shared a transaction")
+            #expect(provider.commits.groupedStatements > before.0, "some commits shared a transaction")
+            #expect(provider.commits.mergedGroups > before.1, "as one statement")
             #expect(try await provider.history(instanceID: staleID).isEmpty)
             #expect(try await provider.history(instanceID: items[0].lease.id).count == 1)
         }
     }
 
     /// Commits that send messages to each other's instances (each to the next, as a child's end
-    /// readies its parent) share transactions that lock every row first, in order, and all land.
+    /// readies its parent) share statements that lock every row first, in order, and all land.
     @Test func commitsThatMessageEachOtherShareTransactionsAndAllLand() async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
             let count = 40
             let items = try await Self.startAndClaim(count, prefix: "m", provider)
             let executions = Dictionary(uniqueKeysWithValues: items.map { ($0.lease.id, $0.instance.executionID) })
-            let before = provider.commits.prelockedGroups
+            let before = provider.commits.mergedGroups
             let landed = await withTaskGroup(of: Bool.self) { group in
                 for item in items {
                     group.addTask {
@@ -78,7 +79,7 @@ struct GroupCommitTests {
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(landed == count)
-            #expect(provider.commits.prelockedGroups > before, "some shared transactions locked their rows first")
+            #expect(provider.commits.mergedGroups > before, "some commits shared a statement")
             var pinged: Set<String> = []
             while pinged.count < count {
                 let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: count)).items

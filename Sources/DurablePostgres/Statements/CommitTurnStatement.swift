@@ -172,4 +172,8 @@ extension CommitTurnStatement {
         let others = self.targets.filter { $0 != self.instanceID }
         return self.completes ? others : [self.instanceID] + others
     }
+
+    static func merged(_ statements: [CommitTurnStatement]) -> (any PreparedQuery)? {
+        CommitTurnsStatement(statements)
+    }
 }
