@@ -48,11 +48,19 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     private let grouped = Atomic(0)
     private let merges = Atomic(0)
     private let prelocked = Atomic(0)
+    private let alone = Atomic(false)
 
     /// Statements that ran in a transaction shared with others.
     var groupedStatements: Int { self.grouped.load(ordering: .relaxed) }
     /// Groups that ran as one merged statement.
     var mergedGroups: Int { self.merges.load(ordering: .relaxed) }
+
+    /// From now on, runs even a statement that comes alone as a merged one, for tests: the merged
+    /// statement otherwise runs only when statements arrive together, which a test cannot arrange
+    /// for every case it checks.
+    func mergeEveryStatement() {
+        self.alone.store(true, ordering: .relaxed)
+    }
     /// Shared transactions that locked all their rows first.
     var prelockedGroups: Int { self.prelocked.load(ordering: .relaxed) }
 
@@ -89,7 +97,7 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
             }
             guard !batch.isEmpty else { return }
             let statements = batch.map(\.statement)
-            if batch.count > 1, let merged = Statement.merged(statements) {
+            if batch.count > 1 || self.alone.load(ordering: .relaxed), let merged = Statement.merged(statements) {
                 if let rows = await self.merged(merged), rows.count == batch.count {
                     self.grouped.add(batch.count, ordering: .relaxed)
                     self.merges.add(1, ordering: .relaxed)

@@ -20,6 +20,20 @@ struct GroupCommitTests {
         return items
     }
 
+    /// The conformance suite with every turn commit run as the merged statement of a group
+    /// (`CommitTurnsStatement`), which otherwise runs only when commits arrive together: it must
+    /// keep every guarantee the single statement keeps.
+    @Test(arguments: ProviderConformance.checks)
+    func conformanceWithMergedCommits(_ check: ProviderConformance.Check) async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            try await check.run { leaseDuration in
+                let provider = try #require(try await factory(leaseDuration) as? PostgresProvider)
+                provider.commits.mergeEveryStatement()
+                return provider
+            }
+        }
+    }
+
     /// Concurrent turn commits share transactions, and each is still fenced on its own: a stale lease
     /// among them fails alone.
     @Test func concurrentCommitsShareTransactionsAndAreFencedOneByOne() async throws {
