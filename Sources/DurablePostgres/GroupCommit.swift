@@ -98,11 +98,18 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
             guard !batch.isEmpty else { return }
             let statements = batch.map(\.statement)
             if batch.count > 1 || self.alone.load(ordering: .relaxed), let merged = Statement.merged(statements) {
-                if let rows = await self.merged(merged), rows.count == batch.count {
+                switch await self.merged(merged, count: batch.count) {
+                case .success(let rows):
                     self.grouped.add(batch.count, ordering: .relaxed)
                     self.merges.add(1, ordering: .relaxed)
                     for (entry, row) in zip(batch, rows) { entry.continuation.resume(returning: .success([row])) }
                     continue
+                case .failure(let error) where self.alone.load(ordering: .relaxed):
+                    // In tests, a merged statement that fails must show, not hide behind the fallback.
+                    for entry in batch { entry.continuation.resume(returning: .failure(error)) }
+                    continue
+                case .failure:
+                    break
                 }
             } else if batch.count > 1, let results = try? await withStatementDeadline(self.deadline, { try await self.inOneTransaction(statements) }) {
                 self.grouped.add(batch.count, ordering: .relaxed)
@@ -121,13 +128,15 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
         }
     }
 
-    /// The rows of a merged statement; nil when it failed (its statements then run one by one).
-    private func merged(_ statement: any PreparedQuery) async -> [PostgresRow]? {
+    /// The rows of a merged statement, one per statement it merged.
+    private func merged(_ statement: any PreparedQuery, count: Int) async -> Result<[PostgresRow], any Error> {
         do {
-            return try await withStatementDeadline(self.deadline) { try await self.rows(of: statement) }
+            let rows = try await withStatementDeadline(self.deadline) { try await self.rows(of: statement) }
+            guard rows.count == count else { throw MergedRowCountMismatch(expected: count, returned: rows.count) }
+            return .success(rows)
         } catch {
             self.logger.debug("a merged group failed; its statements run one by one", metadata: ["error": "\(String(reflecting: error))"])
-            return nil
+            return .failure(error)
         }
     }
 
@@ -156,4 +165,11 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
             }
         }
     }
+}
+
+/// A merged statement returned another number of rows than it merged statements (a bug in it).
+struct MergedRowCountMismatch: Error, CustomStringConvertible {
+    var expected: Int
+    var returned: Int
+    var description: String { "a merged statement returned \(self.returned) rows for \(self.expected) statements" }
 }

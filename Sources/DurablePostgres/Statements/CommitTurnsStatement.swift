@@ -198,13 +198,18 @@ struct CommitTurnsStatement: PreparedQuery {
         ), notified AS (
             SELECT (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), payload) FROM wake WHERE payload <> '') n)::int8
                  + (SELECT count(*) FROM (SELECT pg_notify(\(self.completionChannel), f.id) FROM fence f WHERE f.terminal) c)::int8 AS count
+        ), prefetched AS (
+            SELECT a.instance_id, array_agg(a.id ORDER BY a.operation_id) AS ids, array_agg(a.operation_id ORDER BY a.operation_id) AS operations
+            FROM tasks a WHERE a.leased GROUP BY a.instance_id
         )
-        SELECT (SELECT count(*) FROM holder h WHERE h.k = t.k)::int8 + (SELECT count(*) FROM fence f WHERE f.k = t.k)::int8,
-               coalesce((SELECT array_agg(a.id ORDER BY a.operation_id) FROM tasks a WHERE a.leased AND a.instance_id = t.id), '{}'),
-               coalesce((SELECT array_agg(a.operation_id ORDER BY a.operation_id) FROM tasks a WHERE a.leased AND a.instance_id = t.id), '{}'),
-               (SELECT n.count FROM notified n),
-               EXISTS (SELECT 1 FROM done d WHERE d.k = t.k)
+        -- Joined, not a subquery per turn: that read every new task once per turn.
+        SELECT (CASE WHEN h.k IS NULL THEN 0 ELSE 1 END + CASE WHEN f.k IS NULL THEN 0 ELSE 1 END)::int8, coalesce(p.ids, '{}'), coalesce(p.operations, '{}'),
+               (SELECT n.count FROM notified n), d.k IS NOT NULL
         FROM turn t
+        LEFT JOIN holder h ON h.k = t.k
+        LEFT JOIN fence f ON f.k = t.k
+        LEFT JOIN prefetched p ON p.instance_id = t.id
+        LEFT JOIN done d ON d.k = t.k
         ORDER BY t.k
         """
     }
