@@ -33,6 +33,7 @@ extension GroupedStatement {
 /// it is detected, which showed as fanout5 runs taking twice as long. When a statement also locks
 /// other rows (a child's end readies its parent), the group first locks all of them in that order,
 /// in one statement: a statement's own order (own row, then the others) would break the group's.
+/// A merged statement locks all its rows in that order itself.
 final class GroupCommit<Statement: GroupedStatement>: Sendable {
     private struct Entry {
         var statement: Statement
@@ -47,10 +48,9 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     private let state = Mutex<(pending: [Entry], writers: Int)>(([], 0))
     private let grouped = Atomic(0)
     private let merges = Atomic(0)
-    private let prelocked = Atomic(0)
     private let alone = Atomic(false)
 
-    /// Statements that ran in a transaction shared with others.
+    /// Statements that ran in a transaction (or a merged statement) shared with others.
     var groupedStatements: Int { self.grouped.load(ordering: .relaxed) }
     /// Groups that ran as one merged statement.
     var mergedGroups: Int { self.merges.load(ordering: .relaxed) }
@@ -61,8 +61,6 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     func mergeEveryStatement() {
         self.alone.store(true, ordering: .relaxed)
     }
-    /// Shared transactions that locked all their rows first.
-    var prelockedGroups: Int { self.prelocked.load(ordering: .relaxed) }
 
     init(client: PostgresClient, logger: Logger, deadline: Duration, maxWriters: Int = 2, maxBatch: Int = 64) {
         self.client = client
@@ -151,7 +149,6 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
                 if statements.contains(where: { statement in statement.rowsToLock.contains { $0 != statement.lockedRow } }) {
                     let rows = Array(Set(statements.flatMap(\.rowsToLock)))
                     _ = try await connection.execute(LockInstancesStatement(ids: rows), logger: self.logger).rows()
-                    self.prelocked.add(1, ordering: .relaxed)
                 }
                 var results: [[PostgresRow]] = []
                 for statement in statements {
