@@ -117,7 +117,7 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
             for entry in batch {
                 do {
                     let statement = entry.statement
-                    let rows = try await withStatementDeadline(self.deadline) { try await self.client.execute(statement, logger: self.logger).rows() }
+                    let rows = try await withStatementDeadline(self.deadline) { try await self.rows(of: statement) }
                     entry.continuation.resume(returning: .success(rows))
                 } catch {
                     entry.continuation.resume(returning: .failure(error))
@@ -138,7 +138,7 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
         }
     }
 
-    private func rows<Merged: PreparedQuery>(of statement: Merged) async throws -> [PostgresRow] {
+    private func rows<Query: PreparedQuery>(of statement: Query) async throws -> [PostgresRow] {
         try await self.client.execute(statement, logger: self.logger).rows()
     }
 
