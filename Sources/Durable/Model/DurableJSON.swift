@@ -3,11 +3,34 @@ import Foundation
 /// The JSON coding of history, messages and payloads, for providers that store them as text.
 public enum DurableJSON {
     public static func encode<T: Encodable>(_ value: T) throws(DurableError) -> String {
+        try Self.encodeWithCoder(value)
+    }
+
+    private static func encodeWithCoder<T: Encodable>(_ value: T) throws(DurableError) -> String {
         do {
             return String(decoding: try JSONEncoder.durable.encode(value), as: UTF8.self)
         } catch {
             throw DurableError(.serialization, "cannot encode \(T.self): \(error)")
         }
+    }
+
+    /// A history event, written directly (`JSONTextWriter`) unless it holds what only `JSONEncoder`
+    /// writes exactly.
+    public static func encode(_ event: HistoryEvent) throws(DurableError) -> String {
+        var writer = JSONTextWriter()
+        return event.write(to: &writer) ? writer.text : try Self.encodeWithCoder(event)
+    }
+
+    /// A message or event kind, written directly like a history event.
+    public static func encode(_ kind: HistoryEvent.Kind) throws(DurableError) -> String {
+        var writer = JSONTextWriter()
+        return kind.write(to: &writer) ? writer.text : try Self.encodeWithCoder(kind)
+    }
+
+    /// An activity request, written directly like a history event.
+    public static func encode(_ request: ActivityRequest) throws(DurableError) -> String {
+        var writer = JSONTextWriter()
+        return request.write(to: &writer) ? writer.text : try Self.encodeWithCoder(request)
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws(DurableError) -> T {
