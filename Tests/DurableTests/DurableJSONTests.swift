@@ -89,6 +89,10 @@ import Testing
             #expect(request.write(to: &writer))
             #expect(writer.text == (try Self.coded(request)))
             #expect(try DurableJSON.encode(request) == (try Self.coded(request)))
+            let text = try Self.coded(request)
+            let read = try #require(Self.read(text, ActivityRequest.init(reading:)))
+            #expect(read == (try Self.decoder.decode(ActivityRequest.self, from: Data(text.utf8))))
+            #expect(read == request)
         }
     }
 
@@ -115,6 +119,76 @@ import Testing
             #expect(!event.write(to: &writer))
             #expect(try DurableJSON.encode(event) == (try Self.coded(event)))
             #expect(try DurableJSON.encode(event.kind) == (try Self.coded(event.kind)))
+        }
+    }
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+
+    /// Reads `text` directly, failing the test when the reader leaves it to the decoder.
+    static func read<T>(_ text: String, _ value: (inout JSONTextReader) -> T?) -> T? {
+        var text = text
+        return text.withUTF8 { bytes in
+            var reader = JSONTextReader(bytes)
+            guard let read = value(&reader), reader.atEnd() else { return nil }
+            return read
+        }
+    }
+
+    @Test func readEventsAreTheDecodedValues() throws {
+        for kind in Self.kinds {
+            let event = HistoryEvent(sequenceNumber: 3, timestamp: Date(timeIntervalSince1970: 1_765_000_002.25), kind: kind)
+            let text = try Self.coded(event)
+            let read = try #require(Self.read(text, HistoryEvent.init(reading:)), "\(kind.name) should be read directly")
+            #expect(read == (try Self.decoder.decode(HistoryEvent.self, from: Data(text.utf8))), "\(kind.name)")
+            #expect(read == event)
+            #expect(Self.read(try Self.coded(kind), HistoryEvent.Kind.init(reading:)) == kind)
+        }
+    }
+
+    /// JSON written by SQL (`json_build_object`: spaces, any key order), with unknown keys and
+    /// nulls for absent optionals, reads as the decoder reads it.
+    @Test func readsWhatOthersWrite() throws {
+        let texts = [
+            #"{"eventRaised" : {"name" : "topic orders.*", "input" : "{\"data\":1}", "extra" : [1, {"a": null}, true]}}"#,
+            #"{"cancelRequested":{"reason":"r","by":null}}"#,
+            #"{ "activityScheduled": { "retry": {"nonRetryableErrorTypes":[],"maximumInterval":[0,0],"maxAttempts":1,"initialInterval":[0,0],"backoffCoefficient":2},"operationID":1,"name":"n","input":"1","timeout":null } }"#,
+            #"{"timerFired":{"operationID":-7}}"#,
+            #"{"executionFailed":{"failure":{"type":"T","message":"caf\u00e9 \ud83d\ude00 \n","code":null}}}"#,
+        ]
+        for text in texts {
+            let read = try #require(Self.read(text, HistoryEvent.Kind.init(reading:)), "\(text)")
+            #expect(read == (try Self.decoder.decode(HistoryEvent.Kind.self, from: Data(text.utf8))), "\(text)")
+            #expect(try DurableJSON.decode(HistoryEvent.Kind.self, from: text) == read)
+        }
+    }
+
+    /// What the reader leaves to `JSONDecoder` is decoded, or fails, as `JSONDecoder` decides.
+    @Test func textsLeftToTheDecoder() throws {
+        let decoded = [
+            // A fraction of a millisecond, a backoff with a fraction, a kind left to the decoder.
+            #"{"kind":{"turnStarted":{}},"seq":1,"ts":1765000000000.5,"v":1}"#,
+            #"{"kind":{"activityScheduled":{"input":"1","name":"n","operationID":1,"retry":{"backoffCoefficient":1.5,"initialInterval":[0,0],"maxAttempts":1,"maximumInterval":[0,0],"nonRetryableErrorTypes":[]}}},"seq":1,"ts":1,"v":1}"#,
+            #"{"kind":{"instanceResumed":{"at":5,"by":"ops"}},"seq":1,"ts":1}"#,
+        ]
+        for text in decoded {
+            #expect(Self.read(text, HistoryEvent.init(reading:)) == nil, "\(text)")
+            #expect(try DurableJSON.decode(HistoryEvent.self, from: text) == (try Self.decoder.decode(HistoryEvent.self, from: Data(text.utf8))))
+        }
+        let failing = [
+            #"{"kind":{"turnStarted":{}},"seq":1,"ts":1,"v":2}"#,
+            #"{"kind":{"turnStarted":{},"timerFired":{"operationID":1}},"seq":1,"ts":1}"#,
+            #"{"kind":{"timerFired":{"operationID":1.5}},"seq":1,"ts":1}"#,
+            #"{"kind":{"timerFired":{}},"seq":1,"ts":1}"#,
+            #"{"kind":{"turnStarted":{}},"seq":1,"ts":1} trailing"#,
+            #"{"kind":{"turnStarted":{}},"seq":1,"ts":1"#,
+        ]
+        for text in failing {
+            #expect(Self.read(text, HistoryEvent.init(reading:)) == nil, "\(text)")
+            #expect(throws: DurableError.self) { try DurableJSON.decode(HistoryEvent.self, from: text) }
         }
     }
 }

@@ -34,6 +34,38 @@ public enum DurableJSON {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws(DurableError) -> T {
+        try Self.decodeWithCoder(type, from: text)
+    }
+
+    /// A history event, read directly (`JSONTextReader`) unless it holds what only `JSONDecoder`
+    /// reads exactly.
+    public static func decode(_ type: HistoryEvent.Type, from text: String) throws(DurableError) -> HistoryEvent {
+        if let read = Self.read(text, HistoryEvent.init(reading:)) { return read }
+        return try Self.decodeWithCoder(type, from: text)
+    }
+
+    /// A message or event kind, read directly like a history event.
+    public static func decode(_ type: HistoryEvent.Kind.Type, from text: String) throws(DurableError) -> HistoryEvent.Kind {
+        if let read = Self.read(text, HistoryEvent.Kind.init(reading:)) { return read }
+        return try Self.decodeWithCoder(type, from: text)
+    }
+
+    /// An activity request, read directly like a history event.
+    public static func decode(_ type: ActivityRequest.Type, from text: String) throws(DurableError) -> ActivityRequest {
+        if let read = Self.read(text, ActivityRequest.init(reading:)) { return read }
+        return try Self.decodeWithCoder(type, from: text)
+    }
+
+    private static func read<T>(_ text: String, _ value: (inout JSONTextReader) -> T?) -> T? {
+        var text = text
+        return text.withUTF8 { bytes in
+            var reader = JSONTextReader(bytes)
+            guard let read = value(&reader), reader.atEnd() else { return nil }
+            return read
+        }
+    }
+
+    private static func decodeWithCoder<T: Decodable>(_ type: T.Type, from text: String) throws(DurableError) -> T {
         do {
             return try JSONDecoder.durable.decode(T.self, from: Data(text.utf8))
         } catch {
