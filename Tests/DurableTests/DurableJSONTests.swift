@@ -191,4 +191,18 @@ import Testing
             #expect(throws: DurableError.self) { try DurableJSON.decode(HistoryEvent.self, from: text) }
         }
     }
+
+    /// Payload checks: the reader's grammar takes JSON and only JSON.
+    @Test func payloadsAreCheckedAsJSON() {
+        let valid = [
+            "null", "true", "false", "0", "-0", "12.5e-3", "1E+9", "\"\"", "\"caf\\u00e9 \\n\"", "[]", "{}", " [1, {\"a\": [null, true]}, \"x\"] ",
+            #"{"a\"b":1}"#, String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        ]
+        let invalid = [
+            "", " ", "nul", "tru", "01", "1.", ".5", "1e", "-", "+1", "\"unterminated", "\"bad \\x escape\"", "{\"a\":}", "{\"a\" 1}",
+            "{1:2}", "[1] 2", "abc", "\"\u{01}\"", String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+        ]
+        for json in valid { #expect(Payload(json: json).isValidJSON, "\(json)") }
+        for json in invalid { #expect(!Payload(json: json).isValidJSON, "\(json)") }
+    }
 }

@@ -117,23 +117,54 @@ struct JSONTextReader {
         return Duration(secondsComponent: whole, attosecondsComponent: Int64(remainder))
     }
 
-    /// Skips any value.
-    mutating func skip() -> Bool {
+    /// Skips any value, checking it against JSON's grammar: the values read with it are JSON
+    /// whenever it returns `true`. Nesting deeper than `JSONDecoder` reads is left to it.
+    mutating func skip(depth: Int = 0) -> Bool {
         self.skipWhitespace()
-        guard self.index < self.bytes.count else { return false }
+        guard self.index < self.bytes.count, depth < 512 else { return false }
         switch self.bytes[self.index] {
-        case UInt8(ascii: "{"): return self.object { reader, _ in reader.skip() }
-        case UInt8(ascii: "["): return self.array { $0.skip() }
+        case UInt8(ascii: "{"): return self.object { reader, _ in reader.skip(depth: depth + 1) }
+        case UInt8(ascii: "["): return self.array { $0.skip(depth: depth + 1) }
         case UInt8(ascii: "\""): return self.string() != nil
-        default:
-            // A number, true, false or null: up to the next delimiter.
-            let start = self.index
-            while self.index < self.bytes.count, !Self.delimiters.contains(self.bytes[self.index]) { self.index += 1 }
-            return self.index > start
+        case UInt8(ascii: "t"): return self.literal("true")
+        case UInt8(ascii: "f"): return self.literal("false")
+        case UInt8(ascii: "n"): return self.null()
+        default: return self.number()
         }
     }
 
-    private static let delimiters: Set<UInt8> = [UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D]
+    /// A number as JSON writes one: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    private mutating func number() -> Bool {
+        _ = self.consumeRaw(UInt8(ascii: "-"))
+        if !self.consumeRaw(UInt8(ascii: "0")) {
+            guard self.index < self.bytes.count, (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(self.bytes[self.index]) else { return false }
+            self.skipDigits()
+        }
+        if self.consumeRaw(UInt8(ascii: ".")) {
+            guard self.skipDigits() else { return false }
+        }
+        if self.consumeRaw(UInt8(ascii: "e")) || self.consumeRaw(UInt8(ascii: "E")) {
+            if !self.consumeRaw(UInt8(ascii: "+")) { _ = self.consumeRaw(UInt8(ascii: "-")) }
+            guard self.skipDigits() else { return false }
+        }
+        return true
+    }
+
+    /// Skips digits; whether there was one.
+    @discardableResult
+    private mutating func skipDigits() -> Bool {
+        let start = self.index
+        while self.index < self.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self.bytes[self.index]) { self.index += 1 }
+        return self.index > start
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let matches = word.withUTF8Buffer { word in
+            self.bytes.count - self.index >= word.count && UnsafeBufferPointer(rebasing: self.bytes[self.index..<self.index + word.count]).elementsEqual(word)
+        }
+        if matches { self.index += word.utf8CodeUnitCount }
+        return matches
+    }
 
     private mutating func rawKey() -> UnsafeBufferPointer<UInt8>? {
         self.skipWhitespace()

@@ -126,8 +126,15 @@ public enum ProviderValidation {
 }
 
 extension Payload {
+    /// Checked by `JSONTextReader` first; what it does not take (an escaped key, deep nesting) is
+    /// checked again by `JSONDecoder`.
     var isValidJSON: Bool {
-        (try? self.decode(JSONValidator.self)) != nil
+        var json = self.json
+        let read = json.withUTF8 { bytes in
+            var reader = JSONTextReader(bytes)
+            return reader.skip() && reader.atEnd()
+        }
+        return read || (try? self.decode(JSONValidator.self)) != nil
     }
 }
 
