@@ -6,12 +6,7 @@ import PostgresNIO
 extension PostgresProvider {
     public func instance(id: String) async throws -> InstanceInfo? {
         try await self.withRetry("reading instance '\(id)'", statement: "read_instance", deadline: .seconds(10)) {
-            let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.instanceColumns("i")) FROM instances i WHERE i.id = \(id)",
-                logger: self.logger
-            )
-            for try await row in rows { return try Self.instanceInfo(row.makeRandomAccess()) }
-            return nil
+            try await self.execute(ReadInstanceStatement(id: id)).first.map { try Self.instanceInfo($0.makeRandomAccess()) }
         }
     }
 
