@@ -98,20 +98,18 @@ struct JSONTextReader {
 
     /// A duration as its `Codable` conformance writes it: the high and low words of its attoseconds.
     mutating func duration() -> Duration? {
-        var words: [UInt64] = []
-        var high: Int64 = 0
+        var high: Int64?
+        var low: UInt64?
         guard self.array({ reader in
-            if words.isEmpty {
-                guard let value = reader.int64() else { return false }
-                high = value
-                words.append(0)
-            } else {
-                guard words.count == 1, let value = reader.uint64() else { return false }
-                words.append(value)
+            if high == nil {
+                high = reader.int64()
+                return high != nil
             }
-            return true
-        }), words.count == 2 else { return nil }
-        let attoseconds = Int128(high) << 64 | Int128(words[1])
+            guard low == nil else { return false }
+            low = reader.uint64()
+            return low != nil
+        }), let high, let low else { return nil }
+        let attoseconds = Int128(high) << 64 | Int128(low)
         let (seconds, remainder) = attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000_000_000)
         guard let whole = Int64(exactly: seconds) else { return nil }
         return Duration(secondsComponent: whole, attosecondsComponent: Int64(remainder))
@@ -194,7 +192,10 @@ struct JSONTextReader {
         }
         // No digits, a leading zero, or a fraction or exponent after them: left to the decoder.
         guard self.index > start, self.index - start == 1 || self.bytes[start] != UInt8(ascii: "0") else { return nil }
-        if self.index < self.bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(self.bytes[self.index]) { return nil }
+        if self.index < self.bytes.count {
+            let next = self.bytes[self.index]
+            guard next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E") else { return nil }
+        }
         return (magnitude, negative)
     }
 

@@ -47,7 +47,8 @@ struct JSONTextWriter {
         self.separate()
         self.bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { self.bytes.append(contentsOf: $0) }
-        self.bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        self.bytes.append(UInt8(ascii: "\""))
+        self.bytes.append(UInt8(ascii: ":"))
         self.needsComma = false
     }
 
@@ -128,8 +129,15 @@ struct JSONTextWriter {
         case 0x0C: self.bytes.append(UInt8(ascii: "f"))
         case 0x0D: self.bytes.append(UInt8(ascii: "r"))
         default:
-            let hex = Array("0123456789abcdef".utf8)
-            self.bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            // A control character: \u00XX in lowercase hex, as JSONEncoder writes it.
+            let hex: StaticString = "0123456789abcdef"
+            self.bytes.append(UInt8(ascii: "u"))
+            self.bytes.append(UInt8(ascii: "0"))
+            self.bytes.append(UInt8(ascii: "0"))
+            hex.withUTF8Buffer { digits in
+                self.bytes.append(digits[Int(byte >> 4)])
+                self.bytes.append(digits[Int(byte & 0xF)])
+            }
         }
     }
 }
