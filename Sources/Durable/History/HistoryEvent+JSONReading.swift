@@ -11,16 +11,10 @@ extension HistoryEvent {
         var timestamp: Date?
         var kind: Kind?
         let read = reader.object { reader, key in
-            if key.equals("kind") {
-                kind = Kind(reading: &reader)
-                return kind != nil
-            } else if key.equals("seq") {
-                sequenceNumber = reader.int()
-                return sequenceNumber != nil
-            } else if key.equals("ts") {
-                timestamp = reader.date()
-                return timestamp != nil
-            } else if key.equals("v") {
+            if key.equals("kind") { return assign(&kind, Kind(reading: &reader)) }
+            if key.equals("seq") { return assign(&sequenceNumber, reader.int()) }
+            if key.equals("ts") { return assign(&timestamp, reader.date()) }
+            if key.equals("v") {
                 guard !reader.null() else { return true }
                 guard let value = reader.int() else { return false }
                 version = value
@@ -78,32 +72,27 @@ private struct KindFields {
     mutating func read(_ key: UnsafeBufferPointer<UInt8>, from reader: inout JSONTextReader) -> Bool {
         // null is what `decodeIfPresent` takes as absent; a required field left nil fails below.
         if reader.null() { return true }
-        if key.equals("operationID") { return Self.set(&self.operationID, reader.int()) }
-        if key.equals("name") { return Self.set(&self.name, reader.string()) }
-        if key.equals("input") { return Self.set(&self.input, reader.string().map(Payload.init(json:))) }
-        if key.equals("result") { return Self.set(&self.result, reader.string().map(Payload.init(json:))) }
-        if key.equals("output") { return Self.set(&self.output, reader.string().map(Payload.init(json:))) }
-        if key.equals("failure") { return Self.set(&self.failure, FailureDetails(reading: &reader)) }
-        if key.equals("traceContext") { return Self.set(&self.traceContext, reader.stringDictionary()) }
-        if key.equals("reason") { return Self.set(&self.reason, reader.string()) }
-        if key.equals("by") { return Self.set(&self.by, reader.string()) }
-        if key.equals("retry") { return Self.set(&self.retry, RetryPolicy(reading: &reader)) }
-        if key.equals("timeout") { return Self.set(&self.timeout, reader.duration()) }
-        if key.equals("heartbeatTimeout") { return Self.set(&self.heartbeatTimeout, reader.duration()) }
-        if key.equals("queue") { return Self.set(&self.queue, reader.string()) }
-        if key.equals("rateLimit") { return Self.set(&self.rateLimit, reader.string()) }
-        if key.equals("priority") { return Self.set(&self.priority, reader.int()) }
-        if key.equals("fireAt") { return Self.set(&self.fireAt, reader.date()) }
-        if key.equals("version") { return Self.set(&self.version, reader.string()) }
-        if key.equals("instanceID") { return Self.set(&self.instanceID, reader.string()) }
-        if key.equals("pattern") { return Self.set(&self.pattern, reader.string()) }
-        if key.equals("_0") { return Self.set(&self.started, HistoryEvent.ExecutionStarted(reading: &reader)) }
+        if key.equals("operationID") { return assign(&self.operationID, reader.int()) }
+        if key.equals("name") { return assign(&self.name, reader.string()) }
+        if key.equals("input") { return assign(&self.input, reader.string().map(Payload.init(json:))) }
+        if key.equals("result") { return assign(&self.result, reader.string().map(Payload.init(json:))) }
+        if key.equals("output") { return assign(&self.output, reader.string().map(Payload.init(json:))) }
+        if key.equals("failure") { return assign(&self.failure, FailureDetails(reading: &reader)) }
+        if key.equals("traceContext") { return assign(&self.traceContext, reader.stringDictionary()) }
+        if key.equals("reason") { return assign(&self.reason, reader.string()) }
+        if key.equals("by") { return assign(&self.by, reader.string()) }
+        if key.equals("retry") { return assign(&self.retry, RetryPolicy(reading: &reader)) }
+        if key.equals("timeout") { return assign(&self.timeout, reader.duration()) }
+        if key.equals("heartbeatTimeout") { return assign(&self.heartbeatTimeout, reader.duration()) }
+        if key.equals("queue") { return assign(&self.queue, reader.string()) }
+        if key.equals("rateLimit") { return assign(&self.rateLimit, reader.string()) }
+        if key.equals("priority") { return assign(&self.priority, reader.int()) }
+        if key.equals("fireAt") { return assign(&self.fireAt, reader.date()) }
+        if key.equals("version") { return assign(&self.version, reader.string()) }
+        if key.equals("instanceID") { return assign(&self.instanceID, reader.string()) }
+        if key.equals("pattern") { return assign(&self.pattern, reader.string()) }
+        if key.equals("_0") { return assign(&self.started, HistoryEvent.ExecutionStarted(reading: &reader)) }
         return reader.skip()
-    }
-
-    private static func set<T>(_ field: inout T?, _ value: T?) -> Bool {
-        field = value
-        return value != nil
     }
 
     func kind(named key: UnsafeBufferPointer<UInt8>) -> HistoryEvent.Kind? {
@@ -188,31 +177,14 @@ extension HistoryEvent.ExecutionStarted {
         var priority: Int?
         let read = reader.object { reader, key in
             if reader.null() { return true }
-            if key.equals("name") {
-                name = reader.string()
-                return name != nil
-            } else if key.equals("version") {
-                version = reader.string()
-                return version != nil
-            } else if key.equals("input") {
-                input = reader.string().map(Payload.init(json:))
-                return input != nil
-            } else if key.equals("executionID") {
-                executionID = reader.string()
-                return executionID != nil
-            } else if key.equals("parent") {
-                parent = HistoryEvent.ParentReference(reading: &reader)
-                return parent != nil
-            } else if key.equals("traceContext") {
-                traceContext = reader.stringDictionary()
-                return traceContext != nil
-            } else if key.equals("queue") {
-                queue = reader.string()
-                return queue != nil
-            } else if key.equals("priority") {
-                priority = reader.int()
-                return priority != nil
-            }
+            if key.equals("name") { return assign(&name, reader.string()) }
+            if key.equals("version") { return assign(&version, reader.string()) }
+            if key.equals("input") { return assign(&input, reader.string().map(Payload.init(json:))) }
+            if key.equals("executionID") { return assign(&executionID, reader.string()) }
+            if key.equals("parent") { return assign(&parent, HistoryEvent.ParentReference(reading: &reader)) }
+            if key.equals("traceContext") { return assign(&traceContext, reader.stringDictionary()) }
+            if key.equals("queue") { return assign(&queue, reader.string()) }
+            if key.equals("priority") { return assign(&priority, reader.int()) }
             return reader.skip()
         }
         guard read, let name, let version, let input, let executionID else { return nil }
@@ -229,16 +201,9 @@ extension HistoryEvent.ParentReference {
         var executionID: String?
         var operationID: Int?
         let read = reader.object { reader, key in
-            if key.equals("instanceID") {
-                instanceID = reader.string()
-                return instanceID != nil
-            } else if key.equals("executionID") {
-                executionID = reader.string()
-                return executionID != nil
-            } else if key.equals("operationID") {
-                operationID = reader.int()
-                return operationID != nil
-            }
+            if key.equals("instanceID") { return assign(&instanceID, reader.string()) }
+            if key.equals("executionID") { return assign(&executionID, reader.string()) }
+            if key.equals("operationID") { return assign(&operationID, reader.int()) }
             return reader.skip()
         }
         guard read, let instanceID, let executionID, let operationID else { return nil }
@@ -252,13 +217,9 @@ extension FailureDetails {
         var message: String?
         var code: String?
         let read = reader.object { reader, key in
-            if key.equals("type") {
-                type = reader.string()
-                return type != nil
-            } else if key.equals("message") {
-                message = reader.string()
-                return message != nil
-            } else if key.equals("code") {
+            if key.equals("type") { return assign(&type, reader.string()) }
+            if key.equals("message") { return assign(&message, reader.string()) }
+            if key.equals("code") {
                 if reader.null() { return true }
                 code = reader.string()
                 return code != nil
@@ -278,20 +239,15 @@ extension RetryPolicy {
         var maximumInterval: Duration?
         var nonRetryable: Set<String>?
         let read = reader.object { reader, key in
-            if key.equals("maxAttempts") {
-                maxAttempts = reader.int()
-                return maxAttempts != nil
-            } else if key.equals("initialInterval") {
-                initialInterval = reader.duration()
-                return initialInterval != nil
-            } else if key.equals("backoffCoefficient") {
+            if key.equals("maxAttempts") { return assign(&maxAttempts, reader.int()) }
+            if key.equals("initialInterval") { return assign(&initialInterval, reader.duration()) }
+            if key.equals("backoffCoefficient") {
                 // Whole coefficients only; one with a fraction is left to the decoder.
                 backoffCoefficient = reader.int()
                 return backoffCoefficient != nil
-            } else if key.equals("maximumInterval") {
-                maximumInterval = reader.duration()
-                return maximumInterval != nil
-            } else if key.equals("nonRetryableErrorTypes") {
+            }
+            if key.equals("maximumInterval") { return assign(&maximumInterval, reader.duration()) }
+            if key.equals("nonRetryableErrorTypes") {
                 var types = Set<String>()
                 guard reader.array({ reader in reader.string().map { types.insert($0) } != nil }) else { return false }
                 nonRetryable = types
@@ -322,4 +278,10 @@ extension JSONTextReader {
         }
         return read ? dictionary : nil
     }
+}
+
+/// Sets a field to the value read; whether there was one.
+private func assign<T>(_ field: inout T?, _ value: T?) -> Bool {
+    field = value
+    return value != nil
 }
