@@ -92,8 +92,10 @@ struct CommitTurnsStatement: PreparedQuery {
         ), awaiting AS (
             SELECT * FROM unnest(\(self.awaitedTurns)::int8[], \(self.awaitedEvents)::text[]) WITH ORDINALITY AS w(k, event, n)
         ), done AS (
+            -- = ANY(array): through the primary key, not every leased task through the lock owner
+            -- index, which the generic plan chose when joined on the turns alone.
             DELETE FROM activity_tasks a USING turn t
-            WHERE t.completes AND a.id = t.task_id AND a.lock_epoch = t.task_epoch AND a.lock_owner = t.task_owner
+            WHERE a.id = ANY(\(self.taskIDs)::text[]) AND t.completes AND a.id = t.task_id AND a.lock_epoch = t.task_epoch AND a.lock_owner = t.task_owner
               AND a.locked_until IS NOT NULL
             RETURNING t.k, a.instance_id, a.execution_id
         ), locked AS (

@@ -25,8 +25,10 @@ struct CompleteActivitiesStatement: PreparedQuery {
                                  \(self.owners)::text[], \(self.kinds)::text[], \(self.known)::int[])
                           WITH ORDINALITY AS t(id, epoch, owner, kind, known, n)
         ), done AS (
+            -- = ANY(array): through the primary key. Joined on the input alone, the generic plan
+            -- read every leased task through the lock owner index (thousands in a big run).
             DELETE FROM activity_tasks a USING input x
-            WHERE a.id = x.id AND a.lock_epoch = x.epoch AND a.lock_owner = x.owner AND a.locked_until IS NOT NULL
+            WHERE a.id = ANY(\(self.ids)::text[]) AND a.id = x.id AND a.lock_epoch = x.epoch AND a.lock_owner = x.owner AND a.locked_until IS NOT NULL
             RETURNING a.id, a.instance_id, a.execution_id, x.kind, x.known, x.n
         ), queued AS (
             INSERT INTO messages (instance_id, execution_id, kind)
