@@ -56,7 +56,9 @@ public enum DurableJSON {
         return try Self.decodeWithCoder(type, from: text)
     }
 
-    private static func read<T>(_ text: String, _ value: (inout JSONTextReader) -> T?) -> T? {
+    /// What `value` reads from the whole of `text` directly (`JSONTextReader`); nil when it reads
+    /// nothing or leaves more than whitespace.
+    static func read<T>(_ text: String, _ value: (inout JSONTextReader) -> T?) -> T? {
         var text = text
         return text.withUTF8 { bytes in
             var reader = JSONTextReader(bytes)

@@ -129,12 +129,7 @@ extension Payload {
     /// Checked by `JSONTextReader` first; what it does not take (an escaped key, deep nesting) is
     /// checked again by `JSONDecoder`.
     var isValidJSON: Bool {
-        var json = self.json
-        let read = json.withUTF8 { bytes in
-            var reader = JSONTextReader(bytes)
-            return reader.skip() && reader.atEnd()
-        }
-        return read || (try? self.decode(JSONValidator.self)) != nil
+        DurableJSON.read(self.json, { $0.skip() ? true : nil }) != nil || (try? self.decode(JSONValidator.self)) != nil
     }
 }
 
