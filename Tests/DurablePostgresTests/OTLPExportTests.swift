@@ -15,11 +15,13 @@ struct OTLPExportTests {
     @Test func spansOfOneInstanceFromTwoWorkersFormOneTrace() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
         let receiver = OTLPReceiver()
-        let port = Int.random(in: 40_000..<50_000)
-        let server = receiver.application(port: port)
+        // Port 0: the kernel picks a free one, so the receiver never collides with another socket.
+        let (bound, boundPort) = AsyncStream.makeStream(of: Int.self)
+        let server = receiver.application { boundPort.yield($0) }
         let serverGroup = ServiceGroup(services: [server], logger: Logger(label: "otlp") { _ in SwiftLogNoOpLogHandler() })
         let serving = Task { try await serverGroup.run() }
         defer { serving.cancel() }
+        let port = try #require(await bound.first { _ in true }, "the OTLP receiver did not start")
 
         let (fleet, instance) = try await WorkerFleet.onFreshSchema()
         defer { fleet.tearDown(removing: instance) }
@@ -87,7 +89,8 @@ final class OTLPReceiver: Sendable {
     var spans: [ReceivedSpan] { self.state.withLock { $0.spans } }
     var metricRequests: Int { self.state.withLock { $0.metricRequests } }
 
-    func application(port: Int) -> some ApplicationProtocol {
+    /// The receiver on a free loopback port, which `onBound` is given once it listens.
+    func application(onBound: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
         let router = Router()
         router.post("/v1/traces") { request, context -> Response in
             let body = try await request.body.collect(upTo: 16 << 20)
@@ -98,7 +101,11 @@ final class OTLPReceiver: Sendable {
             self.state.withLock { $0.metricRequests += 1 }
             return Self.accepted
         }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in onBound(channel.localAddress?.port ?? 0) }
+        )
     }
 
     private static var accepted: Response {

@@ -15,16 +15,27 @@ struct ObservabilityEndpointTests {
         try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
         let (fleet, instance) = try await WorkerFleet.onFreshSchema()
         defer { fleet.tearDown(removing: instance) }
-        let port = Int.random(in: 20_000..<40_000)
-        let base = "http://127.0.0.1:\(port)"
+        // Port 0: the kernel picks a free port, which the worker logs once it listens.
         try fleet.start(
             nodeID: "scraped",
-            arguments: ["--http-port", "\(port)", "--http-host", "127.0.0.1", "--heartbeat-milliseconds", "200", "--activity-delay-milliseconds", "1"]
+            arguments: ["--http-port", "0", "--http-host", "127.0.0.1", "--heartbeat-milliseconds", "200", "--activity-delay-milliseconds", "1"]
         )
-        // The worker is ready once it is registered with a current schema.
+        let log = fleet.logDirectory.appendingPathComponent("scraped.log")
         let deadline = ContinuousClock.now + .seconds(60)
+        var port: Int?
+        while port == nil {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            port = text.split(separator: "\n").lazy.compactMap { line in
+                line.range(of: "listening on 127.0.0.1:").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
+            }.first
+            try #require(ContinuousClock.now < deadline, "the worker never listened; its log:\n\(text.suffix(4_000))")
+            if port == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let base = "http://127.0.0.1:\(port!)"
+        // The worker is ready once it is registered with a current schema.
         while try await HTTP.get(base + "/health/ready")?.status != 200 {
-            try #require(ContinuousClock.now < deadline, "the worker never became ready; see \(fleet.logDirectory.path)")
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            try #require(ContinuousClock.now < deadline, "the worker never became ready; its log:\n\(text.suffix(4_000))")
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(try await HTTP.get(base + "/health/live")?.status == 200)
