@@ -20,15 +20,16 @@ struct GroupCommitTests {
         return items
     }
 
-    /// The conformance suite with every turn commit run as the merged statement of a group
-    /// (`CommitTurnsStatement`), which otherwise runs only when commits arrive together: it must
-    /// keep every guarantee the single statement keeps.
+    /// The conformance suite with every turn commit and every start run as the merged statement of
+    /// a group (`CommitTurnsStatement`, `CreateInstancesStatement`), which otherwise runs only when
+    /// statements arrive together: it must keep every guarantee the single statement keeps.
     @Test(arguments: ProviderConformance.checks)
     func conformanceWithMergedCommits(_ check: ProviderConformance.Check) async throws {
         try await PostgresTestDatabase.withFactory { factory in
             try await check.run { leaseDuration in
                 let provider = try #require(try await factory(leaseDuration) as? PostgresProvider)
                 provider.commits.mergeEveryStatement()
+                provider.starts.mergeEveryStatement()
                 return provider
             }
         }
@@ -66,6 +67,60 @@ struct GroupCommitTests {
             #expect(provider.commits.mergedGroups > before.1, "as one statement")
             #expect(try await provider.history(instanceID: staleID).isEmpty)
             #expect(try await provider.history(instanceID: items[0].lease.id).count == 1)
+        }
+    }
+
+    /// Concurrent starts share statements, and each keeps its own outcome: new ids are created with
+    /// their start message, an id that exists with the same input is reported as existing, one with
+    /// another input fails alone, and nothing is created twice.
+    @Test func concurrentStartsShareStatementsAndKeepTheirOutcomes() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
+            _ = try await provider.createInstance(StartRequest(instanceID: "s-same", name: "Group", version: "1.0.0", input: .null))
+            _ = try await provider.createInstance(StartRequest(instanceID: "s-other", name: "Group", version: "1.0.0", input: .null))
+            let before = provider.starts.mergedGroups
+            var outcomes = await Self.outcomes(ofStarting: (0..<60).map { "s\($0)" } + ["s-same", "s-other"], provider)
+            #expect(provider.starts.mergedGroups > before, "some starts shared a statement")
+            // A group that starts one id twice runs its starts one by one.
+            outcomes.merge(await Self.outcomes(ofStarting: ["s3", "s62", "s62", "s63", "s63"], provider)) { $1 }
+            #expect(outcomes["s-same#60"] == "alreadyExists")
+            #expect(outcomes["s-other#61"] == "\(DurableError.Code.instanceAlreadyExists)")
+            // s3 and s4 were started twice: one call created each, the other found it.
+            #expect(outcomes["s3#0"] == "alreadyExists")
+            #expect(Set([outcomes["s62#1"], outcomes["s62#2"]]) == ["alreadyExists", "created"])
+            #expect(Set([outcomes["s63#3"], outcomes["s63#4"]]) == ["alreadyExists", "created"])
+            #expect(outcomes.filter { $0.value == "created" }.count == 62)
+            var claimed: [String: Int] = [:]
+            while true {
+                let items = try await provider.claimOrchestrations(ClaimRequest(owner: "n#1", limit: 100)).items
+                if items.isEmpty { break }
+                for item in items { claimed[item.lease.id, default: 0] += item.messages.count }
+            }
+            #expect(claimed.count == 64, "every instance is claimable")
+            #expect(claimed.values.allSatisfy { $0 == 1 }, "with one start message each")
+        }
+    }
+
+    /// Starts `ids` at once ("s-other" with input 1, the others with null): each start's result, or
+    /// its error's code, by `<id>#<index>`.
+    static func outcomes(ofStarting ids: [String], _ provider: PostgresProvider) async -> [String: String] {
+        await withTaskGroup(of: (String, String).self) { group in
+            for index in ids.indices {
+                let id = ids[index]
+                group.addTask { ("\(id)#\(index)", await Self.outcome(of: id, input: id == "s-other" ? "1" : "null", provider)) }
+            }
+            return await group.reduce(into: [String: String]()) { $0[$1.0] = $1.1 }
+        }
+    }
+
+    /// A start's result, or its error's code.
+    static func outcome(of id: String, input: String, _ provider: PostgresProvider) async -> String {
+        do {
+            return "\(try await provider.createInstance(StartRequest(instanceID: id, name: "Group", version: "1.0.0", input: Payload(json: input))))"
+        } catch let error as DurableError {
+            return "\(error.code)"
+        } catch {
+            return "\(error)"
         }
     }
 

@@ -39,4 +39,13 @@ struct CreateInstanceStatement: GroupedStatement {
 extension CreateInstanceStatement {
     var lockedRow: String { self.instanceID }
     var rowsToLock: [String] { [self.instanceID] }
+
+    /// One statement for starts of different ids (a repeated id runs them one by one, where the
+    /// second finds the first's row).
+    static func merged(_ statements: [CreateInstanceStatement]) -> (any PreparedQuery)? {
+        guard Set(statements.map(\.instanceID)).count == statements.count,
+            statements.allSatisfy({ $0.channel == statements.first?.channel })
+        else { return nil }
+        return CreateInstancesStatement(statements)
+    }
 }
