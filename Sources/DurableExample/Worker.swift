@@ -22,7 +22,7 @@ struct Worker: AsyncParsableCommand {
         ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
 
     @Option(help: "Turns processed at once (or DURABLE_ORCHESTRATION_CONCURRENCY).")
-    var orchestrationConcurrency = ProcessInfo.processInfo.environment["DURABLE_ORCHESTRATION_CONCURRENCY"].flatMap(Int.init) ?? 16
+    var orchestrationConcurrency = ProcessInfo.processInfo.environment["DURABLE_ORCHESTRATION_CONCURRENCY"].flatMap(Int.init) ?? 256
 
     @Option(help: "Activities run at once (or DURABLE_ACTIVITY_CONCURRENCY).")
     var activityConcurrency = ProcessInfo.processInfo.environment["DURABLE_ACTIVITY_CONCURRENCY"].flatMap(Int.init) ?? 32

@@ -34,7 +34,7 @@ struct Bench: AsyncParsableCommand {
     var processes = 0
 
     @Option(help: "Turns at once per node.")
-    var orchestrationConcurrency = 64
+    var orchestrationConcurrency = 256
 
     @Option(help: "Activities at once per node.")
     var activityConcurrency = 128

@@ -25,7 +25,7 @@ struct BenchWorker: AsyncParsableCommand {
     @Option(help: "This node's id.")
     var nodeID: String
 
-    @Option var orchestrationConcurrency = 64
+    @Option var orchestrationConcurrency = 256
     @Option var activityConcurrency = 128
     @Option var stickyCache = 1000
 

@@ -16,7 +16,9 @@ public final class DurableRuntime: Service, Sendable {
     public struct Configuration: Sendable {
         /// Identifies this node in leases and logs.
         public var nodeID: String
-        /// Turns processed at once.
+        /// Turns processed at once (256 by default). A turn holds its slot until its commit lands, so
+        /// the slots bound how many turns a node has between claim and commit: with few of them, a
+        /// burst of cheap turns (timers coming due together) waits for slots while the cores idle.
         public var orchestrationConcurrency: Int
         /// Activities run at once (of the default task queue, unless `activityQueues` says otherwise).
         public var activityConcurrency: Int
@@ -79,7 +81,7 @@ public final class DurableRuntime: Service, Sendable {
 
         public init(
             nodeID: String = "node-\(UUID().uuidString.prefix(8).lowercased())",
-            orchestrationConcurrency: Int = 16,
+            orchestrationConcurrency: Int = 256,
             activityConcurrency: Int = 32,
             leaseRenewalInterval: Duration = .seconds(10),
             safetyPollInterval: Duration = .seconds(30),
