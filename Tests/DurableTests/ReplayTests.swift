@@ -136,6 +136,23 @@ import Testing
         #expect(engine.cachedExecutions == 0)
     }
 
+    /// A full cache evicts its least recently used tenth at once, so that finding the oldest entries
+    /// (which reads them all) is not paid at every turn.
+    @Test func aFullCacheEvictsItsLeastRecentlyUsedTenth() throws {
+        var registry = Registry()
+        try registry.register(Sequence3())
+        let engine = OrchestrationEngine(registry: registry, cacheCapacity: 20)
+        var harnesses = (0..<21).map { EngineHarness(engine: engine, instanceID: "i\($0)") }
+        for i in 0..<20 { try harnesses[i].start("Sequence3", "\(i)") }
+        #expect(engine.cachedExecutions == 20)
+        // i0 is used again: the least recently used are now i1, i2 and i3.
+        try harnesses[0].turn(.activityCompleted(operationID: 1, result: json("a")))
+        try harnesses[20].start("Sequence3", "20")
+        #expect(engine.cachedExecutions == 18)
+        let cached = (0..<21).filter { engine.cachedHistoryCount(instanceID: "i\($0)", executionID: "exec-1") != nil }
+        #expect(cached == [0] + Array(4...20))
+    }
+
     @Test func replayOfARecordedHistoryGivesTheSameDecisions() throws {
         var harness = try EngineHarness { try $0.register(Sequence3()) }
         var decisionsPerTurn: [[HistoryEvent.Kind]] = []

@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// An entry is used only when the history the next claim brings ends exactly where the cached
 /// execution ended (same execution, length and last event); anything else (another node ran turns
-/// meanwhile, a commit failed) discards it and the turn replays as usual. Bounded: the least recently
-/// used entry is evicted, and eviction unwinds its suspended code.
+/// meanwhile, a commit failed) discards it and the turn replays as usual. Bounded: when it is full,
+/// the least recently used tenth of its entries is evicted, and eviction unwinds their suspended
+/// code.
 final class ExecutionCache: Sendable {
     fileprivate struct Entry {
         var execution: OrchestrationExecution
@@ -51,12 +52,16 @@ final class ExecutionCache: Sendable {
             state.entries[instanceID] = Entry(
                 execution: execution, executionID: executionID, historyCount: historyCount, lastEvent: lastEvent, lastUse: state.clock
             )
-            while state.entries.count > self.capacity,
-                let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })
-            {
-                self.metrics.stickyEvictions.increment()
-                evicted.append(oldest.value.execution)
-                state.entries[oldest.key] = nil
+            if state.entries.count > self.capacity {
+                // The least recently used tenth goes at once: finding it reads every entry, which at
+                // every put of a full cache cost more than the rest of the put (fanout5 at n = 6,000).
+                let excess = state.entries.count - self.capacity + self.capacity / 10
+                let oldest = state.entries.map { (use: $0.value.lastUse, id: $0.key) }.sorted { $0.use < $1.use }.prefix(excess)
+                for entry in oldest {
+                    guard let removed = state.entries.removeValue(forKey: entry.id) else { continue }
+                    self.metrics.stickyEvictions.increment()
+                    evicted.append(removed.execution)
+                }
             }
             return evicted
         }
