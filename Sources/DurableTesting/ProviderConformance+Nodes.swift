@@ -5,6 +5,7 @@ import Foundation
 extension ProviderConformance {
     static let nodeChecks: [Check] = [
         Check(name: "leases of a silent node are claimable at once", body: staleNodeTakeover),
+        Check(name: "a claim takes a silent node's leases over before ready work", body: orphansFirst),
         Check(name: "a restarted node gets its own leases back", body: restartedNode),
         Check(name: "node registry: leases, deregistration, duplicate ids", body: nodeRegistry),
     ]
@@ -63,6 +64,30 @@ private func staleNodeTakeover(_ factory: ProviderConformance.Factory) async thr
     try require(tasks.count == 1, "the orphaned activity was taken over")
     try await requireError(.leaseLost, "the silent node's late commit") { try await commitFirstTurn(provider, held) }
     try await requireError(.leaseLost, "the silent node's late activity result") { try await provider.completeActivity(task[0].lease, .completed(.null)) }
+}
+
+/// A claim that searches takes orphaned leases first, as the oldest work: a node that filled its
+/// claims with ready turns instead saw no takeover, stopped searching while orphans remained, and
+/// left them until its next search (a 20,000-instance resume took 31 s instead of 8).
+private func orphansFirst(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let silent = node("silent", "one")
+    let live = node("live", "one")
+    _ = try await provider.registerNode(silent)
+    _ = try await provider.registerNode(live)
+    let orphans = (0..<6).map { "orphan-\($0)" }
+    for id in orphans { try await start(provider, id) }
+    _ = try await claimUntil(provider, owner: silent.leaseOwner, limit: 6) { $0.count == 6 }
+    let stale = Duration.milliseconds(300)
+    _ = try await provider.heartbeat(silent, staleAfter: stale)
+    let deadline = ContinuousClock.now + .seconds(10)
+    while try await !provider.heartbeat(live, staleAfter: stale).orphansNow {
+        try require(ContinuousClock.now < deadline, "the silent node's leases never became orphans")
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    for i in 0..<6 { try await start(provider, "ready-\(i)") }
+    let taken = try await provider.claimOrchestrations(ClaimRequest(owner: live.leaseOwner, limit: 6, staleNodeAfter: stale)).items
+    try require(Set(taken.map(\.lease.id)) == Set(orphans), "the orphans come first; got \(taken.map(\.lease.id).sorted())")
 }
 
 private func restartedNode(_ factory: ProviderConformance.Factory) async throws {

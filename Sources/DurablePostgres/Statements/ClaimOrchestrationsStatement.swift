@@ -102,7 +102,11 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
             LIMIT \(self.limit)
             FOR UPDATE SKIP LOCKED
         ), candidates AS (
-            SELECT id FROM orphaned UNION SELECT id FROM ready UNION SELECT id FROM fresh LIMIT \(self.limit)
+            -- Taken-over leases first: a claim filled with ready turns instead would report no
+            -- takeover, and the node would stop searching while orphans remain (``TakeoverCadence``).
+            -- UNION ALL keeps that order; the three never share a row (a lease that has not expired,
+            -- a rank that has come, one that has not).
+            SELECT id FROM orphaned UNION ALL SELECT id FROM ready UNION ALL SELECT id FROM fresh LIMIT \(self.limit)
         ), claimed AS (
             UPDATE instances i
             SET lock_owner = \(self.owner), lock_epoch = i.lock_epoch + 1,

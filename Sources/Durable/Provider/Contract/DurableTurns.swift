@@ -4,7 +4,8 @@ import Foundation
 /// (docs/provider-contract.md, "Claiming orchestrations", "Committing a turn", "Abandoning work").
 /// A requirement group of ``DurableProvider``.
 public protocol DurableTurns: Sendable {
-    /// Claims up to `limit` instances that have visible messages and no live lease.
+    /// Claims up to `limit` instances that have visible messages and no live lease, orphaned leases
+    /// (``ClaimRequest/searchesOrphans``) first, then in claim order.
     func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem>
 
     /// Applies a turn atomically, fenced by the lease, and releases the lease. With
