@@ -18,12 +18,18 @@ func node(_ id: String, _ incarnation: String, orchestrations: [String: [String]
     )
 }
 
-private func staleNodeTakeover(_ factory: ProviderConformance.Factory) async throws {
-    let provider = try await factory(.seconds(60))
+/// Two registered nodes, "silent" (which will stop heartbeating) and "live".
+private func silentAndLive(_ provider: any DurableProvider) async throws -> (silent: NodeRegistration, live: NodeRegistration) {
     let silent = node("silent", "one")
     let live = node("live", "one")
     _ = try await provider.registerNode(silent)
     _ = try await provider.registerNode(live)
+    return (silent, live)
+}
+
+private func staleNodeTakeover(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let (silent, live) = try await silentAndLive(provider)
     try await start(provider, "orphan")
     try await commitFirstTurn(provider, try await claimUntil(provider, owner: silent.leaseOwner)[0], activities: 1)
     try await provider.sendMessage(instanceID: "orphan", .eventRaised(name: "e", input: .null))
@@ -71,10 +77,7 @@ private func staleNodeTakeover(_ factory: ProviderConformance.Factory) async thr
 /// left them until its next search (a 20,000-instance resume took 31 s instead of 8).
 private func orphansFirst(_ factory: ProviderConformance.Factory) async throws {
     let provider = try await factory(.seconds(60))
-    let silent = node("silent", "one")
-    let live = node("live", "one")
-    _ = try await provider.registerNode(silent)
-    _ = try await provider.registerNode(live)
+    let (silent, live) = try await silentAndLive(provider)
     let orphans = (0..<6).map { "orphan-\($0)" }
     for id in orphans { try await start(provider, id) }
     _ = try await claimUntil(provider, owner: silent.leaseOwner, limit: 6) { $0.count == 6 }
