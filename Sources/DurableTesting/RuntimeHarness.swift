@@ -33,10 +33,13 @@ public struct RuntimeHarness: Sendable {
         try await self.task.value
     }
 
-    /// Test settings: quick renewals and shutdown.
+    /// Test settings: quick renewals and shutdown, and 16 turns at once (the default before it
+    /// became 256): a test machine runs many scenarios at once, and their timing bounds were
+    /// measured with that load.
     public static func configuration(node: String, renewal: Duration = .milliseconds(200)) -> DurableRuntime.Configuration {
         DurableRuntime.Configuration(
             nodeID: node,
+            orchestrationConcurrency: 16,
             leaseRenewalInterval: renewal,
             safetyPollInterval: .seconds(5),
             shutdownGracePeriod: .milliseconds(500),
