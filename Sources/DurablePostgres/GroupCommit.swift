@@ -138,8 +138,9 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
         }
     }
 
+    /// A statement run alone (not in `inOneTransaction`), once it has committed.
     private func rows<Query: PreparedQuery>(of statement: Query) async throws -> [PostgresRow] {
-        try await self.client.execute(statement, logger: self.logger).rows()
+        try await self.client.write(statement, logger: self.logger)
     }
 
     private func inOneTransaction(_ statements: [Statement]) async throws -> [[PostgresRow]] {

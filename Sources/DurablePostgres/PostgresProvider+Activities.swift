@@ -20,7 +20,7 @@ extension PostgresProvider {
         let stale = request.orphanStaleness.map(\.seconds)
         return try await self.withRetry("claiming activities", statement: "claim_activities") {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
-            let rows = try await self.execute(
+            let rows = try await self.write(
                 ClaimActivitiesStatement(
                     owner: owner, queue: request.queue, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale,
                     sessions: request.sessionsOfDeadNodes, liveness: (request.staleNodeAfter ?? .seconds(30)).seconds
@@ -74,7 +74,7 @@ extension PostgresProvider {
         let written = batch
         let owner = claim?.owner ?? ""
         let (completed, ready, claims) = try await self.withRetry("completing \(written.count) activities", statement: "complete_activities") {
-            let rows = try await self.execute(
+            let rows = try await self.write(
                 CompleteActivitiesStatement(
                     ids: written.map(\.lease.id), epochs: written.map(\.lease.epoch), owners: written.map(\.lease.owner),
                     kinds: written.map(\.kind), known: written.map(\.known), limit: claim?.limit ?? 0, owner: owner,
@@ -98,7 +98,7 @@ extension PostgresProvider {
         let lastError: String? = if case .failedAttempt(let failure) = reason { try DurableJSON.encode(failure) } else { nil }
         let miss: Int = if case .missingHandler = reason { 1 } else { 0 }
         try await self.withRetry("abandoning activity \(lease)", statement: "abandon_activity") {
-            let rows = try await self.client.query(
+            let rows = try await self.client.write(
                 """
                 WITH released AS (
                     UPDATE activity_tasks SET lock_owner = NULL, locked_until = NULL,
@@ -113,14 +113,14 @@ extension PostgresProvider {
                 """,
                 logger: self.logger
             )
-            for try await (released, _) in rows.decode((Int64, Int64).self) where released == 1 { return }
+            for (released, _) in try rows.map({ try $0.decode((Int64, Int64).self) }) where released == 1 { return }
             throw Self.leaseLost(lease, what: "activity")
         }
     }
 
     public func renewActivity(_ lease: Lease) async throws -> Bool {
         try await self.withRetry("renewing activity \(lease)", statement: "renew_activity") {
-            let rows = try await self.client.query(
+            let rows = try await self.client.write(
                 """
                 UPDATE activity_tasks
                 SET locked_until = now() + make_interval(secs => \(self.leaseSeconds)), visible_at = now() + make_interval(secs => \(self.leaseSeconds))
@@ -129,7 +129,7 @@ extension PostgresProvider {
                 """,
                 logger: self.logger
             )
-            for try await cancelRequested in rows.decode(Bool.self) { return cancelRequested }
+            if let row = rows.first { return try row.decode(Bool.self) }
             throw Self.leaseLost(lease, what: "activity")
         }
     }
@@ -138,7 +138,7 @@ extension PostgresProvider {
         if let details { try ProviderValidation.payload(details, limit: self.configuration.maxPayloadBytes, what: "the heartbeat's details") }
         let seconds = extendBy?.seconds ?? self.leaseSeconds
         return try await self.withRetry("heartbeating activity \(lease)", statement: "heartbeat_activity") {
-            let rows = try await self.client.query(
+            let rows = try await self.client.write(
                 """
                 UPDATE activity_tasks
                 SET locked_until = now() + make_interval(secs => \(seconds)), visible_at = now() + make_interval(secs => \(seconds)),
@@ -148,7 +148,7 @@ extension PostgresProvider {
                 """,
                 logger: self.logger
             )
-            for try await cancelRequested in rows.decode(Bool.self) { return cancelRequested }
+            if let row = rows.first { return try row.decode(Bool.self) }
             throw Self.leaseLost(lease, what: "activity")
         }
     }

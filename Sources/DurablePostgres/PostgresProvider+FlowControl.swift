@@ -7,7 +7,7 @@ import PostgresNIO
 extension PostgresProvider {
     public func defineRateLimit(_ limit: RateLimit) async throws {
         try await self.withRetry("defining rate limit '\(limit.name)'", statement: "define_rate_limit") {
-            try await self.client.query(RateLimitStatements.define(limit), logger: self.logger)
+            _ = try await self.client.write(RateLimitStatements.define(limit), logger: self.logger)
         }
     }
 
@@ -25,14 +25,14 @@ extension PostgresProvider {
 
     public func deleteRateLimit(name: String) async throws -> Bool {
         try await self.withRetry("deleting rate limit '\(name)'", statement: "delete_rate_limit") {
-            try await self.client.query(RateLimitStatements.delete(name: name), logger: self.logger).collect().count == 1
+            try await self.client.write(RateLimitStatements.delete(name: name), logger: self.logger).count == 1
         }
     }
 
     public func admitActivity(_ lease: Lease, rateLimit name: String) async throws -> Date? {
         try await self.withRetry("admitting activity \(lease) under rate limit '\(name)'", statement: "admit_activity") {
-            let rows = try await self.client.query(RateLimitStatements.admit(lease, rateLimit: name), logger: self.logger)
-            for try await (current, slot, now, _) in rows.decode((Bool, Date?, Date, Int64).self) {
+            let rows = try await self.client.write(RateLimitStatements.admit(lease, rateLimit: name), logger: self.logger)
+            for (current, slot, now, _) in try rows.map({ try $0.decode((Bool, Date?, Date, Int64).self) }) {
                 guard current else { throw Self.leaseLost(lease, what: "activity") }
                 guard let slot, slot > now else { return nil }
                 return slot
@@ -50,7 +50,7 @@ extension PostgresProvider {
             priority: request.priority ?? Priority.default
         )
         return try await self.withRetry("starting under concurrency key '\(key)'", statement: "start_under_concurrency_limit") {
-            let (instanceID, runs) = try await self.execute(statement)[0].decode((String, Bool).self)
+            let (instanceID, runs) = try await self.write(statement)[0].decode((String, Bool).self)
             return ConcurrencyStart(instanceID: instanceID, waits: !runs)
         }
     }

@@ -28,7 +28,7 @@ extension PostgresProvider {
         let queues = node.capabilities.servedQueues
         let turnQueues = node.capabilities.orchestrationQueues ?? [TaskQueue.defaultName]
         let rows = try await self.withRetry("heartbeat of node '\(node.id)'", statement: "heartbeat") {
-            try await self.client.query(
+            try await self.client.write(
                 """
                 WITH beat AS (
                     UPDATE nodes SET heartbeat_at = now() WHERE id = \(node.id) AND incarnation = \(node.incarnation) RETURNING 1
@@ -59,7 +59,7 @@ extension PostgresProvider {
                              FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[]
                 """,
                 logger: self.logger
-            ).collect()
+            )
         }
         let (beats, orphans, next, incarnation, stale, alive, turns, oldestTurn, ready, oldest) = try rows[0].decode(
             (Int64, Bool, Double?, String?, [String], Int64, [Int64], [Double], [Int64], [Double]).self

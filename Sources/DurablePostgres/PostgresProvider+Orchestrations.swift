@@ -46,11 +46,12 @@ extension PostgresProvider {
         }
         let kind = try DurableJSON.encode(message)
         let status: String? = try await self.withRetry("sending a message to '\(instanceID)'", statement: "send_message") {
-            let rows = try await self.client.query(
+            let rows = try await self.client.write(
                 SendMessageStatement.query(instanceID: instanceID, kind: kind, channel: self.configuration.channel), logger: self.logger
             )
-            for try await (status, _) in rows.decode((String?, Int64).self) { return status }
-            return nil
+            guard let row = rows.first else { return nil }
+            let (status, _) = try row.decode((String?, Int64).self)
+            return status
         }
         try Self.checkDelivered(message, instanceID: instanceID, status: status)
     }
@@ -102,12 +103,13 @@ extension PostgresProvider {
     // MARK: Claims
 
     public func claimOrchestrations(_ request: ClaimRequest) async throws -> ClaimResult<OrchestrationWorkItem> {
-        try await self.withRetry("claiming orchestrations", statement: "claim_orchestrations") {
+        let claimed = try await self.withRetry("claiming orchestrations", statement: "claim_orchestrations") {
             let claim = ClaimOrchestrationsStatement(request, leaseSeconds: self.leaseSeconds)
             let rows = try await request.orchestrationQueues.count == 1
-                ? self.execute(claim) : self.execute(ClaimOrchestrationsFromQueuesStatement(claim: claim))
-            return try await self.consistent(try Self.workItems(rows, owner: request.owner))
+                ? self.write(claim) : self.write(ClaimOrchestrationsFromQueuesStatement(claim: claim))
+            return try Self.workItems(rows, owner: request.owner)
         }
+        return try await self.consistent(claimed)
     }
 
     /// Claimed turns whose history and messages belong to the row version that was locked: a claim
@@ -120,13 +122,16 @@ extension PostgresProvider {
         for index in result.items.indices where claimed.stale.contains(result.items[index].lease.id) {
             let item = result.items[index]
             self.logger.debug("a claim raced a commit of the same instance; reading its history again", metadata: ["durable.instance": .string(item.lease.id)])
-            let rows = try await self.client.query(
-                """
-                SELECT \(unescaped: ClaimOrchestrationsStatement.turnColumns(historyFrom: String(item.historyOffset)))
-                FROM instances i WHERE i.id = \(item.lease.id) AND i.lock_epoch = \(item.lease.epoch)
-                """,
-                logger: self.logger
-            ).collect()
+            // Retried on its own: the claim has committed, and its turns are this node's to run.
+            let rows = try await self.withRetry("reading the claimed turn of \(item.lease)", statement: "read_claimed_turn") {
+                try await self.client.query(
+                    """
+                    SELECT \(unescaped: ClaimOrchestrationsStatement.turnColumns(historyFrom: String(item.historyOffset)))
+                    FROM instances i WHERE i.id = \(item.lease.id) AND i.lock_epoch = \(item.lease.epoch)
+                    """,
+                    logger: self.logger
+                ).collect()
+            }
             guard let row = rows.first else { continue }
             let cells = row.makeRandomAccess()
             let (history, messages, loadError) = Self.decodeTurn(
@@ -233,7 +238,7 @@ extension PostgresProvider {
 
     public func renewOrchestration(_ lease: Lease) async throws {
         try await self.withRetry("renewing \(lease)", statement: "renew_orchestration") {
-            let rows = try await self.client.query(
+            let rows = try await self.client.write(
                 """
                 UPDATE instances SET locked_until = now() + make_interval(secs => \(self.leaseSeconds))
                 WHERE id = \(lease.id) AND lock_epoch = \(lease.epoch) AND lock_owner = \(lease.owner) AND locked_until IS NOT NULL
@@ -241,7 +246,7 @@ extension PostgresProvider {
                 """,
                 logger: self.logger
             )
-            guard try await rows.collect().count == 1 else { throw Self.leaseLost(lease, what: "orchestration") }
+            guard rows.count == 1 else { throw Self.leaseLost(lease, what: "orchestration") }
         }
     }
 

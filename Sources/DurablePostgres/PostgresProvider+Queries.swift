@@ -10,8 +10,8 @@ extension PostgresProvider {
             id: id, instanceID: instanceID, name: name, input: input.json, expiresAfter: expiresAfter.seconds, channel: self.configuration.channel
         )
         return try await self.withRetry("submitting query '\(name)' of '\(instanceID)'", statement: "submit_query", deadline: .seconds(10)) {
-            let rows = try await self.client.query(statement, logger: self.logger)
-            for try await (orchestration, version, execution, status, length, node, _, _) in rows.decode((String, String, String, String, Int, String?, String, String).self) {
+            let rows = try await self.client.write(statement, logger: self.logger)
+            for (orchestration, version, execution, status, length, node, _, _) in try rows.map({ try $0.decode((String, String, String, String, Int, String?, String, String).self) }) {
                 return QueryRequest(id: id, instanceID: instanceID, name: name, input: input, target: try Self.target(orchestration, version, execution, status, length, node))
             }
             throw DurableError(.instanceNotFound, "no instance '\(instanceID)'", instanceID: instanceID)
@@ -26,7 +26,7 @@ extension PostgresProvider {
 
     public func claimQuery(id: String, owner: String, for duration: Duration) async throws -> Bool {
         try await self.withRetry("claiming query \(id)", statement: "claim_query", deadline: .seconds(10)) {
-            try await self.client.query(QueryStatements.claim(id: id, owner: owner, seconds: duration.seconds), logger: self.logger).collect().isEmpty == false
+            try await self.client.write(QueryStatements.claim(id: id, owner: owner, seconds: duration.seconds), logger: self.logger).isEmpty == false
         }
     }
 
@@ -36,14 +36,14 @@ extension PostgresProvider {
         }
         let statement = QueryStatements.claimOlder(owner: owner, pairs: pairs, olderThan: olderThan.seconds, limit: limit, seconds: duration.seconds)
         return try await self.withRetry("claiming unanswered queries", statement: "claim_queries", deadline: .seconds(10)) {
-            try await self.requests(try await self.client.query(statement, logger: self.logger))
+            try Self.requests(try await self.client.write(statement, logger: self.logger))
         }
     }
 
     public func answerQuery(id: String, _ answer: QueryAnswer) async throws {
         let statement = QueryStatements.answer(id: id, answer: try DurableJSON.encode(answer), channel: self.configuration.completionChannel)
         _ = try await self.withRetry("answering query \(id)", statement: "answer_query", deadline: .seconds(10)) {
-            try await self.client.query(statement, logger: self.logger).collect()
+            try await self.client.write(statement, logger: self.logger)
         }
     }
 
@@ -78,7 +78,7 @@ extension PostgresProvider {
         }
         Task {
             let rows = try? await self.withRetry("reading query \(hint.id)", statement: "read_query", deadline: .seconds(10)) {
-                try await self.requests(try await self.client.query(QueryStatements.read(id: hint.id), logger: self.logger))
+                try Self.requests(try await self.client.query(QueryStatements.read(id: hint.id), logger: self.logger).collect())
             }
             for request in rows ?? [] { self.hub.postQuery(request) }
         }
@@ -90,9 +90,9 @@ extension PostgresProvider {
         self.hub.postAnswer(of: hint.id, hint.answer.flatMap { try? DurableJSON.decode(QueryAnswer.self, from: $0) })
     }
 
-    private func requests(_ rows: PostgresRowSequence) async throws -> [QueryRequest] {
+    private static func requests(_ rows: [PostgresRow]) throws -> [QueryRequest] {
         var requests: [QueryRequest] = []
-        for try await row in rows {
+        for row in rows {
             let (id, instanceID, name, input, orchestration, version, execution, status, length, node) =
                 try row.decode((String, String, String, String, String, String, String, String, Int, String?).self)
             requests.append(QueryRequest(

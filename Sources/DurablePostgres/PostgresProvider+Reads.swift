@@ -6,7 +6,7 @@ import PostgresNIO
 extension PostgresProvider {
     public func instance(id: String) async throws -> InstanceInfo? {
         try await self.withRetry("reading instance '\(id)'", statement: "read_instance", deadline: .seconds(10)) {
-            try await self.execute(ReadInstanceStatement(id: id)).first.map { try Self.instanceInfo($0.makeRandomAccess()) }
+            try await self.read(ReadInstanceStatement(id: id)).first.map { try Self.instanceInfo($0.makeRandomAccess()) }
         }
     }
 

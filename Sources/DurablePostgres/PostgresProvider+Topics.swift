@@ -7,9 +7,10 @@ extension PostgresProvider {
         let envelope = try ProviderValidation.publication(topic: topic, data: data, limit: self.configuration.maxPayloadBytes)
         let statement = TopicStatements.publish(candidates: TopicPattern.candidates(for: topic), envelope: envelope.json, channel: self.configuration.channel)
         return try await self.withRetry("publishing to '\(topic)'", statement: "publish", deadline: .seconds(30)) {
-            let rows = try await self.client.query(statement, logger: self.logger)
-            for try await (count, _) in rows.decode((Int64, String?).self) { return Int(count) }
-            return 0
+            let rows = try await self.client.write(statement, logger: self.logger)
+            guard let row = rows.first else { return 0 }
+            let (count, _) = try row.decode((Int64, String?).self)
+            return Int(count)
         }
     }
 

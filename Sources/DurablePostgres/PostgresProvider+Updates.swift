@@ -35,7 +35,7 @@ extension PostgresProvider {
         let rows = if let connection {
             try await connection.query(statement, logger: self.logger).collect()
         } else {
-            try await self.client.query(statement, logger: self.logger).collect()
+            try await self.client.write(statement, logger: self.logger)
         }
         guard let row = rows.first else { throw DurableError(.instanceNotFound, "no instance '\(update.instanceID)'", instanceID: update.instanceID) }
         let (status, sent, known, _) = try row.decode((String, Bool, Bool, Int64).self)

@@ -20,7 +20,7 @@ struct ConcurrencyKeyTests {
             }
             var answers: [String] = []
             for call in ["first", "first", "second", "second"] {
-                let (id, runs) = try await provider.execute(try statement(call))[0].decode((String, Bool).self)
+                let (id, runs) = try await provider.write(try statement(call))[0].decode((String, Bool).self)
                 answers.append("\(id) \(runs)")
             }
             #expect(answers == ["k#0 true", "k#0 true", "k#1 false", "k#1 false"])

@@ -30,8 +30,15 @@ extension PreparedQuery {
 }
 
 extension PostgresProvider {
-    /// Runs a prepared statement on a pooled connection and returns its rows.
-    func execute<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
+    /// Runs a prepared write on a pooled connection; returns its rows once it has committed
+    /// (``PostgresClient/write(_:logger:)-(Statement,_)``).
+    func write<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
+        assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
+        return try await self.client.write(statement, logger: self.logger)
+    }
+
+    /// Runs a prepared read on a pooled connection and returns its rows.
+    func read<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
         assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
         return try await self.client.execute(statement, logger: self.logger).rows()
     }
