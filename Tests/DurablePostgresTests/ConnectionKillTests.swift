@@ -8,8 +8,10 @@ import Testing
 
 /// Connections killed mid-run (every backend of the database, the pool's and the LISTEN one): no
 /// activity runs twice because a result met a closing connection (it is retried, not dropped), and
-/// every instance finishes. A claim whose statement committed just before its connection died is
-/// lost to the claimer until its lease expires (3 s here): that delays the work, and runs it once.
+/// every instance finishes, and no write is taken as done whose rows arrived but whose commit died
+/// with its backend (``CommitConfirmationTests``). A claim whose statement committed just before its
+/// connection died is lost to the claimer until its lease expires (3 s here): that delays the work,
+/// and runs it once.
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
 struct ConnectionKillTests {
     /// Shared with the activity (a registry holds a copy of the struct).
