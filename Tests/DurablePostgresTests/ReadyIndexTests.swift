@@ -176,6 +176,38 @@ extension ReadyIndexTests {
         }
     }
 
+    /// A connection makes the claim's generic plan from the statistics of its first use: made from
+    /// those of an empty table, with 20,000 instances ready by then, it still walks the ready index
+    /// in claim order instead of joining it with the status index and sorting every ready row.
+    @Test func theClaimsGenericPlanWalksTheReadyIndexWhateverTheStatistics() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try #require(try await factory(.seconds(60)) as? PostgresProvider)
+            let schema = provider.configuration.schema
+            try await PostgresTestDatabase.execute("ANALYZE \(schema).instances")
+            try await PostgresTestDatabase.execute(
+                """
+                INSERT INTO \(schema).instances (id, name, version, execution_id, status, input, inbox_at)
+                SELECT 'i' || g, 'Walk', '1.0.0', 'e' || g, 'pending', 'null', now() - g * interval '1 ms' FROM generate_series(1, 20000) g
+                """
+            )
+            let plan = try await provider.client.withConnection { connection in
+                try await connection.query(PostgresQuery(unsafeSQL: "PREPARE walk AS " + ClaimOrchestrationsStatement.sql), logger: provider.logger)
+                // The statement's parameters in order: queues, the node's names, pairs, grace and
+                // liveness, limits, the same for the second walk, the takeover branch's, the owner,
+                // the lease and the history bound, the queues of the next-due subqueries.
+                let node = "ARRAY['Walk'], ARRAY['Walk' || chr(31) || '1.0.0'], 10, 30"
+                let arguments = "ARRAY['default'], \(node), 18, 18, ARRAY['default'], \(node), 18, 18, NULL, ARRAY['default'], "
+                    + "ARRAY['Walk'], ARRAY['Walk'], ARRAY['Walk' || chr(31) || '1.0.0'], NULL, 18, 18, 'n#1', 30, 32, ARRAY['default'], ARRAY['default']"
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE walk(\(arguments))"), logger: provider.logger).collect()
+                try await connection.query("DEALLOCATE walk", logger: provider.logger)
+                return try rows.map { try $0.decode(String.self) }.joined(separator: "\n")
+            }
+            let walk = try #require(plan.components(separatedBy: "CTE ready").last?.components(separatedBy: "CTE fresh").first, "\(plan)")
+            #expect(walk.contains("Index Scan using instances_ready_idx"), "\(plan)")
+            #expect(!walk.contains("Bitmap"), "\(plan)")
+        }
+    }
+
     /// The pool plans its prepared statements once (docs/postgres.md, "Generic plans"), and a read
     /// that plans for its filters does so only inside its own transaction.
     @Test func pooledConnectionsKeepGenericPlansAndListsPlanForTheirFilters() async throws {
