@@ -31,7 +31,7 @@ extension PreparedQuery {
 
 extension PostgresProvider {
     /// Runs a prepared write on a pooled connection; returns its rows once it has committed
-    /// (``PostgresClient/write(_:logger:)-(Statement,_)``).
+    /// (`PostgresClient.write`, which says why).
     func write<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
         assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
         return try await self.client.write(statement, logger: self.logger)
