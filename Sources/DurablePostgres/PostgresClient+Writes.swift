@@ -21,7 +21,7 @@ extension PostgresClient {
     func write<Statement: PreparedQuery>(_ statement: Statement, logger: Logger) async throws -> [PostgresRow] {
         try await self.withConnection { connection in
             let rows = try await connection.execute(statement, logger: logger).rows()
-            _ = try await connection.execute(CommitConfirmation(), logger: logger).rows()
+            try await connection.confirmCommit(logger: logger)
             return rows
         }
     }
@@ -30,10 +30,27 @@ extension PostgresClient {
     func write(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await self.withConnection { connection in
             let rows = try await connection.query(query, logger: logger).collect()
-            _ = try await connection.execute(CommitConfirmation(), logger: logger).rows()
+            try await connection.confirmCommit(logger: logger)
             return rows
         }
     }
+}
+
+extension PostgresConnection {
+    /// Succeeds once the previous statement on this connection has committed.
+    func confirmCommit(logger: Logger) async throws {
+        // A commit that failed after the rows arrived closes the connection (PostgresNIO takes the
+        // error for an unexpected message), and a statement written as it closes is never
+        // answered: the close ends the wait (ConnectionCloseWatch).
+        try await ConnectionCloseWatch.shared.run(on: self) {
+            _ = try await self.execute(CommitConfirmation(), logger: logger).rows()
+        }
+    }
+}
+
+/// The connection closed after a write's rows arrived: whether it committed is unknown.
+struct UnconfirmedCommit: Error, CustomStringConvertible {
+    var description: String { "the connection closed before the write's commit was confirmed" }
 }
 
 /// The statement whose success confirms that the previous one on its connection committed.

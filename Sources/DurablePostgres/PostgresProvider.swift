@@ -164,7 +164,7 @@ public final class PostgresProvider: DurableProvider, Service {
 
     /// What a database error was, for ``StatementRetryPolicy``.
     static func retryFailure(_ error: any Error) -> StatementRetryPolicy.Failure {
-        if error is StatementDeadlineExceeded { return .connectionLost }
+        if error is StatementDeadlineExceeded || error is UnconfirmedCommit { return .connectionLost }
         guard let error = error as? PSQLError else { return .other }
         switch error.code {
         case .clientClosedConnection, .poolClosed:

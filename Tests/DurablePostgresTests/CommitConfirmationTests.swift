@@ -10,26 +10,32 @@ import Testing
 /// first time only (a sequence counts the attempts, and a sequence is not rolled back).
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
 struct CommitConfirmationTests {
+    /// Makes the first commit that inserted into `table` fail; returns how to read the commits tried.
+    static func failFirstCommit(on table: String, schema: String) async throws -> @Sendable () async throws -> Int {
+        try await PostgresTestDatabase.execute("CREATE SEQUENCE \(schema).commits")
+        try await PostgresTestDatabase.execute(
+            """
+            CREATE FUNCTION \(schema).fail_first_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('\(schema).commits') = 1 THEN RAISE EXCEPTION 'the first commit fails'; END IF;
+                RETURN NULL;
+            END $$
+            """
+        )
+        try await PostgresTestDatabase.execute(
+            """
+            CREATE CONSTRAINT TRIGGER fail_first_commit AFTER INSERT ON \(schema).\(table)
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).fail_first_commit()
+            """
+        )
+        return { try await PostgresTestDatabase.query("SELECT last_value FROM \(schema).commits")[0].decode(Int.self) }
+    }
+
     @Test func aWriteWhoseCommitFailsAfterItsRowsArrivedIsRetried() async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try await factory(.seconds(30)) as! PostgresProvider
             let schema = provider.configuration.schema
-            try await PostgresTestDatabase.execute("CREATE SEQUENCE \(schema).commits")
-            try await PostgresTestDatabase.execute(
-                """
-                CREATE FUNCTION \(schema).fail_first_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF nextval('\(schema).commits') = 1 THEN RAISE EXCEPTION 'the first commit fails'; END IF;
-                    RETURN NULL;
-                END $$
-                """
-            )
-            try await PostgresTestDatabase.execute(
-                """
-                CREATE CONSTRAINT TRIGGER fail_first_commit AFTER INSERT ON \(schema).rate_limits
-                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).fail_first_commit()
-                """
-            )
+            let commits = try await Self.failFirstCommit(on: "rate_limits", schema: schema)
 
             // Why: run as PostgresNIO runs it, the write's rows arrive and nothing reports the
             // failed commit. (Should this fail, PostgresNIO now waits for the commit, and
@@ -45,8 +51,51 @@ struct CommitConfirmationTests {
             try await PostgresTestDatabase.execute("ALTER SEQUENCE \(schema).commits RESTART")
             try await provider.defineRateLimit(try RateLimit(name: "kept", limit: 5, per: .seconds(1)))
             #expect(try await provider.rateLimits().map(\.name) == ["kept"])
-            let commits = try await PostgresTestDatabase.query("SELECT last_value FROM \(schema).commits")
-            #expect(try commits.first?.decode(Int.self) == 2, "the failed commit and the retried one")
+            #expect(try await commits() == 2, "the failed commit and the retried one")
         }
+    }
+
+    /// The writes a client is told about: a start (through group commit) and a message.
+    @Test func aStartAndAMessageWhoseCommitsFailedAreRetried() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30)) as! PostgresProvider
+            let schema = provider.configuration.schema
+            _ = try await provider.createInstance(StartRequest(instanceID: "target", name: "Waits", version: "1.0.0", input: .null))
+            let commits = try await Self.failFirstCommit(on: "instances", schema: schema)
+
+            #expect(try await provider.createInstance(StartRequest(instanceID: "started", name: "Waits", version: "1.0.0", input: .null)) == .created)
+            #expect(try await provider.instance(id: "started") != nil, "the start that was reported exists")
+            #expect(try await commits() == 2)
+
+            try await PostgresTestDatabase.execute("DROP TRIGGER fail_first_commit ON \(schema).instances")
+            try await PostgresTestDatabase.execute("ALTER SEQUENCE \(schema).commits RESTART")
+            try await PostgresTestDatabase.execute(
+                """
+                CREATE CONSTRAINT TRIGGER fail_first_commit AFTER INSERT ON \(schema).messages
+                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).fail_first_commit()
+                """
+            )
+            try await provider.sendMessage(instanceID: "target", .eventRaised(name: "go", input: .null))
+            let events = try await PostgresTestDatabase.query(
+                "SELECT count(*)::int8 FROM \(schema).messages WHERE instance_id = 'target' AND kind LIKE '%go%'"
+            )
+            #expect(try events[0].decode(Int64.self) == 1, "the event that was reported sent is there, once")
+            #expect(try await commits() == 2)
+        }
+    }
+
+    /// A wait on a connection ends when the connection closes, even if its statement is never
+    /// answered (PostgresNIO drops a statement written to a channel that has just closed).
+    @Test func aConfirmationEndsWhenItsConnectionCloses() async throws {
+        let connection = try await PostgresTestDatabase.connect()
+        let watch = ConnectionCloseWatch.shared
+        try await watch.run(on: connection) {}
+        let started = ContinuousClock.now
+        let waiting = Task { try await watch.run(on: connection) { try await Task.sleep(for: .seconds(60)) } }
+        try await Task.sleep(for: .milliseconds(50))
+        try await connection.close()
+        await #expect(throws: UnconfirmedCommit.self) { try await waiting.value }
+        #expect(ContinuousClock.now - started < .seconds(30), "the close ended the wait, not the body")
+        await #expect(throws: UnconfirmedCommit.self) { try await watch.run(on: connection) {} }
     }
 }

@@ -85,8 +85,15 @@ enum PostgresTestDatabase {
     }
 
     static func query(_ sql: String) async throws -> [PostgresRow] {
+        let connection = try await connect()
+        defer { Task { try? await connection.close() } }
+        return try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+    }
+
+    /// A connection of its own to the test database; the caller closes it.
+    static func connect() async throws -> PostgresConnection {
         let configuration = try PostgresProvider.Configuration(url: url!)
-        let connection = try await PostgresConnection.connect(
+        return try await PostgresConnection.connect(
             configuration: PostgresConnection.Configuration(
                 host: configuration.host,
                 port: configuration.port,
@@ -98,7 +105,5 @@ enum PostgresTestDatabase {
             id: 99,
             logger: logger
         )
-        defer { Task { try? await connection.close() } }
-        return try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
     }
 }
