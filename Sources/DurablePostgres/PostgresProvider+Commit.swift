@@ -57,7 +57,10 @@ extension PostgresProvider {
         guard let row = rows.first else { return nil }
         let (executionID, ids, operations) = try row.decode((String, [String], [Int]).self)
         self.logger.debug("a retried commit had been applied already", metadata: ["durable.instance": .string(lease.id)])
-        let requests = commit.result.actions.compactMap { if case .scheduleActivity(let request) = $0 { request } else { nil } }
+        // Only the tasks the commit leased: one it left unleased may have been claimed since, by
+        // this very node, and is running already.
+        let leased = commit.prefetchedOperations
+        let requests = commit.result.actions.compactMap { if case .scheduleActivity(let request) = $0, leased.contains(request.operationID) { request } else { nil } }
         return Self.prefetchedItems(ids: ids, operations: operations, requests: requests, owner: owner, instanceID: lease.id, executionID: executionID)
     }
 
@@ -217,7 +220,7 @@ extension PostgresProvider {
             if !activities.isEmpty {
                 let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }
                 // Up to the prefetch limit, tasks this node can run are leased to it right away.
-                let leased = Self.prefetched(activities, commit.prefetch)
+                let leased = Self.prefetched(activities, commit)
                 let owner = commit.prefetch?.owner ?? ""
                 let inserted = try await connection.query(
                     """
@@ -366,15 +369,10 @@ extension PostgresProvider {
         }
     }
 
-    /// Which of a turn's new activities are leased to the committer: up to the prefetch limit, those
-    /// it can run.
-    static func prefetched(_ activities: [ActivityRequest], _ prefetch: ClaimRequest?) -> [Bool] {
-        var budget = prefetch?.limit ?? 0
-        return activities.map { request in
-            let take = budget > 0 && (prefetch?.takes(request) ?? false)
-            if take { budget -= 1 }
-            return take
-        }
+    /// Which of a turn's new activities are leased to the committer (``TurnCommit/prefetchedOperations``).
+    static func prefetched(_ activities: [ActivityRequest], _ commit: TurnCommit) -> [Bool] {
+        let leased = commit.prefetchedOperations
+        return activities.map { leased.contains($0.operationID) }
     }
 
     /// The version the first turn resolved, recorded in its `executionStarted` event.
@@ -474,7 +472,7 @@ extension PostgresProvider {
         let terminal = output != nil || failure != nil
         if terminal { outgoing.removeAll { $0.instanceID == lease.id } }
         let requests = try activities.map { request throws(DurableError) in try DurableJSON.encode(request) }
-        let leased = Self.prefetched(activities, commit.prefetch)
+        let leased = Self.prefetched(activities, commit)
         let owner = commit.prefetch?.owner ?? ""
         let kinds = try outgoing.map { message throws(DurableError) in try DurableJSON.encode(message.kind) }
         let firstSequence = result.newEvents.first?.sequenceNumber ?? -1

@@ -6,6 +6,7 @@ import Foundation
 extension ProviderConformance {
     static let completionChecks: [Check] = [
         Check(name: "a commit leases new activities to the committer", body: prefetch),
+        Check(name: "a commit applied already returns only the activities it leased", body: appliedPrefetch),
         Check(name: "batched completions are fenced one by one", body: batchedCompletions),
         Check(name: "a completion with no sibling outstanding claims the join", body: completionClaimsTheJoin),
         Check(name: "an activity outcome commits the turn that consumes it", body: completionCommitsTheTurn),
@@ -34,6 +35,28 @@ private func prefetch(_ factory: ProviderConformance.Factory) async throws {
     try await provider.completeActivity(leased[0].lease, .completed(.null))
     let next = try await claimUntil(provider, owner: "me")[0]
     try require(next.messages.contains { $0.kind == .activityCompleted(operationID: leased[0].request.operationID, result: .null) }, "the prefetched activity's result arrived")
+}
+
+/// A commit whose answer was lost is retried, and the retry is recognized as applied: it must hand
+/// back the activities that commit leased, not one it left unleased that the same node has claimed
+/// (and runs) since.
+private func appliedPrefetch(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    try await start(provider, "applied")
+    let item = try await claimUntil(provider, owner: "me")[0]
+    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
+    var actions: [TurnAction] = []
+    for id in [1, 2] {
+        events.append(event(item, events.count, .activityScheduled(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil)))
+        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil)))
+    }
+    let commit = TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions), prefetch: ClaimRequest(owner: "me", limit: 1))
+    let leased = try await provider.commitTurn(item.lease, commit)
+    try require(leased.map(\.request.operationID) == [1], "the first activity is leased, got \(leased.map(\.request.operationID))")
+    let claimed = try await provider.claimActivities(ClaimRequest(owner: "me", limit: 10)).items
+    try require(claimed.map(\.request.operationID) == [2], "the other is claimed by the same node, got \(claimed.map(\.request.operationID))")
+    let again = try await provider.commitTurn(item.lease, commit)
+    try require(again.map(\.request.operationID) == [1], "the retried commit hands back only what it leased, got \(again.map(\.request.operationID))")
 }
 
 private func batchedCompletions(_ factory: ProviderConformance.Factory) async throws {

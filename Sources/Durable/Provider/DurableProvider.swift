@@ -266,6 +266,19 @@ public struct TurnCommit: Sendable {
         self.result = result
         self.prefetch = prefetch
     }
+
+    /// The operations of the new activities this commit leases to the committer: up to the
+    /// prefetch limit, in the turn's order, those ``ClaimRequest/takes(_:)`` takes. A provider that
+    /// recognizes a commit applied already returns these tasks only: a task the commit left
+    /// unleased may have been claimed since, by the same node.
+    public var prefetchedOperations: Set<Int> {
+        guard let prefetch = self.prefetch else { return [] }
+        var operations: Set<Int> = []
+        for case .scheduleActivity(let request) in self.result.actions where operations.count < prefetch.limit && prefetch.takes(request) {
+            operations.insert(request.operationID)
+        }
+        return operations
+    }
 }
 
 /// A claimed activity task.

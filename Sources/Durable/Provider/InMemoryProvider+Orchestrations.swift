@@ -373,8 +373,14 @@ extension InMemoryProvider.State {
             Array(instance.history[first.sequenceNumber...]) == events
         else { return nil }
         let owner = commit.prefetch?.owner
+        // Only the tasks the commit leased: one it left unleased may have been claimed since, by
+        // this very node, and is running already.
+        let leased = commit.prefetchedOperations
         return self.tasks.values
-            .filter { $0.instanceID == lease.id && $0.executionID == instance.info.executionID && $0.lease?.owner == owner && $0.epoch == 1 }
+            .filter {
+                $0.instanceID == lease.id && $0.executionID == instance.info.executionID && $0.lease?.owner == owner && $0.epoch == 1
+                    && leased.contains($0.request.operationID)
+            }
             .sorted { $0.request.operationID < $1.request.operationID }
             .map { task in
                 ActivityWorkItem(
