@@ -17,16 +17,9 @@ private func prefetch(_ factory: ProviderConformance.Factory) async throws {
     let provider = try await factory(.seconds(60))
     try await start(provider, "prefetch")
     let item = try await claimUntil(provider, owner: "me")[0]
-    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
-    var actions: [TurnAction] = []
-    for (id, name) in [(1, "Work"), (2, "Work"), (3, "Other"), (4, "Work")] {
-        events.append(event(item, events.count, .activityScheduled(operationID: id, name: name, input: .null, retry: .none, timeout: nil)))
-        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: name, input: .null, retry: .none, timeout: nil)))
-    }
     let prefetch = ClaimRequest(owner: "me", limit: 2, capabilities: Capabilities(orchestrations: [:], activities: ["Work"]))
     let leased = try await provider.commitTurn(
-        item.lease,
-        TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions), prefetch: prefetch)
+        item.lease, firstTurn(item, scheduling: [(1, "Work", nil), (2, "Work", nil), (3, "Other", nil), (4, "Work", nil)], prefetch: prefetch)
     )
     try require(leased.map(\.request.operationID).sorted() == [1, 2], "the first two Work activities are leased, got \(leased.map(\.request.operationID))")
     try require(leased.allSatisfy { $0.lease.owner == "me" && $0.lease.epoch == 1 && $0.attempt == 1 && $0.instanceID == "prefetch" }, "prefetched leases")
@@ -44,13 +37,7 @@ private func appliedPrefetch(_ factory: ProviderConformance.Factory) async throw
     let provider = try await factory(.seconds(60))
     try await start(provider, "applied")
     let item = try await claimUntil(provider, owner: "me")[0]
-    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
-    var actions: [TurnAction] = []
-    for id in [1, 2] {
-        events.append(event(item, events.count, .activityScheduled(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil)))
-        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil)))
-    }
-    let commit = TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions), prefetch: ClaimRequest(owner: "me", limit: 1))
+    let commit = firstTurn(item, scheduling: [(1, "Work", nil), (2, "Work", nil)], prefetch: ClaimRequest(owner: "me", limit: 1))
     let leased = try await provider.commitTurn(item.lease, commit)
     try require(leased.map(\.request.operationID) == [1], "the first activity is leased, got \(leased.map(\.request.operationID))")
     let claimed = try await provider.claimActivities(ClaimRequest(owner: "me", limit: 10)).items

@@ -15,16 +15,9 @@ private func taskQueues(_ factory: ProviderConformance.Factory) async throws {
     let provider = try await factory(.seconds(60))
     try await start(provider, "queued")
     let item = try await claimUntil(provider, owner: "me")[0]
-    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
-    var actions: [TurnAction] = []
-    for (id, name, queue) in [(1, "Work", nil), (2, "Render", "gpu"), (3, "Work", "gpu"), (4, "Work", nil)] as [(Int, String, String?)] {
-        events.append(event(item, events.count, .activityScheduled(operationID: id, name: name, input: .null, retry: .none, timeout: nil, queue: queue)))
-        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: name, input: .null, retry: .none, timeout: nil, queue: queue)))
-    }
     let prefetch = ClaimRequest(owner: "me", limit: 10, capabilities: Capabilities(orchestrations: [:], activities: ["Render"]), queue: "gpu")
     let leased = try await provider.commitTurn(
-        item.lease,
-        TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions), prefetch: prefetch)
+        item.lease, firstTurn(item, scheduling: [(1, "Work", nil), (2, "Render", "gpu"), (3, "Work", "gpu"), (4, "Work", nil)], prefetch: prefetch)
     )
     try require(leased.map(\.request.operationID) == [2], "only the gpu task the node can run is leased, got \(leased.map(\.request.operationID))")
     let shown = try await provider.activities(instanceID: "queued")

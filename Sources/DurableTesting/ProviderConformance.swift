@@ -100,6 +100,18 @@ func event(_ item: OrchestrationWorkItem, _ offset: Int, _ kind: HistoryEvent.Ki
     HistoryEvent(sequenceNumber: item.history.count + offset, timestamp: item.claimedAt, kind: kind)
 }
 
+/// The first turn of claimed `item`: its messages recorded, then the activities `(operation, name,
+/// queue)` scheduled.
+func firstTurn(_ item: OrchestrationWorkItem, scheduling activities: [(Int, String, String?)], prefetch: ClaimRequest?) -> TurnCommit {
+    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
+    var actions: [TurnAction] = []
+    for (id, name, queue) in activities {
+        events.append(event(item, events.count, .activityScheduled(operationID: id, name: name, input: .null, retry: .none, timeout: nil, queue: queue)))
+        actions.append(.scheduleActivity(ActivityRequest(operationID: id, name: name, input: .null, retry: .none, timeout: nil, queue: queue)))
+    }
+    return TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions), prefetch: prefetch)
+}
+
 /// Commits a first turn that records the start and schedules `activities` activities.
 func commitFirstTurn(_ provider: any DurableProvider, _ item: OrchestrationWorkItem, activities: Int = 0) async throws {
     var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
