@@ -7,11 +7,11 @@ import Synchronization
 import Testing
 
 /// Connections killed mid-run (every backend of the database, the pool's and the LISTEN one): no
-/// activity runs twice because a result met a closing connection (it is retried, not dropped), and
-/// every instance finishes, and no write is taken as done whose rows arrived but whose commit died
-/// with its backend (``CommitConfirmationTests``). A claim whose statement committed just before its
-/// connection died is lost to the claimer until its lease expires (3 s here): that delays the work,
-/// and runs it once.
+/// activity runs twice because a result met a closing connection (it is retried, not dropped) or a
+/// write was taken as done whose rows arrived but whose commit died with its backend
+/// (``CommitConfirmationTests``), and every instance finishes, those started while backends are
+/// killed too. A claim whose statement committed just before its connection died is lost to the
+/// claimer until its lease expires (3 s here): that delays the work, and runs it once.
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
 struct ConnectionKillTests {
     /// Shared with the activity (a registry holds a copy of the struct).
@@ -52,13 +52,15 @@ struct ConnectionKillTests {
             var logger = Logger(label: "kill") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = ProcessInfo.processInfo.environment["DURABLE_KILL_LOG"] == nil ? .critical : .debug
             let runtime = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "killed"), logger: logger)
-            let ids = try await (0..<40).asyncMap { try await client.start(FiveSteps.self, input: $0 * 100) }
-            // Kill every other backend of the database, five times, while the instances run.
-            for _ in 0..<5 {
+            var ids = try await (0..<30).asyncMap { try await client.start(FiveSteps.self, input: $0 * 100) }
+            // Kill every other backend of the database, five times, while the instances run and
+            // more are started: a start that returned must have created its instance.
+            for round in 0..<5 {
                 try await Task.sleep(for: .milliseconds(150))
                 _ = try await PostgresTestDatabase.query(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
                 )
+                ids += try await (0..<2).asyncMap { try await client.start(FiveSteps.self, input: (30 + round * 2 + $0) * 100) }
             }
             for (index, id) in ids.enumerated() {
                 do {
