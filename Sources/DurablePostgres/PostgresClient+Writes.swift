@@ -19,17 +19,18 @@ import PostgresNIO
 extension PostgresClient {
     /// Runs a prepared write; returns its rows once its transaction has committed.
     func write<Statement: PreparedQuery>(_ statement: Statement, logger: Logger) async throws -> [PostgresRow] {
-        try await self.withConnection { connection in
-            let rows = try await connection.execute(statement, logger: logger).rows()
-            try await connection.confirmCommit(logger: logger)
-            return rows
-        }
+        try await self.confirmed(logger: logger) { try await $0.execute(statement, logger: logger).rows() }
     }
 
     /// Runs a write; returns its rows once its transaction has committed.
     func write(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await self.confirmed(logger: logger) { try await $0.query(query, logger: logger).collect() }
+    }
+
+    /// Runs `write` on a pooled connection and confirms its commit on the same connection.
+    private func confirmed(logger: Logger, _ write: (PostgresConnection) async throws -> [PostgresRow]) async throws -> [PostgresRow] {
         try await self.withConnection { connection in
-            let rows = try await connection.query(query, logger: logger).collect()
+            let rows = try await write(connection)
             try await connection.confirmCommit(logger: logger)
             return rows
         }

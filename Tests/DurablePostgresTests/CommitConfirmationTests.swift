@@ -10,12 +10,14 @@ import Testing
 /// first time only (a sequence counts the attempts, and a sequence is not rolled back).
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
 struct CommitConfirmationTests {
-    /// Makes the first commit that inserted into `table` fail; returns how to read the commits tried.
-    static func failFirstCommit(on table: String, schema: String) async throws -> @Sendable () async throws -> Int {
-        try await PostgresTestDatabase.execute("CREATE SEQUENCE \(schema).commits")
+    /// Makes the next commit that inserted into `table` fail, and only that one (the sequence
+    /// restarts); returns how to read the commits tried since.
+    static func failNextCommit(on table: String, schema: String) async throws -> @Sendable () async throws -> Int {
+        try await PostgresTestDatabase.execute("CREATE SEQUENCE IF NOT EXISTS \(schema).commits")
+        try await PostgresTestDatabase.execute("ALTER SEQUENCE \(schema).commits RESTART")
         try await PostgresTestDatabase.execute(
             """
-            CREATE FUNCTION \(schema).fail_first_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE OR REPLACE FUNCTION \(schema).fail_first_commit() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF nextval('\(schema).commits') = 1 THEN RAISE EXCEPTION 'the first commit fails'; END IF;
                 RETURN NULL;
@@ -35,7 +37,7 @@ struct CommitConfirmationTests {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try await factory(.seconds(30)) as! PostgresProvider
             let schema = provider.configuration.schema
-            let commits = try await Self.failFirstCommit(on: "rate_limits", schema: schema)
+            let commits = try await Self.failNextCommit(on: "rate_limits", schema: schema)
 
             // Why: run as PostgresNIO runs it, the write's rows arrive and nothing reports the
             // failed commit. (Should this fail, PostgresNIO now waits for the commit, and
@@ -61,20 +63,14 @@ struct CommitConfirmationTests {
             let provider = try await factory(.seconds(30)) as! PostgresProvider
             let schema = provider.configuration.schema
             _ = try await provider.createInstance(StartRequest(instanceID: "target", name: "Waits", version: "1.0.0", input: .null))
-            let commits = try await Self.failFirstCommit(on: "instances", schema: schema)
+            let commits = try await Self.failNextCommit(on: "instances", schema: schema)
 
             #expect(try await provider.createInstance(StartRequest(instanceID: "started", name: "Waits", version: "1.0.0", input: .null)) == .created)
             #expect(try await provider.instance(id: "started") != nil, "the start that was reported exists")
             #expect(try await commits() == 2)
 
             try await PostgresTestDatabase.execute("DROP TRIGGER fail_first_commit ON \(schema).instances")
-            try await PostgresTestDatabase.execute("ALTER SEQUENCE \(schema).commits RESTART")
-            try await PostgresTestDatabase.execute(
-                """
-                CREATE CONSTRAINT TRIGGER fail_first_commit AFTER INSERT ON \(schema).messages
-                    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).fail_first_commit()
-                """
-            )
+            _ = try await Self.failNextCommit(on: "messages", schema: schema)
             try await provider.sendMessage(instanceID: "target", .eventRaised(name: "go", input: .null))
             let events = try await PostgresTestDatabase.query(
                 "SELECT count(*)::int8 FROM \(schema).messages WHERE instance_id = 'target' AND kind LIKE '%go%'"
