@@ -7,9 +7,10 @@ import PostgresNIO
 /// statement's `CommandComplete` arrives. PostgreSQL sends that before it commits: a statement
 /// outside `BEGIN` commits at the `Sync` that follows. A backend terminated in between (by
 /// `pg_terminate_backend`, a fast shutdown or a crash), or a commit that fails, rolls the
-/// statement back after its rows were delivered. Taken as done, such a write was a claim whose
-/// lease was never taken, a turn commit whose prefetched activities do not exist, or an activity
-/// result that was never recorded, and the activity ran a second time.
+/// statement back after its rows were delivered. Taken as done, such a write was an activity claim
+/// whose lease was never taken, a turn commit whose prefetched activities do not exist, or an
+/// activity result that was never recorded, and the activity ran a second time. (A turn claim is
+/// the exception: whatever follows from it is fenced by its lease, `PostgresProvider.claim`.)
 ///
 /// A connection runs its next statement only once the previous `Sync` was answered, so a statement
 /// that succeeds after the write proves the write committed. When it fails, the write's outcome is

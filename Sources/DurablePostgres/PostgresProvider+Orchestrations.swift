@@ -106,7 +106,7 @@ extension PostgresProvider {
         let claimed = try await self.withRetry("claiming orchestrations", statement: "claim_orchestrations") {
             let claim = ClaimOrchestrationsStatement(request, leaseSeconds: self.leaseSeconds)
             let rows = try await request.orchestrationQueues.count == 1
-                ? self.write(claim) : self.write(ClaimOrchestrationsFromQueuesStatement(claim: claim))
+                ? self.claim(claim) : self.claim(ClaimOrchestrationsFromQueuesStatement(claim: claim))
             return try Self.workItems(rows, owner: request.owner)
         }
         return try await self.consistent(claimed)

@@ -10,9 +10,9 @@ import Testing
 /// first time only (a sequence counts the attempts, and a sequence is not rolled back).
 @Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
 struct CommitConfirmationTests {
-    /// Makes the next commit that inserted into `table` fail, and only that one (the sequence
-    /// restarts); returns how to read the commits tried since.
-    static func failNextCommit(on table: String, schema: String) async throws -> @Sendable () async throws -> Int {
+    /// Makes the next commit that inserted into (or with `event` "UPDATE", updated) `table` fail,
+    /// and only that one (the sequence restarts); returns how to read the commits tried since.
+    static func failNextCommit(on table: String, schema: String, event: String = "INSERT") async throws -> @Sendable () async throws -> Int {
         try await PostgresTestDatabase.execute("CREATE SEQUENCE IF NOT EXISTS \(schema).commits")
         try await PostgresTestDatabase.execute("ALTER SEQUENCE \(schema).commits RESTART")
         try await PostgresTestDatabase.execute(
@@ -26,7 +26,7 @@ struct CommitConfirmationTests {
         )
         try await PostgresTestDatabase.execute(
             """
-            CREATE CONSTRAINT TRIGGER fail_first_commit AFTER INSERT ON \(schema).\(table)
+            CREATE CONSTRAINT TRIGGER fail_first_commit AFTER \(event) ON \(schema).\(table)
                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION \(schema).fail_first_commit()
             """
         )
@@ -77,6 +77,36 @@ struct CommitConfirmationTests {
             )
             #expect(try events[0].decode(Int64.self) == 1, "the event that was reported sent is there, once")
             #expect(try await commits() == 2)
+        }
+    }
+
+    /// A turn claim is not confirmed (`PostgresProvider.claim`): one whose commit failed after its
+    /// rows arrived hands over a turn whose lease was never taken. That turn cannot commit; the
+    /// instance is claimed again and goes on.
+    @Test func aTurnFromAClaimThatRolledBackCannotCommit() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30)) as! PostgresProvider
+            let schema = provider.configuration.schema
+            let registry = try WakingTests.registry()
+            let client = DurableClient(provider: provider)
+            let id = try await client.start(PingOnce.self, input: 41)
+            let commits = try await Self.failNextCommit(on: "instances", schema: schema, event: "UPDATE")
+
+            let phantom = try #require(try await provider.claimOrchestrations(ClaimRequest(owner: "a#1", limit: 1)).items.first)
+            #expect(try await commits() == 1, "the claim's commit failed")
+            let engine = OrchestrationEngine(registry: registry)
+            let turn = try engine.runTurn(instanceID: id, history: phantom.history, messages: phantom.messages.map(\.kind), now: phantom.claimedAt)
+            let error = try await #require(throws: DurableError.self) {
+                try await provider.commitTurn(phantom.lease, TurnCommit(consumedMessageIDs: phantom.messages.map(\.id), result: turn))
+            }
+            #expect(error.code == .leaseLost)
+            #expect(try await client.history(instanceID: id).isEmpty, "the rejected turn wrote nothing")
+
+            let claimed = try #require(try await provider.claimOrchestrations(ClaimRequest(owner: "b#1", limit: 1)).items.first)
+            #expect(claimed.deliveryCount == phantom.deliveryCount, "the failed claim left no trace")
+            let retried = try engine.runTurn(instanceID: id, history: claimed.history, messages: claimed.messages.map(\.kind), now: claimed.claimedAt)
+            _ = try await provider.commitTurn(claimed.lease, TurnCommit(consumedMessageIDs: claimed.messages.map(\.id), result: retried))
+            #expect(try await client.history(instanceID: id).count == retried.newEvents.count)
         }
     }
 

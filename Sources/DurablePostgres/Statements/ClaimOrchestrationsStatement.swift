@@ -138,7 +138,8 @@ struct ClaimOrchestrationsStatement: PreparedQuery {
                         ORDER BY greatest(n.inbox_at, n.locked_until) LIMIT 1) n)
                ) - now()))::float8 AS next_visible,
                \(unescaped: Self.turnColumns(historyFrom: "i.history_offset"))
-        FROM (SELECT 1) one LEFT JOIN claimed i ON true
+        -- The claim commits without waiting for its WAL flush (PostgresProvider.claim says why).
+        FROM (SELECT set_config('synchronous_commit', 'off', true)) one LEFT JOIN claimed i ON true
         """
     }
 
