@@ -38,14 +38,14 @@ extension PostgresProvider {
     }
 
     /// Runs a turn claim on a pooled connection and returns its rows without waiting for its commit
-    /// to be confirmed or flushed. Every effect of a turn claim is fenced by the lease it takes: when
-    /// the claim rolls back after its rows arrived (its backend killed at that moment) or is lost
-    /// with an unflushed WAL (PostgreSQL crashed within `wal_writer_delay`), the node computes the
-    /// turns it returned and their commits are rejected, as the lease was never taken; a commit
-    /// that lands flushes the claim's WAL with its own. So a claim neither waits for the round trip
-    /// of `PostgresClient.write`'s confirmation nor, committed with `synchronous_commit` off, for
-    /// the flush: both only delayed the turn. Activity claims are not fenced this way (the activity
-    /// runs before anything is committed) and go through ``write(_:)``.
+    /// to be confirmed or flushed. Every effect of a turn claim is fenced by the lease it takes:
+    /// when the claim rolls back after its rows arrived (its backend killed at that moment) or is
+    /// lost with its WAL unflushed (PostgreSQL crashed before its WAL writer got to it), the node
+    /// computes the turns it returned and their commits are rejected, as the lease was never taken;
+    /// a commit that lands flushes the claim's WAL with its own. So a claim neither waits for the
+    /// round trip of `PostgresClient.write`'s confirmation nor, committed with `synchronous_commit`
+    /// off, for the flush: both only delayed the turn. Activity claims are not fenced this way (the
+    /// activity runs before anything is committed) and go through ``write(_:)``.
     func claim<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
         assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
         return try await self.client.execute(statement, logger: self.logger).rows()
