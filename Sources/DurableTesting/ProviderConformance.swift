@@ -114,14 +114,7 @@ func firstTurn(_ item: OrchestrationWorkItem, scheduling activities: [(Int, Stri
 
 /// Commits a first turn that records the start and schedules `activities` activities.
 func commitFirstTurn(_ provider: any DurableProvider, _ item: OrchestrationWorkItem, activities: Int = 0) async throws {
-    var events = item.messages.enumerated().map { event(item, $0.offset, $0.element.kind) }
-    var actions: [TurnAction] = []
-    for id in 1...max(1, activities) where activities > 0 {
-        let request = ActivityRequest(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil)
-        events.append(event(item, events.count, .activityScheduled(operationID: id, name: "Work", input: .null, retry: .none, timeout: nil)))
-        actions.append(.scheduleActivity(request))
-    }
-    try await provider.commitTurn(item.lease, TurnCommit(consumedMessageIDs: item.messages.map(\.id), result: TurnResult(newEvents: events, actions: actions)))
+    try await provider.commitTurn(item.lease, firstTurn(item, scheduling: (0..<activities).map { ($0 + 1, "Work", nil) }, prefetch: nil))
 }
 
 // MARK: Checks

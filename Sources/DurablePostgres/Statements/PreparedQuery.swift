@@ -47,8 +47,8 @@ extension PostgresProvider {
     /// off, for the flush: both only delayed the turn. Activity claims are not fenced this way (the
     /// activity runs before anything is committed) and go through ``write(_:)``.
     func claim<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
-        assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
-        return try await self.client.execute(statement, logger: self.logger).rows()
+        // Run as a read is: one statement, answered at its `CommandComplete`.
+        try await self.read(statement)
     }
 
     /// Runs a prepared read on a pooled connection and returns its rows.
