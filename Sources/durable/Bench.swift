@@ -202,7 +202,7 @@ struct Bench: AsyncParsableCommand {
     func measure<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws -> (rate: Double, polls: Int) where O.Input == Int {
         let started = ContinuousClock.now
         try await self.startAll(environment, type, count: count)
-        let polls = try await environment.waitUntilCompleted(count)
+        let polls = try await environment.waitUntilStartedFinished(count)
         return (Double(count) / (ContinuousClock.now - started).secondsValue, polls)
     }
 

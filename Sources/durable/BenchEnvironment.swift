@@ -197,16 +197,33 @@ final class BenchEnvironment {
         try? await self.measuring.close()
     }
 
-    /// Waits until `count` instances finished; returns how many polls (transactions) it made.
+    /// Waits until `count` instances of the schema finished (completed or failed); returns how
+    /// many polls (transactions) it made.
     func waitUntilCompleted(_ count: Int) async throws -> Int {
+        try await self.waitUntil(count) {
+            try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).instances WHERE status IN ('completed', 'failed')")
+        }
+    }
+
+    /// Waits until the `count` instances just started have finished, counting those not finished
+    /// (pending or running): instances that finished before them (the finished workload's seeded
+    /// ones) neither count nor are read by a poll.
+    func waitUntilStartedFinished(_ count: Int) async throws -> Int {
+        try await self.waitUntil(count) {
+            let left = try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).instances WHERE status IN ('pending', 'running')")
+            return Int64(count) - left
+        }
+    }
+
+    private func waitUntil(_ count: Int, done: () async throws -> Int64) async throws -> Int {
         var polls = 0
         let start = ContinuousClock.now
         while true {
             polls += 1
-            let done = try await self.scalar("SELECT count(*)::int8 FROM \(self.schema).instances WHERE status IN ('completed', 'failed')")
+            let done = try await done()
             if done >= count { return polls }
-            // The count reads every instance, so at large backlogs polling it often would cost the
-            // database a share of the work it measures: the next poll comes when about half of
+            // A count reads an index entry for every instance it counts, so at large backlogs
+            // polling it often would cost the database a share of the work it measures: the next poll comes when about half of
             // what is left should be done at the rate so far, but no later than a fiftieth of the
             // time so far (so the end is found within 2 %), at least 20 ms and at most 2 s apart.
             let elapsed = (ContinuousClock.now - start).secondsValue
