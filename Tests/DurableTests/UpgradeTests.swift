@@ -63,10 +63,14 @@ import Testing
         let client = DurableClient(provider: provider)
         var old = Registry()
         try old.register(Greet())
-        let oldNode = RuntimeHarness(provider: provider, registry: old, configuration: Self.configuration("old", capabilityAware: true))
+        // No claim reports when the grace of work no live node can run ends (that would take a search
+        // of the ready work): the node takes it at its next safety poll, here a short one.
+        var configuration = Self.configuration("old", capabilityAware: true)
+        configuration.safetyPollInterval = .milliseconds(500)
+        let oldNode = RuntimeHarness(provider: provider, registry: old, configuration: configuration)
         let id = try await client.start(Later.self, input: "y", version: "1.0.0")
         // No live node has Later: after the grace period it is claimed, handed back and shows why.
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while try await client.status(instanceID: id).waitingFor == nil {
             try #require(ContinuousClock.now < deadline, "the instance never showed what it waits for")
             try await Task.sleep(for: .milliseconds(20))
