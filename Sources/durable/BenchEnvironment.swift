@@ -230,9 +230,10 @@ final class BenchEnvironment {
             let done = try await done()
             if done >= count { return polls }
             // A count reads an index entry for every instance it counts, so at large backlogs
-            // polling it often would cost the database a share of the work it measures: the next poll comes when about half of
-            // what is left should be done at the rate so far, but no later than a fiftieth of the
-            // time so far (so the end is found within 2 %), at least 20 ms and at most 2 s apart.
+            // polling it often would cost the database a share of the work it measures: the next
+            // poll comes when about half of what is left should be done at the rate so far, but no
+            // later than a fiftieth of the time so far (so the end is found within 2 %), at least
+            // 20 ms and at most 2 s apart.
             let elapsed = (ContinuousClock.now - start).secondsValue
             let left = Double(count) - Double(done)
             let rate = Double(done) / elapsed
