@@ -56,7 +56,7 @@ private func batchedCompletions(_ factory: ProviderConformance.Factory) async th
     // One task's lease runs out and is taken over; its old lease must be rejected in the batch.
     let stale = first[0]
     var taken: [ActivityWorkItem] = []
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     while taken.isEmpty, ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(50))
         for item in first.dropFirst() { _ = try? await provider.renewActivity(item.lease) }

@@ -31,7 +31,7 @@ private func heartbeats(_ factory: ProviderConformance.Factory) async throws {
 
     // A heartbeat that extends the lease by little: when it lapses, another node takes the task.
     _ = try await provider.heartbeatActivity(second[0].lease, details: nil, extendBy: .milliseconds(300))
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     var third: [ActivityWorkItem] = []
     while third.isEmpty {
         try require(ContinuousClock.now < deadline, "the short lease did not lapse")
@@ -74,7 +74,7 @@ private func reportedCancellation(_ factory: ProviderConformance.Factory) async 
     // The running one's node stops before reporting: once its lease lapses any node claims it (a
     // node without the handler too) to report the cancellation.
     try require(try await provider.heartbeatActivity(running[0].lease, details: nil, extendBy: .milliseconds(300)), "the cancellation was not reported to the running attempt")
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     var orphan: [ActivityWorkItem] = []
     while orphan.isEmpty {
         try require(ContinuousClock.now < deadline, "the cancelled task was never handed out again")

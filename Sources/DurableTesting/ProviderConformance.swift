@@ -175,7 +175,7 @@ private func activityFencing(_ factory: ProviderConformance.Factory) async throw
     let first = try await provider.claimActivities(ClaimRequest(owner: "a", limit: 10)).items
     try require(first.count == 1, "expected one activity task, got \(first.count)")
     var second: [ActivityWorkItem] = []
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(30)
     while second.isEmpty, ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(50))
         second = try await provider.claimActivities(ClaimRequest(owner: "b", limit: 10)).items

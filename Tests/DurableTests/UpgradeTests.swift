@@ -163,7 +163,7 @@ import Testing
         configuration.missingHandlerBackoffCap = .milliseconds(100)
         let runtime = RuntimeHarness(provider: provider, registry: Registry(), configuration: configuration)
         let id = try await client.start(Once.self, input: "w", version: "1.0.0")
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while runtime.runtime.statistics.missingHandler < 8 {
             try #require(ContinuousClock.now < deadline)
             try await Task.sleep(for: .milliseconds(20))
