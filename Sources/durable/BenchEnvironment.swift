@@ -222,12 +222,12 @@ final class BenchEnvironment {
         }
     }
 
-    private func waitUntil(_ count: Int, done: () async throws -> Int64) async throws -> Int {
+    private func waitUntil(_ count: Int, finished: () async throws -> Int64) async throws -> Int {
         var polls = 0
         let start = ContinuousClock.now
         while true {
             polls += 1
-            let done = try await done()
+            let done = try await finished()
             if done >= count { return polls }
             // A count reads an index entry for every instance it counts, so at large backlogs
             // polling it often would cost the database a share of the work it measures: the next
