@@ -2,28 +2,46 @@ public import Durable
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 extension PostgresProvider {
     // MARK: Client
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult {
+        try await self.start(request, claimingFirstTurnFor: "").0
+    }
+
+    public func createInstance(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?) {
+        try await self.start(request, claimingFirstTurnFor: owner)
+    }
+
+    /// A start, eager when `owner` is not empty.
+    private func start(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?) {
         try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
         let version = request.version ?? ""
         let start = try Self.startMessage(request, executionID: executionID)
+        let attempts = Atomic(0)
         return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance", deadline: .seconds(3600)) {
+            let attempt = attempts.add(1, ordering: .relaxed).newValue
             let rows = try await self.starts.execute(
                 CreateInstanceStatement(
                     instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
                     input: request.input.json, start: start, channel: self.configuration.channel, queue: request.queueName,
-                    priority: request.priority ?? Priority.default
+                    priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds
                 )
             )
-            for (created, _) in try rows.map({ try $0.decode((Int64, Int64).self) }) where created > 0 {
-                return .created
+            for row in rows {
+                let cells = row.makeRandomAccess()
+                guard try cells["created"].decode(Int64.self) > 0 else { continue }
+                guard let messageID = try cells["message_id"].decode(Int64?.self) else { return (.created, nil) }
+                return (.created, try Self.eagerTurn(cells, owner: owner, epoch: 1, messageID: messageID, start: start))
             }
-            let existing = try await self.client.query("SELECT name, input, status FROM instances WHERE id = \(request.instanceID)", logger: self.logger)
-            for try await (name, input, status) in existing.decode((String, String, String).self) {
+            let existing = try await self.client.query(
+                "SELECT name, input, status, lock_owner IS NOT DISTINCT FROM \(owner) AND lock_epoch = 1 AND history_length = 0 FROM instances WHERE id = \(request.instanceID)",
+                logger: self.logger
+            )
+            for try await (name, input, status, eagerlyOurs) in existing.decode((String, String, String, Bool).self) {
                 guard name == request.name, input == request.input.json else {
                     throw DurableError(
                         .instanceAlreadyExists,
@@ -32,10 +50,39 @@ extension PostgresProvider {
                         name: name
                     )
                 }
-                return .alreadyExists
+                if !owner.isEmpty, attempt > 1, eagerlyOurs {
+                    // An earlier attempt created it leased to us, and its answer was lost: the turn is
+                    // ours, under a new epoch.
+                    let rows = try await self.client.write(
+                        """
+                        UPDATE instances i SET lock_epoch = i.lock_epoch + 1, locked_until = now() + make_interval(secs => \(self.leaseSeconds))
+                        WHERE i.id = \(request.instanceID) AND i.lock_owner = \(owner) AND i.lock_epoch = 1 AND i.history_length = 0
+                        RETURNING \(unescaped: Self.instanceColumns("i")), i.lock_epoch, now(),
+                                  (SELECT min(m.id) FROM messages m WHERE m.instance_id = i.id) AS message_id
+                        """,
+                        logger: self.logger
+                    )
+                    if let cells = rows.first?.makeRandomAccess(), let messageID = try cells["message_id"].decode(Int64?.self) {
+                        return (.created, try Self.eagerTurn(cells, owner: owner, epoch: try cells["lock_epoch"].decode(Int64.self), messageID: messageID, start: start))
+                    }
+                }
+                return (.alreadyExists, nil)
             }
             throw DurableError(.storage, "instance '\(request.instanceID)' was neither created nor found", instanceID: request.instanceID)
         }
+    }
+
+    /// The first turn of an eagerly started instance, from its row's columns (and `now`).
+    static func eagerTurn(_ cells: PostgresRandomAccessRow, owner: String, epoch: Int64, messageID: Int64, start: String) throws -> OrchestrationWorkItem {
+        let info = try Self.instanceInfo(cells)
+        return OrchestrationWorkItem(
+            lease: Lease(id: info.id, owner: owner, epoch: epoch),
+            instance: info,
+            history: [],
+            messages: [InboxMessage(id: messageID, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: start))],
+            claimedAt: try cells["now"].decode(Date.self),
+            deliveryCount: 1
+        )
     }
 
     public func sendMessage(instanceID: String, _ message: HistoryEvent.Kind) async throws {

@@ -32,7 +32,11 @@ private func rateLimitAdmissions(_ factory: ProviderConformance.Factory) async t
     try require(third.timeIntervalSince(before) > 1 && third.timeIntervalSince(before) < 3, "the third's slot is 2 s on: \(third.timeIntervalSince(before))")
 
     let early = try await provider.claimActivities(ClaimRequest(owner: "you", limit: 10)).items
-    try require(early.isEmpty, "a task handed back until its slot is not claimable before it, got \(early.map(\.request.operationID))")
+    if !early.isEmpty {
+        // Only a machine that stalled past the slot may see it; what follows needs the slots ahead.
+        try require(Date() >= third, "a task handed back until its slot is not claimable before it, got \(early.map(\.request.operationID))")
+        return
+    }
     // One at a time: a poll that comes late on a loaded machine may find the fourth's slot come too.
     // The timeout only bounds a failure: a clean-clone CI run once starved the test process for
     // over 8 s, past the 10 s this had.

@@ -42,7 +42,7 @@ public enum ProviderConformance {
         Check(name: "bad input gets typed errors", body: badInput),
         Check(name: "idempotent start", body: idempotentStart),
         Check(name: "continue-as-new resets the history", body: continueAsNew),
-    ] + nodeChecks + completionChecks + conservationChecks + observabilityChecks + controlChecks + readChecks + interactionChecks + queryChecks + topicChecks + updateChecks + heartbeatChecks + queueChecks + flowControlChecks
+    ] + nodeChecks + completionChecks + conservationChecks + observabilityChecks + controlChecks + readChecks + interactionChecks + queryChecks + topicChecks + updateChecks + heartbeatChecks + queueChecks + flowControlChecks + startChecks
 }
 
 /// A provider broke a rule of the contract.

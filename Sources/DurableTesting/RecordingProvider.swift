@@ -38,6 +38,11 @@ public final class RecordingProvider: DurableProvider {
     }
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult { try await self.base.createInstance(request) }
+    public func createInstance(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?) {
+        let (result, turn) = try await self.base.createInstance(request, claimingFirstTurnFor: owner)
+        self.record(claimed: turn.map { [$0.lease.id] } ?? [])
+        return (result, turn)
+    }
     public func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind) async throws -> StartResult {
         try await self.base.signalWithStart(request, event: event)
     }

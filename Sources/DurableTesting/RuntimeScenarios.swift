@@ -26,6 +26,7 @@ public enum RuntimeScenarios {
         Scenario(name: "graceful shutdown hands work to a new runtime", body: shutdownAndResume),
         Scenario(name: "a restarted node resumes every in-progress instance", body: restartResume),
         Scenario(name: "a long history goes on in memory and after a restart", body: longHistory),
+        Scenario(name: "a runtime's client starts eagerly what its node can run", body: eagerStarts),
     ] + correctnessScenarios + controlScenarios + interactionScenarios + heartbeatScenarios + queueScenarios + scheduleScenarios + flowControlScenarios
 }
 
@@ -197,6 +198,30 @@ private func sequence(_ factory: ProviderConformance.Factory) async throws {
         try require(output == 106, "expected 106, got \(output)")
         let history = try await client.history(instanceID: id)
         try require(history.filter { if case .activityCompleted = $0.kind { true } else { false } }.count == 3, "three completions recorded")
+    }
+}
+
+private func eagerStarts(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(30))
+    let registry = try registry { try $0.register(Chain()); try $0.register(Add()) }
+    try await withRuntime(provider: provider, registry: registry) { harness in
+        let runtime = harness.runtime
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !runtime.isRegistered {
+            try require(ContinuousClock.now < deadline, "the runtime did not register within 30 s")
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let client = runtime.client
+        let id = try await client.start(Chain.self, input: 100)
+        let output = try await client.result(of: Chain.self, instanceID: id, timeout: .seconds(30))
+        try require(output == 106, "expected 106, got \(output)")
+        try require(runtime.statistics.eagerStarts == 1, "the start was not eager: \(runtime.statistics)")
+        try require(try await client.start(Chain.self, input: 100, instanceID: id) == id, "a second start of the id is idempotent")
+        try require(runtime.statistics.eagerStarts == 1, "an existing id was started eagerly again")
+        // A name this node does not run: a plain start, left for a node that has it.
+        let elsewhere = try await client.start(name: "Elsewhere", input: .null)
+        try require(runtime.statistics.eagerStarts == 1, "a start this node cannot run was eager")
+        try require(try await client.status(instanceID: elsewhere).status == .pending, "the plain start waits for its node")
     }
 }
 

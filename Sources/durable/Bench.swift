@@ -51,6 +51,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Suspended orchestrations each node keeps between turns (0: replay every turn).")
     var stickyCache = 1_000
 
+    @Option(help: "Whether the workloads start instances through the first in-process node's client, whose starts are eager (the node claims the first turn as it creates the instance); false starts them through a client of its own, as a separate process would.")
+    var eagerStarts = true
+
     @Option(name: .customLong("scale"), help: "Backlogs the scale workload runs fanout5 at, comma-separated.")
     var scaleBacklogs = "500,5000,50000"
 
@@ -149,7 +152,7 @@ struct Bench: AsyncParsableCommand {
         [
             "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "processes": "\(self.processes)", "metrics": self.metrics.rawValue, "samples": "\(self.samples)",
             "orchestrationConcurrency": "\(self.orchestrationConcurrency)", "activityConcurrency": "\(self.activityConcurrency)",
-            "stickyCache": "\(self.stickyCache)",
+            "stickyCache": "\(self.stickyCache)", "eagerStarts": "\(self.eagerStarts)",
         ]
     }
 
@@ -208,7 +211,7 @@ struct Bench: AsyncParsableCommand {
 
     /// Starts `count` instances `b0`, `b1`, …, 16 clients at once.
     func startAll<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws where O.Input == Int {
-        let client = DurableClient(provider: environment.client)
+        let client = environment.startingClient
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<16 {
                 group.addTask {
@@ -230,7 +233,7 @@ struct Bench: AsyncParsableCommand {
         var p99: [Double] = []
         for run in 0...self.runs {
             let environment = try await BenchEnvironment(url: url, bench: self)
-            let client = DurableClient(provider: environment.client)
+            let client = environment.startingClient
             var samples: [Double] = []
             for i in 0..<(run == 0 ? 20 : self.samples) {
                 let started = ContinuousClock.now

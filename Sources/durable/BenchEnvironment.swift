@@ -37,6 +37,13 @@ final class BenchEnvironment {
         self.startNodes(nodes ?? bench.nodes)
     }
 
+    /// The client the workloads start instances with: the first in-process node's (eager starts,
+    /// ``Bench/eagerStarts``), or one of the bench's own, as a separate process would have.
+    var startingClient: DurableClient {
+        guard self.bench.eagerStarts, let runtime = self.runtimes.first else { return DurableClient(provider: self.client) }
+        return runtime.client
+    }
+
     /// Starts `count` more runtimes, each with a provider of its own: in this process, or as
     /// separate worker processes with `--processes`.
     func startNodes(_ count: Int) {
@@ -56,7 +63,8 @@ final class BenchEnvironment {
                     nodeID: "bench-\(node)",
                     orchestrationConcurrency: self.bench.orchestrationConcurrency,
                     activityConcurrency: self.bench.activityConcurrency,
-                    stickyCacheCapacity: self.bench.stickyCache
+                    stickyCacheCapacity: self.bench.stickyCache,
+                    eagerStarts: self.bench.eagerStarts
                 ),
                 logger: self.logger
             )

@@ -6,12 +6,19 @@ public import Tracing
 public struct DurableClient: Sendable {
     public let provider: any DurableProvider
     let tracer: any Tracer
+    /// The runtime whose ``DurableRuntime/client`` this is: its starts may be eager.
+    let runtime: DurableRuntime?
 
     /// - Parameter tracer: where the start spans go (the root of each instance's trace); defaults
     ///   to the bootstrapped `InstrumentationSystem`.
     public init(provider: any DurableProvider, tracer: (any Tracer)? = nil) {
+        self.init(provider: provider, tracer: tracer, runtime: nil)
+    }
+
+    init(provider: any DurableProvider, tracer: (any Tracer)?, runtime: DurableRuntime?) {
         self.provider = provider
         self.tracer = tracer ?? InstrumentationSystem.tracer
+        self.runtime = runtime
     }
 
     /// Starts an instance of a typed orchestration and returns its id.
@@ -52,7 +59,8 @@ public struct DurableClient: Sendable {
                 instanceID: id, name: name, version: version, input: input, traceContext: self.tracer.carrier(for: span.context), queue: queue,
                 priority: priority
             )
-            if case .alreadyExists = try await self.provider.createInstance(request) {
+            let result = if let runtime = self.runtime { try await runtime.start(request) } else { try await self.provider.createInstance(request) }
+            if case .alreadyExists = result {
                 span.attributes["durable.start.existing"] = true
             }
         } catch {

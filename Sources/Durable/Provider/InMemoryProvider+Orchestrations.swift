@@ -6,9 +6,17 @@ extension InMemoryProvider {
     // MARK: Client
 
     public func createInstance(_ request: StartRequest) async throws -> StartResult {
+        try await self.start(request, claimingFirstTurnFor: nil).0
+    }
+
+    public func createInstance(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?) {
+        try await self.start(request, claimingFirstTurnFor: owner)
+    }
+
+    private func start(_ request: StartRequest, claimingFirstTurnFor owner: String?) async throws -> (StartResult, OrchestrationWorkItem?) {
         try ProviderValidation.start(request, limit: self.maxPayloadBytes)
         let now = self.now()
-        let result = try self.state.withLock { state throws(DurableError) -> StartResult in
+        let result = try self.state.withLock { state throws(DurableError) -> (StartResult, OrchestrationWorkItem?) in
             if let existing = state.instances[request.instanceID] {
                 guard existing.info.name == request.name, existing.info.input == request.input else {
                     throw DurableError(
@@ -18,12 +26,14 @@ extension InMemoryProvider {
                         name: existing.info.name
                     )
                 }
-                return .alreadyExists
+                return (.alreadyExists, nil)
             }
             state.create(request, now: now)
-            return .created
+            guard let owner else { return (.created, nil) }
+            return (.created, state.lease(request.instanceID, to: owner, now: now, until: self.expiry(from: now)))
         }
-        if result == .created { self.notify(.orchestrations) }
+        // An eagerly claimed turn is its starter's: nobody else needs waking.
+        if result.0 == .created, result.1 == nil { self.notify(.orchestrations) }
         return result
     }
 

@@ -78,6 +78,10 @@ public final class DurableRuntime: Service, Sendable {
         /// orchestration waiting for the cancellation goes on) and its slot freed. Swift cannot stop
         /// code that ignores cancellation, so such code may still be running afterwards.
         public var activityGracePeriod: Duration
+        /// Whether starts made through this runtime's ``DurableRuntime/client`` claim their first
+        /// turn for this node as they create the instance, when it can run it and has a free slot
+        /// (an eager start): the turn starts without a notification or a claim (docs/runtime.md).
+        public var eagerStarts: Bool
 
         public init(
             nodeID: String = "node-\(UUID().uuidString.prefix(8).lowercased())",
@@ -101,7 +105,8 @@ public final class DurableRuntime: Service, Sendable {
             stickyCacheCapacity: Int = 1_000,
             activityGracePeriod: Duration = .seconds(30),
             activityQueues: [String: Int]? = nil,
-            orchestrationQueues: [String] = [TaskQueue.defaultName]
+            orchestrationQueues: [String] = [TaskQueue.defaultName],
+            eagerStarts: Bool = true
         ) {
             self.nodeID = nodeID
             self.orchestrationConcurrency = max(1, orchestrationConcurrency)
@@ -125,6 +130,7 @@ public final class DurableRuntime: Service, Sendable {
             self.activityGracePeriod = max(.zero, activityGracePeriod)
             self.activityQueues = activityQueues ?? [TaskQueue.defaultName: self.activityConcurrency]
             self.orchestrationQueues = Array(Set(orchestrationQueues)).sorted()
+            self.eagerStarts = eagerStarts
         }
     }
 
@@ -178,6 +184,9 @@ public final class DurableRuntime: Service, Sendable {
         /// The most turns one claim returned: claims are bounded by the free turn slots, whatever
         /// the backlog.
         public var largestTurnClaim = 0
+        /// Instances started through ``DurableRuntime/client`` whose first turn this node claimed
+        /// as it created them (``Configuration/eagerStarts``).
+        public var eagerStarts = 0
 
         public init() {}
     }

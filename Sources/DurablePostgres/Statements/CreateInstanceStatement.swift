@@ -1,8 +1,9 @@
 import Durable
 import PostgresNIO
 
-/// Creates an instance with its `executionStarted` message and notifies, unless the id exists:
-/// one row, (created count, notifications).
+/// Creates an instance with its `executionStarted` message and notifies, unless the id exists; with
+/// an `owner`, an eager start, the instance is created leased to it (its first claim) and nobody is
+/// notified. One row, with ``CreateInstancesStatement``'s columns.
 struct CreateInstanceStatement: GroupedStatement {
     var instanceID = ""
     var name = ""
@@ -15,6 +16,9 @@ struct CreateInstanceStatement: GroupedStatement {
     /// The task queue its turns go to.
     var queue = TaskQueue.defaultName
     var priority = Priority.default
+    /// The lease owner an eager start claims the first turn for; empty for a plain start.
+    var owner = ""
+    var leaseSeconds = 0.0
 
     static let placeholder = CreateInstanceStatement()
     static let sql = placeholder.query.sql
@@ -22,16 +26,22 @@ struct CreateInstanceStatement: GroupedStatement {
     var query: PostgresQuery {
         """
         WITH created AS (
-            INSERT INTO instances (id, name, version, execution_id, status, input, queue, priority)
-            VALUES (\(self.instanceID), \(self.name), \(self.version), \(self.executionID), 'pending', \(self.input), \(self.queue), \(self.priority)::smallint)
+            INSERT INTO instances (id, name, version, execution_id, status, input, queue, priority, lock_owner, lock_epoch, locked_until, deliveries)
+            SELECT \(self.instanceID), \(self.name), \(self.version), \(self.executionID), 'pending', \(self.input), \(self.queue), \(self.priority)::smallint,
+                   \(unescaped: CreateInstancesStatement.leaseColumns(owner: "e.owner", leaseSeconds: "e.lease"))
+            FROM (SELECT \(self.owner)::text AS owner, \(self.leaseSeconds)::float8 AS lease) e
             ON CONFLICT (id) DO NOTHING
-            RETURNING id
+            RETURNING *
         ), queued AS (
             INSERT INTO messages (instance_id, execution_id, kind)
             SELECT id, \(self.executionID), \(self.start) FROM created
-            RETURNING 1
+            RETURNING id
         )
-        SELECT (SELECT count(*) FROM queued)::int8, (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), 'o') FROM queued) n)::int8
+        SELECT (SELECT count(*) FROM queued)::int8 AS created,
+               (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), 'o') FROM queued WHERE \(self.owner)::text = '') n)::int8 AS notified,
+               (SELECT q.id FROM queued q WHERE i.id IS NOT NULL) AS message_id, now(),
+               \(unescaped: PostgresProvider.instanceColumns("i"))
+        FROM (SELECT 1) one LEFT JOIN created i ON i.lock_owner IS NOT NULL
         """
     }
 }
@@ -44,7 +54,7 @@ extension CreateInstanceStatement {
     /// second finds the first's row).
     static func merged(_ statements: [CreateInstanceStatement]) -> (any PreparedQuery)? {
         guard Set(statements.map(\.instanceID)).count == statements.count,
-            statements.allSatisfy({ $0.channel == statements.first?.channel })
+            statements.allSatisfy({ $0.channel == statements.first?.channel && $0.leaseSeconds == statements.first?.leaseSeconds })
         else { return nil }
         return CreateInstancesStatement(statements)
     }

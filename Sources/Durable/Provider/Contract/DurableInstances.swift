@@ -6,6 +6,18 @@ public protocol DurableInstances: Sendable {
     /// `instanceAlreadyExists`.
     func createInstance(_ request: StartRequest) async throws -> StartResult
 
+    /// Creates an instance as ``createInstance(_:)`` does and, when this call created it, claims
+    /// its first turn for `owner` in the same step (an eager start): the instance is leased to
+    /// `owner` as a claim would lease it (delivery 1), no notification wakes other nodes for it,
+    /// and the claimed turn (its `executionStarted` message, an empty history) is returned. An id
+    /// that exists returns `.alreadyExists` and no turn, as ``createInstance(_:)`` would.
+    ///
+    /// Its lease fences it like any claim's: if the owner never commits, the instance is claimable
+    /// when the lease expires, or at once by a takeover of a stale owner.
+    ///
+    /// Conformance: "an eager start leases the first turn to its starter".
+    func createInstance(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?)
+
     /// Enqueues a message for an instance's current execution: an event or a cancellation. Throws
     /// `instanceNotFound` for an unknown instance and `invalidInput` for an event to a finished one;
     /// cancelling a finished instance does nothing.
@@ -29,4 +41,11 @@ public protocol DurableInstances: Sendable {
     ///
     /// Conformance: "a publication reaches exactly the current subscribers of matching patterns".
     func publish(topic: String, data: Payload) async throws -> Int
+}
+
+extension DurableInstances {
+    /// For providers without eager starts: a plain start, whose first turn is claimed as any other.
+    public func createInstance(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?) {
+        (try await self.createInstance(request), nil)
+    }
 }
