@@ -141,6 +141,11 @@ final class DurableMetrics: Sendable {
         self.timer("durable_claim_duration_seconds", ("queue", queue.rawValue)).record(duration: duration)
     }
 
+    /// A start through the runtime's client whose first turn this node claimed as it created it.
+    func eagerStart() {
+        self.counter("durable_eager_starts_total").increment()
+    }
+
     func claimFailed(_ queue: Queue) {
         self.counter("durable_claim_failures_total", ("queue", queue.rawValue)).increment()
     }

@@ -21,6 +21,7 @@ extension DurableRuntime {
         let (result, turn) = try await self.provider.createInstance(request, claimingFirstTurnFor: self.registration.leaseOwner)
         if let turn {
             self.counters.withLock { $0.eagerStarts += 1 }
+            self.metrics.eagerStart()
             self.localTurns.push([turn])
             // Local work, not a reason to claim: the dispatcher starts the turn and sleeps again.
             self.orchestrationWake.signal(claim: false)
