@@ -46,6 +46,10 @@ func onboard(_ client: DurableClient) async throws -> String {
     try await client.raiseEvent(instanceID: id, name: "confirmed", true)
     return try await client.result(of: Onboard.self, instanceID: id, timeout: .seconds(30))
 }
+
+func onboard(databaseURL: String) async throws -> String {
+    try await DurableClient.withPostgres(url: databaseURL) { client in try await onboard(client) }
+}
 // end
 
 // tour:query
@@ -119,6 +123,6 @@ func shop(_ client: DurableClient, cart id: String) async throws -> [String] {
         let running = Task { try await provider.run() }
         defer { running.cancel() }
         try await provider.migrate()
-        #expect(try await onboard(DurableClient(provider: provider)) == "active")
+        #expect(try await onboard(databaseURL: url) == "active")
     }
 }
