@@ -173,6 +173,7 @@ struct Bench: AsyncParsableCommand {
         var commits: [Double] = []
         var turns: [Double] = []
         var joined: [Double] = []
+        var eager: [Double] = []
         for run in (warmUp ? 0 : 1)...runs {
             let count = run == 0 ? max(10, n / 10) : n
             let environment = try await BenchEnvironment(url: url, bench: self)
@@ -188,6 +189,7 @@ struct Bench: AsyncParsableCommand {
             if run == 0 { continue }
             turns.append(Double(statistics.turns) / Double(count))
             joined.append(Double(statistics.joinedTurns) / Double(count))
+            eager.append(Double(statistics.eagerStarts) / Double(count))
             orchestrationsPerSecond.append(rate)
             commits.append(Double(after - before - Int64(polls)) / Double(count))
         }
@@ -197,6 +199,7 @@ struct Bench: AsyncParsableCommand {
             "commits/orchestration": Stat(commits),
             "turns/orchestration": Stat(turns),
             "turns claimed with results/orchestration": Stat(joined),
+            "eager starts/orchestration": Stat(eager),
         ]
     }
 
