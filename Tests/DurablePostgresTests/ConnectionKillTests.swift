@@ -41,10 +41,12 @@ struct ConnectionKillTests {
         }
     }
 
-    @Test func noActivityRunsTwiceWhenConnectionsAreKilled() async throws {
+    /// With `eagerStarts`, instances start through the runtime's client: its node claims each
+    /// first turn as it creates the instance, and a start whose answer a kill lost is retried.
+    /// Serialized: each case kills every backend but its own, the other case's included.
+    @Test(.serialized, arguments: [false, true]) func noActivityRunsTwiceWhenConnectionsAreKilled(eagerStarts: Bool) async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try await factory(.seconds(3))
-            let client = DurableClient(provider: provider)
             let runs = Runs()
             var registry = Registry()
             try registry.register(FiveSteps())
@@ -52,6 +54,9 @@ struct ConnectionKillTests {
             var logger = Logger(label: "kill") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = ProcessInfo.processInfo.environment["DURABLE_KILL_LOG"] == nil ? .critical : .debug
             let runtime = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "killed"), logger: logger)
+            let client = eagerStarts ? runtime.runtime.client : DurableClient(provider: provider)
+            let registered = ContinuousClock.now + .seconds(30)
+            while eagerStarts, !runtime.runtime.isRegistered, ContinuousClock.now < registered { try await Task.sleep(for: .milliseconds(10)) }
             var ids = try await (0..<30).asyncMap { try await client.start(FiveSteps.self, input: $0 * 100) }
             // Kill every other backend of the database, five times, while the instances run and
             // more are started: a start that returned must have created its instance.
@@ -80,6 +85,7 @@ struct ConnectionKillTests {
                     throw error
                 }
             }
+            #expect(!eagerStarts || runtime.runtime.statistics.eagerStarts > 0, "no start was eager")
             try await runtime.stop()
             let counts = runs.counts.withLock { $0 }
             #expect(counts.count == 40 * 10, "every activity ran")
