@@ -1,4 +1,4 @@
-public import Tracing
+import Tracing
 
 extension DurableRuntime {
     /// A client for this runtime's provider whose starts are eager when they can be

@@ -80,7 +80,8 @@ public final class DurableRuntime: Service, Sendable {
         public var activityGracePeriod: Duration
         /// Whether starts made through this runtime's ``DurableRuntime/client`` claim their first
         /// turn for this node as they create the instance, when it can run it and has a free slot
-        /// (an eager start): the turn starts without a notification or a claim (docs/runtime.md).
+        /// (an eager start): the turn starts without a notification or a claim (docs/architecture.md,
+        /// "The runtime").
         public var eagerStarts: Bool
 
         public init(
