@@ -1,5 +1,3 @@
-import Tracing
-
 extension DurableRuntime {
     /// A client for this runtime's provider whose starts are eager when they can be
     /// (``Configuration/eagerStarts``): an instance this node can run, on a turn queue it serves,
