@@ -203,7 +203,7 @@ private func sequence(_ factory: ProviderConformance.Factory) async throws {
 
 private func eagerStarts(_ factory: ProviderConformance.Factory) async throws {
     let provider = try await factory(.seconds(30))
-    let registry = try registry { try $0.register(Chain()); try $0.register(Add()) }
+    let registry = try registry { try $0.register(Chain()); try $0.register(Add()); try $0.register(Waiter()) }
     try await withRuntime(provider: provider, registry: registry) { harness in
         let runtime = harness.runtime
         let deadline = ContinuousClock.now + .seconds(30)
@@ -222,6 +222,12 @@ private func eagerStarts(_ factory: ProviderConformance.Factory) async throws {
         let elsewhere = try await client.start(name: "Elsewhere", input: .null)
         try require(runtime.statistics.eagerStarts == 1, "a start this node cannot run was eager")
         try require(try await client.status(instanceID: elsewhere).status == .pending, "the plain start waits for its node")
+        // A message that arrives while the eager first turn runs is delivered by the next one.
+        let waiting = try await client.start(Waiter.self, input: "x")
+        try await client.terminate(instanceID: waiting, reason: "at once")
+        let ended = try await client.waitForCompletion(instanceID: waiting, timeout: .seconds(30))
+        try require(ended.status == .cancelled, "terminated right after an eager start, got \(ended.status)")
+        try require(runtime.statistics.eagerStarts == 2, "the second start was not eager: \(runtime.statistics)")
     }
 }
 
