@@ -20,7 +20,8 @@ extension PostgresProvider {
         try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
         let version = request.version ?? ""
-        let start = try Self.startMessage(request, executionID: executionID)
+        let startEvent = Self.startEvent(request, executionID: executionID)
+        let start = try DurableJSON.encode(startEvent)
         let attempts = Atomic(0)
         return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance", deadline: .seconds(3600)) {
             let attempt = attempts.add(1, ordering: .relaxed).newValue
@@ -35,7 +36,7 @@ extension PostgresProvider {
                 let cells = row.makeRandomAccess()
                 guard try cells["created"].decode(Int64.self) > 0 else { continue }
                 guard let messageID = try cells["message_id"].decode(Int64?.self) else { return (.created, nil) }
-                return (.created, try Self.eagerTurn(cells, owner: owner, epoch: 1, messageID: messageID, start: start))
+                return (.created, try Self.eagerTurn(cells, owner: owner, epoch: 1, message: InboxMessage(id: messageID, kind: startEvent)))
             }
             let existing = try await self.client.query(
                 "SELECT name, input, status, lock_owner IS NOT DISTINCT FROM \(owner) AND lock_epoch = 1 AND history_length = 0 FROM instances WHERE id = \(request.instanceID)",
@@ -63,7 +64,8 @@ extension PostgresProvider {
                         logger: self.logger
                     )
                     if let cells = rows.first?.makeRandomAccess(), let messageID = try cells["message_id"].decode(Int64?.self) {
-                        return (.created, try Self.eagerTurn(cells, owner: owner, epoch: try cells["lock_epoch"].decode(Int64.self), messageID: messageID, start: start))
+                        let epoch = try cells["lock_epoch"].decode(Int64.self)
+                        return (.created, try Self.eagerTurn(cells, owner: owner, epoch: epoch, message: InboxMessage(id: messageID, kind: startEvent)))
                     }
                 }
                 return (.alreadyExists, nil)
@@ -72,14 +74,15 @@ extension PostgresProvider {
         }
     }
 
-    /// The first turn of an eagerly started instance, from its row's columns (and `now`).
-    static func eagerTurn(_ cells: PostgresRandomAccessRow, owner: String, epoch: Int64, messageID: Int64, start: String) throws -> OrchestrationWorkItem {
+    /// The first turn of an eagerly started instance, from its row's columns (and `now`) and its
+    /// start message.
+    static func eagerTurn(_ cells: PostgresRandomAccessRow, owner: String, epoch: Int64, message: InboxMessage) throws -> OrchestrationWorkItem {
         let info = try Self.instanceInfo(cells)
         return OrchestrationWorkItem(
             lease: Lease(id: info.id, owner: owner, epoch: epoch),
             instance: info,
             history: [],
-            messages: [InboxMessage(id: messageID, kind: try DurableJSON.decode(HistoryEvent.Kind.self, from: start))],
+            messages: [message],
             claimedAt: try cells["now"].decode(Date.self),
             deliveryCount: 1
         )
@@ -105,12 +108,15 @@ extension PostgresProvider {
 
     /// The encoded `executionStarted` message of a new instance.
     static func startMessage(_ request: StartRequest, executionID: String) throws(DurableError) -> String {
-        try DurableJSON.encode(
-            HistoryEvent.Kind.executionStarted(
-                .init(
-                    name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
-                    queue: request.queue, priority: request.priority
-                )
+        try DurableJSON.encode(Self.startEvent(request, executionID: executionID))
+    }
+
+    /// The `executionStarted` message of a new instance.
+    static func startEvent(_ request: StartRequest, executionID: String) -> HistoryEvent.Kind {
+        .executionStarted(
+            .init(
+                name: request.name, version: request.version ?? "", input: request.input, executionID: executionID, traceContext: request.traceContext,
+                queue: request.queue, priority: request.priority
             )
         )
     }

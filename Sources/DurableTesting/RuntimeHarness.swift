@@ -27,6 +27,16 @@ public struct RuntimeHarness: Sendable {
         self.task = Task { try await runtime.run() }
     }
 
+    /// Returns once the runtime has registered its node (and takes eager starts), or throws after
+    /// `timeout`.
+    public func waitUntilRegistered(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !self.runtime.isRegistered {
+            guard ContinuousClock.now < deadline else { throw ConformanceFailure("the runtime did not register within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Shuts the runtime down gracefully and waits for it.
     public func stop() async throws {
         self.runtime.beginShutdown()

@@ -206,11 +206,7 @@ private func eagerStarts(_ factory: ProviderConformance.Factory) async throws {
     let registry = try registry { try $0.register(Chain()); try $0.register(Add()); try $0.register(Waiter()) }
     try await withRuntime(provider: provider, registry: registry) { harness in
         let runtime = harness.runtime
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !runtime.isRegistered {
-            try require(ContinuousClock.now < deadline, "the runtime did not register within 30 s")
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try await harness.waitUntilRegistered()
         let client = runtime.client
         let id = try await client.start(Chain.self, input: 100)
         let output = try await client.result(of: Chain.self, instanceID: id, timeout: .seconds(30))

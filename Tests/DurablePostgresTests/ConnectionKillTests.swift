@@ -55,8 +55,7 @@ struct ConnectionKillTests {
             logger.logLevel = ProcessInfo.processInfo.environment["DURABLE_KILL_LOG"] == nil ? .critical : .debug
             let runtime = RuntimeHarness(provider: provider, registry: registry, configuration: RuntimeHarness.configuration(node: "killed"), logger: logger)
             let client = eagerStarts ? runtime.runtime.client : DurableClient(provider: provider)
-            let registered = ContinuousClock.now + .seconds(30)
-            while eagerStarts, !runtime.runtime.isRegistered, ContinuousClock.now < registered { try await Task.sleep(for: .milliseconds(10)) }
+            if eagerStarts { try await runtime.waitUntilRegistered() }
             var ids = try await (0..<30).asyncMap { try await client.start(FiveSteps.self, input: $0 * 100) }
             // Kill every other backend of the database, five times, while the instances run and
             // more are started: a start that returned must have created its instance.
