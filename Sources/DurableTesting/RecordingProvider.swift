@@ -14,6 +14,7 @@ public final class RecordingProvider: DurableProvider {
 
     public let base: any DurableProvider
     private let records = Mutex<(claims: [(String, ContinuousClock.Instant)], abandons: [Abandon])>(([], []))
+    private let completionHold = Mutex<(@Sendable () async -> Void)?>(nil)
 
     public init(_ base: any DurableProvider) {
         self.base = base
@@ -25,6 +26,12 @@ public final class RecordingProvider: DurableProvider {
     /// When each instance or task was claimed, in order.
     public func claims(of id: String) -> [ContinuousClock.Instant] {
         self.records.withLock { $0.claims.filter { $0.0 == id }.map(\.1) }
+    }
+
+    /// Runs `hold` before every write of activity outcomes (alone or with a turn), so that a test
+    /// can keep outcomes waiting for their write; `nil` writes them at once again.
+    public func holdCompletions(_ hold: (@Sendable () async -> Void)?) {
+        self.completionHold.withLock { $0 = hold }
     }
 
     private func record(claimed ids: [String]) {
@@ -70,11 +77,13 @@ public final class RecordingProvider: DurableProvider {
         return result
     }
     public func completeActivities(_ completions: [ActivityCompletion], claim: ClaimRequest?) async throws -> ActivityCompletionResult {
+        await self.completionHold.withLock { $0 }?()
         let result = try await self.base.completeActivities(completions, claim: claim)
         self.record(claimed: result.claimed.map(\.lease.id))
         return result
     }
     public func completeActivity(_ completion: ActivityCompletion, committing turn: TurnCommit) async throws -> CompletionCommit {
+        await self.completionHold.withLock { $0 }?()
         let result = try await self.base.completeActivity(completion, committing: turn)
         if case .committed(let prefetched) = result { self.record(claimed: prefetched.map(\.lease.id)) }
         return result

@@ -172,6 +172,7 @@ final class BenchEnvironment {
             sum.turns += next.turns
             sum.joinedTurns += next.joinedTurns
             sum.activities += next.activities
+            sum.eagerStarts += next.eagerStarts
         }
     }
 

@@ -38,14 +38,16 @@ extension DurableRuntime {
                 return try await self.provider.claimActivities(request)
             },
             takesOver: { $0.deliveryCount > 1 },
-            process: { item in await self.processActivity(item) },
+            process: { item, slot in await self.processActivity(item, lane: lane, slot: slot) },
             handBack: { item in
                 await self.attempt(self.logger) { try await self.provider.abandonActivity(item.lease, delay: .zero, reason: .interrupted) }
             }
         )
     }
 
-    func processActivity(_ item: ActivityWorkItem) async {
+    /// Runs one activity attempt and reports how it ended. Once its code has ended, its `slot` goes
+    /// to the next activity of `lane` while the outcome is written (``ActivityLane/handOver()``).
+    func processActivity(_ item: ActivityWorkItem, lane: ActivityLane, slot: DispatchSlot) async {
         let request = item.request
         var logger = self.logger
         logger[metadataKey: "durable.instance"] = .string(item.instanceID)
@@ -56,7 +58,7 @@ extension DurableRuntime {
         if item.cancelRequested {
             logger.info("reporting the cancellation of an activity whose node stopped before it did")
             let failure = FailureDetails(DurableError(.cancelled, "cancelled by its orchestration; its node stopped before it reported how it ended", instanceID: item.instanceID, name: request.name))
-            await self.complete(item, .failed(failure), logger: logger)
+            await self.complete(item, lane: lane, slot: slot, .failed(failure), logger: logger)
             return
         }
         if item.deliveryCount > 1 {
@@ -74,7 +76,7 @@ extension DurableRuntime {
             logger.error("poisoned: failing the activity", metadata: ["error": "\(error)"])
             self.counters.withLock { $0.poisoned += 1 }
             self.metrics.poisoned(.activities, name: request.name)
-            await self.complete(item, .failed(FailureDetails(error)), logger: logger)
+            await self.complete(item, lane: lane, slot: slot, .failed(FailureDetails(error)), logger: logger)
             return
         }
         guard let handler = self.registry.activity(name: request.name) else {
@@ -84,7 +86,7 @@ extension DurableRuntime {
             self.countMissingHandler(kind: "activity", name: request.name)
             if let limit = self.configuration.missingHandlerLimit, misses >= limit {
                 let error = DurableError(.activityNotRegistered, "no node had activity '\(request.name)' after \(misses) claims", instanceID: item.instanceID, name: request.name)
-                await self.complete(item, .failed(FailureDetails(error)), logger: logger)
+                await self.complete(item, lane: lane, slot: slot, .failed(FailureDetails(error)), logger: logger)
                 return
             }
             logger.warning(
@@ -187,7 +189,7 @@ extension DurableRuntime {
             self.lanes[request.queueName]?.wake.signal()
         case .success(let output):
             self.metrics.attempt(activity: request.name, .completed, duration: duration)
-            await self.complete(item, .completed(output), logger: logger)
+            await self.complete(item, lane: lane, slot: slot, .completed(output), logger: logger)
         case .failure(WorkInterruption.leaseLost):
             self.metrics.attempt(activity: request.name, .leaseLost, duration: duration)
             self.metrics.leaseLost(.activities)
@@ -197,7 +199,7 @@ extension DurableRuntime {
             logger.info("activity cancelled by its orchestration")
             let message = abandoned.map { "cancelled by its orchestration; abandoned after it did not stop within \($0)" } ?? "cancelled by its orchestration"
             let failure = FailureDetails(DurableError(.cancelled, message, instanceID: item.instanceID, name: request.name))
-            await self.complete(item, .failed(failure), logger: logger)
+            await self.complete(item, lane: lane, slot: slot, .failed(failure), logger: logger)
         case .failure(let error) where self.stopping && (error is CancellationError || Task.isCancelled):
             self.metrics.attempt(activity: request.name, .interrupted, duration: duration)
             logger.info("activity interrupted by shutdown; handing it back")
@@ -215,7 +217,7 @@ extension DurableRuntime {
             } else {
                 self.metrics.attempt(activity: request.name, .failed, duration: duration)
                 logger.info("activity failed", metadata: ["error": "\(failure)"])
-                await self.complete(item, .failed(failure), logger: logger)
+                await self.complete(item, lane: lane, slot: slot, .failed(failure), logger: logger)
             }
         }
     }
@@ -251,8 +253,13 @@ extension DurableRuntime {
         return try await self.provider.heartbeatActivity(lease, details: details, extendBy: extendBy)
     }
 
-    private func complete(_ item: ActivityWorkItem, _ outcome: ActivityOutcome, logger: Logger) async {
+    private func complete(_ item: ActivityWorkItem, lane: ActivityLane, slot: DispatchSlot, _ outcome: ActivityOutcome, logger: Logger) async {
         let lease = item.lease
+        // Only the write is left: a slot held through it (a group commit's WAL flush and its
+        // confirmation) would keep the next activity waiting on the database, not on running code.
+        let handedOver = lane.handOver()
+        if handedOver { slot.free() }
+        defer { if handedOver { lane.recorded() } }
         await withLeaseHeld(every: self.configuration.leaseRenewalInterval, renew: { try await self.provider.renewActivity(lease) }) {
             await self.record(item, outcome, logger: logger)
         }

@@ -32,7 +32,7 @@ extension DurableRuntime {
                 return try await self.provider.claimOrchestrations(request)
             },
             takesOver: { $0.deliveryCount > 1 },
-            process: { item in await self.processTurn(item) },
+            process: { item, _ in await self.processTurn(item) },
             handBack: { item in
                 await self.attempt(self.logger) { try await self.provider.abandonOrchestration(item.lease, delay: .zero, reason: .interrupted) }
             }

@@ -20,7 +20,9 @@ public final class DurableRuntime: Service, Sendable {
         /// the slots bound how many turns a node has between claim and commit: with few of them, a
         /// burst of cheap turns (timers coming due together) waits for slots while the cores idle.
         public var orchestrationConcurrency: Int
-        /// Activities run at once (of the default task queue, unless `activityQueues` says otherwise).
+        /// Activities whose code runs at once (of the default task queue, unless `activityQueues`
+        /// says otherwise). An activity's slot is freed when its code ends, while its outcome waits
+        /// for its write; up to four outcomes per slot may wait so, beyond that it keeps its slot.
         public var activityConcurrency: Int
         /// The task queues this node takes activities from (``TaskQueue``), each with its
         /// concurrency limit. Defaults to the default queue with `activityConcurrency`; a node meant
@@ -326,7 +328,7 @@ public final class DurableRuntime: Service, Sendable {
         local: LocalWork<Item>,
         claim: @escaping @Sendable (_ limit: Int, _ searchesOrphans: Bool) async throws -> ClaimResult<Item>,
         takesOver: (Item) -> Bool,
-        process: @escaping @Sendable (Item) async -> Void,
+        process: @escaping @Sendable (Item, DispatchSlot) async -> Void,
         handBack: @escaping @Sendable (Item) async -> Void
     ) async {
         // Subscribed before the first claim: a notification sent in between must not be lost.
@@ -348,15 +350,18 @@ public final class DurableRuntime: Service, Sendable {
             func start(_ item: Item) {
                 inFlight.add(1)
                 group.addTask {
-                    await process(item)
-                    // A freed slot matters only when the dispatcher was full (work may be waiting
-                    // unclaimed); otherwise notifications wake it for new work, and a claim now would
-                    // most likely find nothing and delay the next wake-up. The count after this
-                    // task's own decrement tells: of tasks finishing together exactly one sees the
-                    // dispatcher go from full to not full (reading the count afterwards, both could
-                    // miss it, and the full dispatcher slept until the safety poll).
-                    let remaining = inFlight.add(-1)
-                    if remaining == concurrency - 1 || self.stopping { wake.signal() }
+                    let slot = DispatchSlot {
+                        // A freed slot matters only when the dispatcher was full (work may be waiting
+                        // unclaimed); otherwise notifications wake it for new work, and a claim now
+                        // would most likely find nothing and delay the next wake-up. The count after
+                        // this slot's own decrement tells: of slots freed together exactly one sees
+                        // the dispatcher go from full to not full (reading the count afterwards, both
+                        // could miss it, and the full dispatcher slept until the safety poll).
+                        let remaining = inFlight.add(-1)
+                        if remaining == concurrency - 1 || self.stopping { wake.signal() }
+                    }
+                    await process(item, slot)
+                    slot.free()
                 }
             }
             // Whether there may be work to claim: not after a wake-up that only handed over local
