@@ -1,7 +1,7 @@
 import Synchronization
 
-/// The result of a task, awaited until it arrives or until the waiter gives up on it
-/// (``abandon()``), whichever comes first; the task itself runs on.
+/// The result of work, awaited until it arrives (``finish(_:)``) or until the waiter gives up on it
+/// (``abandon()``), whichever comes first; the work itself runs on.
 final class Abandonable<T: Sendable>: Sendable {
     private enum State {
         case running
@@ -10,10 +10,6 @@ final class Abandonable<T: Sendable>: Sendable {
     }
 
     private let state = Mutex(State.running)
-
-    init(_ task: Task<T, any Error>) {
-        Task { self.finish(await task.result) }
-    }
 
     /// The task's result, or `nil` once abandoned.
     func result() async -> Result<T, any Error>? {
@@ -35,7 +31,8 @@ final class Abandonable<T: Sendable>: Sendable {
         self.finish(nil)
     }
 
-    private func finish(_ result: Result<T, any Error>?) {
+    /// Delivers the work's result (`nil`: abandoned); only the first call counts.
+    func finish(_ result: Result<T, any Error>?) {
         let waiter: CheckedContinuation<Result<T, any Error>?, Never>? = self.state.withLock { state in
             switch state {
             case .done: return nil

@@ -7,7 +7,7 @@ extension DurableRuntime {
     /// within a round trip instead of at its next renewal.
     func runCancellationListener() async {
         for await taskID in self.provider.activityCancellations() {
-            self.runningActivities.withLock { $0[taskID] }?.signal()
+            self.runningActivities.withLock { $0[taskID] }?()
         }
     }
 
@@ -135,18 +135,17 @@ extension DurableRuntime {
         span.attributes["durable.activity.attempt"] = item.attempt
         span.attributes["durable.execution.id"] = item.executionID
         span.attributes["durable.lease.epoch"] = Int(item.lease.epoch)
-        let renewNow = WakeSignal()
-        self.runningActivities.withLock { $0[lease.id] = renewNow }
-        defer { _ = self.runningActivities.withLock { $0.removeValue(forKey: lease.id) } }
-        var result = await withLeaseRenewal(
+        let keeping = LeaseRenewal<Payload>(
             every: renewal,
             maxDuration: self.configuration.maxActivityDuration,
-            renewNow: renewNow,
             checkBy: silenceCheck,
             gracePeriod: self.configuration.activityGracePeriod,
             renew: { try await self.renew(lease, heartbeat, timeout: heartbeatTimeout, extendBy: heartbeatLease) },
             onRenewalError: { [logger] in logger.warning("lease renewal failed", metadata: ["error": "\($0)"]) }
-        ) {
+        )
+        self.runningActivities.withLock { $0[lease.id] = keeping.renewNow }
+        defer { _ = self.runningActivities.withLock { $0.removeValue(forKey: lease.id) } }
+        var result = await keeping.run {
             try await withTimeout(
                 request.timeout,
                 error: DurableError(

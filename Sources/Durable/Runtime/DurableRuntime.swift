@@ -168,8 +168,8 @@ public final class DurableRuntime: Service, Sendable {
     /// The provider's clock minus this node's, as of the last claimed turn: the `now` of turns this
     /// node commits with an activity outcome, without a claim that would read the provider's clock.
     let providerClockOffset = Mutex<TimeInterval>(0)
-    /// The running activity attempts by task id: a signal renews the lease at once.
-    let runningActivities = Mutex<[String: WakeSignal]>([:])
+    /// The running activity attempts by task id, each with what renews its lease at once.
+    let runningActivities = Mutex<[String: @Sendable () -> Void]>([:])
 
     /// What this runtime did so far.
     public var statistics: Statistics { self.counters.withLock { $0 } }
