@@ -177,6 +177,7 @@ struct Bench: AsyncParsableCommand {
         for run in (warmUp ? 0 : 1)...runs {
             let count = run == 0 ? max(10, n / 10) : n
             let environment = try await BenchEnvironment(url: url, bench: self)
+            try await environment.waitUntilNodesRegistered()
             let before = try await environment.commits()
             let (rate, polls) = try await self.measure(environment, O.self, count: count)
             // Backends report their transaction counts when they exit (or within seconds): stop the
@@ -236,6 +237,7 @@ struct Bench: AsyncParsableCommand {
         var p99: [Double] = []
         for run in 0...self.runs {
             let environment = try await BenchEnvironment(url: url, bench: self)
+            try await environment.waitUntilNodesRegistered()
             let client = environment.startingClient
             var samples: [Double] = []
             for i in 0..<(run == 0 ? 20 : self.samples) {

@@ -221,6 +221,20 @@ final class BenchEnvironment {
         }
     }
 
+    /// Waits until every node has registered: worker processes take a moment to start, and a node
+    /// registers before it takes eager starts. Throughput and latency runs time the work, as a
+    /// deployed fleet meets it, not the nodes' start (session 21; until then they timed both).
+    func waitUntilNodesRegistered(timeout: Duration = .seconds(60)) async throws {
+        let expected = self.bench.processes > 0 ? self.bench.processes : self.runtimes.count
+        let deadline = ContinuousClock.now + timeout
+        while try await self.client.listNodes(staleAfter: .seconds(10)).filter(\.isAlive).count < expected
+            || !self.runtimes.allSatisfy(\.isRegistered)
+        {
+            guard ContinuousClock.now < deadline else { throw ValidationError("the nodes did not register within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Waits until the `count` instances just started have finished, counting those not finished
     /// (pending or running): instances that finished before them (the finished workload's seeded
     /// ones) neither count nor are read by a poll.
