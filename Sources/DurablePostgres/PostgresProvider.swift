@@ -47,9 +47,17 @@ public final class PostgresProvider: DurableProvider, Service {
             tls: configuration.clientTLS
         )
         clientConfiguration.options.maximumConnections = configuration.maxConnections
-        // No keep-alive queries: an idle node should cost the database (almost) nothing; idle
-        // connections are closed after a minute and reopened on demand.
+        // No keep-alive queries: an idle node should cost the database (almost) nothing. Two
+        // connections stay open (an idle node's heartbeats and polls use them); the others are
+        // closed after 10 s idle and reopened on demand.
         clientConfiguration.options.keepAliveBehavior = nil
+        clientConfiguration.options.minimumConnections = 2
+        // Not PostgresNIO's minute: the pool arms an idle timer every time a connection beyond the
+        // minimum goes back idle, a `Task.sleep` whose timer stays allocated until its deadline even
+        // once the next lease cancelled it. A busy node released connections ~1,000 times a second,
+        // so a minute of cancelled timers held ~40 MB (the soak workload, docs/performance.md,
+        // session 21).
+        clientConfiguration.options.connectionIdleTimeout = .seconds(10)
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
         // Every pooled connection works in the configured schema, with plans that keep to the indexes.
         clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)] + Configuration.plannerSettings
