@@ -18,9 +18,17 @@ import PostgresNIO
 /// fenced, so a second run of one that did commit is rejected or changes nothing. Statements inside
 /// an explicit transaction need none of this: `COMMIT` answers after committing.
 extension PostgresClient {
-    /// Runs a prepared write; returns its rows once its transaction has committed.
-    func write<Statement: PreparedQuery>(_ statement: Statement, logger: Logger) async throws -> [PostgresRow] {
-        try await self.confirmed(logger: logger) { try await $0.execute(statement, logger: logger).rows() }
+    /// Runs a prepared write; returns its rows once its transaction has committed, or at once when
+    /// `needsConfirmation` says its rows hand over nothing that acts on the write (a claim that
+    /// leased nothing: rolled back, it changed nothing anyone relies on).
+    func write<Statement: PreparedQuery>(
+        _ statement: Statement, logger: Logger, needsConfirmation: ([PostgresRow]) -> Bool = { _ in true }
+    ) async throws -> [PostgresRow] {
+        try await self.withConnection { connection in
+            let rows = try await connection.execute(statement, logger: logger).rows()
+            if needsConfirmation(rows) { try await connection.confirmCommit(logger: logger) }
+            return rows
+        }
     }
 
     /// Runs a write; returns its rows once its transaction has committed.

@@ -20,11 +20,15 @@ extension PostgresProvider {
         let stale = request.orphanStaleness.map(\.seconds)
         return try await self.withRetry("claiming activities", statement: "claim_activities") {
             // visible_at moves to the end of the lease, so "visible now" also covers expired leases.
+            // A claim that leased nothing needs no confirmation: nothing runs on its word (a
+            // session it took over from a dead node is taken again by the next claim if it rolled
+            // back). An idle node's polls so cost one statement each.
             let rows = try await self.write(
                 ClaimActivitiesStatement(
                     owner: owner, queue: request.queue, limit: request.limit, leaseSeconds: self.leaseSeconds, names: names, stale: stale,
                     sessions: request.sessionsOfDeadNodes, liveness: (request.staleNodeAfter ?? .seconds(30)).seconds
-                )
+                ),
+                needsConfirmation: ClaimActivitiesStatement.leasedAny
             )
             var items: [ActivityWorkItem] = []
             var nextVisible: Double?

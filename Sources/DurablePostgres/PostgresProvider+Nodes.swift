@@ -28,7 +28,10 @@ extension PostgresProvider {
         let queues = node.capabilities.servedQueues
         let turnQueues = node.capabilities.orchestrationQueues ?? [TaskQueue.defaultName]
         let rows = try await self.withRetry("heartbeat of node '\(node.id)'", statement: "heartbeat") {
-            try await self.client.write(
+            // Not confirmed (`PostgresClient.write`): what it reads acts on nothing it wrote, and a
+            // beat rolled back after its rows arrived is only a missed beat, the next one 10 s on.
+            // An idle node's heartbeats so cost one statement each.
+            try await self.client.query(
                 """
                 WITH beat AS (
                     UPDATE nodes SET heartbeat_at = now() WHERE id = \(node.id) AND incarnation = \(node.incarnation) RETURNING 1
@@ -59,7 +62,7 @@ extension PostgresProvider {
                              FROM unnest(\(queues)::text[]) WITH ORDINALITY AS u(q, n) ORDER BY u.n)::float8[]
                 """,
                 logger: self.logger
-            )
+            ).collect()
         }
         let (beats, orphans, next, incarnation, stale, alive, turns, oldestTurn, ready, oldest) = try rows[0].decode(
             (Int64, Bool, Double?, String?, [String], Int64, [Int64], [Double], [Int64], [Double]).self

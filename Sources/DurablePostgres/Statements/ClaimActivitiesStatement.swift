@@ -23,6 +23,18 @@ struct ClaimActivitiesStatement: PreparedQuery {
     static let placeholder = ClaimActivitiesStatement()
     static let sql = placeholder.query.sql
 
+    /// Whether the claim's rows lease a task (a row with a task id; a row without one carries only
+    /// the next due time). Undecodable rows count as leasing, so they are confirmed.
+    static func leasedAny(_ rows: [PostgresRow]) -> Bool {
+        rows.contains { row in
+            do {
+                return try row.makeRandomAccess()[0].decode(String?.self) != nil
+            } catch {
+                return true
+            }
+        }
+    }
+
     var query: PostgresQuery {
         """
         WITH orphaned AS (

@@ -32,9 +32,11 @@ extension PreparedQuery {
 extension PostgresProvider {
     /// Runs a prepared write on a pooled connection; returns its rows once it has committed
     /// (`PostgresClient.write`, which says why).
-    func write<Statement: PreparedQuery>(_ statement: Statement) async throws -> [PostgresRow] {
+    func write<Statement: PreparedQuery>(
+        _ statement: Statement, needsConfirmation: ([PostgresRow]) -> Bool = { _ in true }
+    ) async throws -> [PostgresRow] {
         assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
-        return try await self.client.write(statement, logger: self.logger)
+        return try await self.client.write(statement, logger: self.logger, needsConfirmation: needsConfirmation)
     }
 
     /// Runs a turn claim on a pooled connection and returns its rows without waiting for its commit
