@@ -20,7 +20,8 @@ extension PostgresProvider {
         public var leaseDuration: Duration
         /// The largest payload accepted, in bytes.
         public var maxPayloadBytes: Int
-        /// Connections in the pool (the LISTEN connection comes on top).
+        /// Connections in the pool (the LISTEN connection comes on top). Two stay open; the others
+        /// are opened on demand and closed after 10 s idle.
         public var maxConnections: Int
 
         /// - Throws: `invalidInput` for a malformed URL or schema name.
