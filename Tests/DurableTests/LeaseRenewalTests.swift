@@ -19,11 +19,14 @@ import Testing
 
     @Test func workThatEndsBeforeItsFirstRenewalIsNeverRenewed() async throws {
         let renewals = Renewals()
-        let keeping = LeaseRenewal<Int>(every: .milliseconds(200), renew: { renewals.renew() }, onRenewalError: { _ in })
+        let started = ContinuousClock.now
+        // An interval the work cannot outlast even on a loaded machine (it returns at once).
+        let keeping = LeaseRenewal<Int>(every: .seconds(2), renew: { renewals.renew() }, onRenewalError: { _ in })
         let result = try await keeping.run { 42 }.get()
         #expect(result == 42)
-        // Past the first renewal's due time: the stopped entry did not fire.
-        try await Task.sleep(for: .milliseconds(400))
+        try #require(ContinuousClock.now - started < .seconds(2), "the work outlasted the interval; nothing to check")
+        // Past the first renewal's due time: the entry, stopped with the work, did not fire.
+        try await Task.sleep(until: started + .milliseconds(2_300))
         #expect(renewals.count.load(ordering: .relaxed) == 0)
     }
 
