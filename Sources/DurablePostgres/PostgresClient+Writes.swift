@@ -24,11 +24,7 @@ extension PostgresClient {
     func write<Statement: PreparedQuery>(
         _ statement: Statement, logger: Logger, needsConfirmation: ([PostgresRow]) -> Bool = { _ in true }
     ) async throws -> [PostgresRow] {
-        try await self.withConnection { connection in
-            let rows = try await connection.execute(statement, logger: logger).rows()
-            if needsConfirmation(rows) { try await connection.confirmCommit(logger: logger) }
-            return rows
-        }
+        try await self.confirmed(logger: logger, needsConfirmation: needsConfirmation) { try await $0.execute(statement, logger: logger).rows() }
     }
 
     /// Runs a write; returns its rows once its transaction has committed.
@@ -36,11 +32,14 @@ extension PostgresClient {
         try await self.confirmed(logger: logger) { try await $0.query(query, logger: logger).collect() }
     }
 
-    /// Runs `write` on a pooled connection and confirms its commit on the same connection.
-    private func confirmed(logger: Logger, _ write: (PostgresConnection) async throws -> [PostgresRow]) async throws -> [PostgresRow] {
+    /// Runs `write` on a pooled connection and confirms its commit on the same connection, unless
+    /// `needsConfirmation` says its rows need none.
+    private func confirmed(
+        logger: Logger, needsConfirmation: ([PostgresRow]) -> Bool = { _ in true }, _ write: (PostgresConnection) async throws -> [PostgresRow]
+    ) async throws -> [PostgresRow] {
         try await self.withConnection { connection in
             let rows = try await write(connection)
-            try await connection.confirmCommit(logger: logger)
+            if needsConfirmation(rows) { try await connection.confirmCommit(logger: logger) }
             return rows
         }
     }

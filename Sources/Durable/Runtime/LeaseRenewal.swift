@@ -94,16 +94,21 @@ final class LeaseRenewal<T: Sendable>: Sendable {
 
     /// Renews at once: a hint (a cancellation request) that the work should learn of now.
     func renewNow() {
-        let start = self.state.withLock { state -> Bool in
+        let next = self.state.withLock { state -> HintStep in
             switch state.phase {
             case .idle:
                 state.hinted = true
-                return false
-            case .waiting: return true
-            case .renewing, .ended: return false
+                return .none
+            case .waiting: return .start
+            case .renewing: return .signal
+            case .ended: return .none
             }
         }
-        if start { self.startRenewing() } else { self.hint.signal() }
+        switch next {
+        case .none: break
+        case .start: self.startRenewing()
+        case .signal: self.hint.signal()
+        }
     }
 
     /// Sets the first renewal up, at its due time (at once after an early ``renewNow()``).
@@ -139,17 +144,17 @@ final class LeaseRenewal<T: Sendable>: Sendable {
 
     /// The first renewal came due or was asked for: from now on a task renews.
     private func startRenewing() {
-        let token = self.state.withLock { state -> DeadlineQueue.Token?? in
+        let token = self.state.withLock { state -> DeadlineQueue.Token? in
+            let token: DeadlineQueue.Token?
             switch state.phase {
-            case .idle, .waiting(_):
-                let token: DeadlineQueue.Token? = if case .waiting(let token) = state.phase { token } else { nil }
-                state.phase = .renewing(Task { await self.renewals() })
-                return .some(token)
-            case .renewing, .ended:
-                return .none
+            case .idle: token = nil
+            case .waiting(let waiting): token = waiting
+            case .renewing, .ended: return nil
             }
+            state.phase = .renewing(Task { await self.renewals() })
+            return token
         }
-        if case .some(.some(let token)) = token { DeadlineQueue.shared.cancel(token) }
+        if let token { DeadlineQueue.shared.cancel(token) }
     }
 
     private func renewals() async {
@@ -205,4 +210,14 @@ final class LeaseRenewal<T: Sendable>: Sendable {
         }
         if ended { DeadlineQueue.shared.cancel(token) }
     }
+}
+
+/// What a ``LeaseRenewal/renewNow()`` hint does in each phase.
+private enum HintStep {
+    /// Before the run (the run starts the renewals at once) or after it.
+    case none
+    /// The first renewal was not due yet: it starts now.
+    case start
+    /// The renewals run: the next one comes now.
+    case signal
 }
