@@ -15,6 +15,8 @@ public final class RecordingProvider: DurableProvider {
     public let base: any DurableProvider
     private let records = Mutex<(claims: [(String, ContinuousClock.Instant)], abandons: [Abandon])>(([], []))
     private let completionHold = Mutex<(@Sendable () async -> Void)?>(nil)
+    private let reads = Mutex<[String: Int]>([:])
+    private let completionsMuted = Atomic(false)
 
     public init(_ base: any DurableProvider) {
         self.base = base
@@ -32,6 +34,17 @@ public final class RecordingProvider: DurableProvider {
     /// can keep outcomes waiting for their write; `nil` writes them at once again.
     public func holdCompletions(_ hold: (@Sendable () async -> Void)?) {
         self.completionHold.withLock { $0 = hold }
+    }
+
+    /// How often the instance was read (``DurableProvider/instance(id:)``) through this provider.
+    public func instanceReads(of id: String) -> Int {
+        self.reads.withLock { $0[id, default: 0] }
+    }
+
+    /// Completion notifications subscribed from now on never arrive: a waiting client learns of a
+    /// completion only some other way.
+    public func muteCompletionNotifications() {
+        self.completionsMuted.store(true, ordering: .relaxed)
     }
 
     private func record(claimed ids: [String]) {
@@ -96,7 +109,10 @@ public final class RecordingProvider: DurableProvider {
     public func heartbeatActivity(_ lease: Lease, details: Payload?, extendBy: Duration?) async throws -> Bool {
         try await self.base.heartbeatActivity(lease, details: details, extendBy: extendBy)
     }
-    public func instance(id: String) async throws -> InstanceInfo? { try await self.base.instance(id: id) }
+    public func instance(id: String) async throws -> InstanceInfo? {
+        self.reads.withLock { $0[id, default: 0] += 1 }
+        return try await self.base.instance(id: id)
+    }
     public func history(instanceID: String) async throws -> [HistoryEvent] { try await self.base.history(instanceID: instanceID) }
     public func listInstances(_ query: InstanceQuery) async throws -> InstancePage { try await self.base.listInstances(query) }
     public func purgeInstances(_ query: PurgeQuery) async throws -> Int { try await self.base.purgeInstances(query) }
@@ -115,6 +131,9 @@ public final class RecordingProvider: DurableProvider {
     public func deregisterNode(_ node: NodeRegistration) async throws { try await self.base.deregisterNode(node) }
     public func listNodes(staleAfter: Duration) async throws -> [NodeInfo] { try await self.base.listNodes(staleAfter: staleAfter) }
     public func notifications(_ channel: NotificationChannel) -> AsyncStream<Void> { self.base.notifications(channel) }
-    public func completionNotifications(instanceID: String) -> AsyncStream<Void> { self.base.completionNotifications(instanceID: instanceID) }
+    public func completionNotifications(instanceID: String) -> AsyncStream<Void> {
+        guard !self.completionsMuted.load(ordering: .relaxed) else { return AsyncStream { _ in } }
+        return self.base.completionNotifications(instanceID: instanceID)
+    }
     public func activityCancellations() -> AsyncStream<String> { self.base.activityCancellations() }
 }

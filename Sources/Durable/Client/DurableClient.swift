@@ -140,37 +140,23 @@ public struct DurableClient: Sendable {
     }
 
     /// Waits until the instance finishes; throws `timedOut` after `timeout`. Woken by the provider's
-    /// completion notifications, with a long re-check in case one is missed.
+    /// completion notifications, with a long re-check in case one is missed, and, for a runtime's
+    /// ``DurableRuntime/client``, by that runtime's own commits.
     public func waitForCompletion(instanceID: String, timeout: Duration) async throws -> InstanceInfo {
-        let deadline = ContinuousClock.now + timeout
-        let wake = WakeSignal()
-        // Subscribed before the first read, so a completion between the read and the wait wakes us.
-        let notifications = self.provider.completionNotifications(instanceID: instanceID)
-        let listener = Task {
-            for await _ in notifications { wake.signal() }
-        }
-        defer { listener.cancel() }
-        while true {
-            let info = try await self.status(instanceID: instanceID)
-            if info.status.isTerminal { return info }
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else {
-                throw DurableError(
-                    .timedOut,
-                    "instance '\(instanceID)' did not finish within \(timeout) (status \(info.status.rawValue))",
-                    instanceID: instanceID,
-                    name: info.name
-                )
-            }
-            try Task.checkCancellation()
-            await wake.wait(timeout: min(remaining, .seconds(5)))
+        switch try await self.waitForEnd(instanceID: instanceID, timeout: timeout) {
+        case .read(let info): info
+        case .completedHere: try await self.status(instanceID: instanceID)
         }
     }
 
     /// Waits for a typed orchestration's output; throws `orchestrationFailed` (with the failure) or
     /// `cancelled` when it did not complete.
     public func result<O: Orchestration>(of type: O.Type, instanceID: String, timeout: Duration) async throws -> O.Output {
-        let info = try await self.waitForCompletion(instanceID: instanceID, timeout: timeout)
+        let info: InstanceInfo
+        switch try await self.waitForEnd(instanceID: instanceID, timeout: timeout) {
+        case .completedHere(let output): return try output.decode(O.Output.self)
+        case .read(let read): info = read
+        }
         switch info.status {
         case .completed:
             return try (info.output ?? .null).decode(O.Output.self)
@@ -185,6 +171,44 @@ public struct DurableClient: Sendable {
                 version: info.version,
                 failure: info.failure
             )
+        }
+    }
+
+    /// How a wait for an instance's end ended.
+    private enum Ended {
+        /// Read from the provider, in a terminal status.
+        case read(InstanceInfo)
+        /// Completed, with this output, by a turn the client's own runtime committed.
+        case completedHere(Payload)
+    }
+
+    private func waitForEnd(instanceID: String, timeout: Duration) async throws -> Ended {
+        let deadline = ContinuousClock.now + timeout
+        let wake = WakeSignal()
+        // Subscribed before the first read, so a completion between the read and the wait wakes us.
+        let notifications = self.provider.completionNotifications(instanceID: instanceID)
+        let listener = Task {
+            for await _ in notifications { wake.signal() }
+        }
+        defer { listener.cancel() }
+        let local = self.runtime?.localOutcomes
+        let watch = local?.watch(instanceID, wake: wake)
+        defer { if let local, let watch { local.stopWatching(watch) } }
+        while true {
+            if let output = watch?.output { return .completedHere(output) }
+            let info = try await self.status(instanceID: instanceID)
+            if info.status.isTerminal { return .read(info) }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else {
+                throw DurableError(
+                    .timedOut,
+                    "instance '\(instanceID)' did not finish within \(timeout) (status \(info.status.rawValue))",
+                    instanceID: instanceID,
+                    name: info.name
+                )
+            }
+            try Task.checkCancellation()
+            await wake.wait(timeout: min(remaining, .seconds(5)))
         }
     }
 

@@ -239,6 +239,7 @@ extension DurableRuntime {
         }
         if let outcome = result.outcome {
             self.metrics.finished(orchestration: orchestration, status: outcome.metricLabel)
+            if case .completed(let output) = outcome { self.localOutcomes.completed(instanceID, output: output) }
         }
         if let outcome = result.outcome, case .continuedAsNew = outcome {} else if let outcome = result.outcome {
             logger.debug("execution ended", metadata: ["durable.outcome": "\(outcome)"])

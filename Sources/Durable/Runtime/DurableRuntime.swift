@@ -165,6 +165,8 @@ public final class DurableRuntime: Service, Sendable {
     /// node took in passing, waiting for a free slot.
     let localTurns: LocalWork<OrchestrationWorkItem>
     let completions: CompletionBatcher
+    /// Completions this node committed, for its own clients that wait for them.
+    let localOutcomes = LocalOutcomes()
     /// The provider's clock minus this node's, as of the last claimed turn: the `now` of turns this
     /// node commits with an activity outcome, without a claim that would read the provider's clock.
     let providerClockOffset = Mutex<TimeInterval>(0)
