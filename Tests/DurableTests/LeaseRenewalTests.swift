@@ -61,16 +61,18 @@ import Testing
     @Test func workThatIgnoresItsInterruptionIsAbandonedAfterTheGracePeriod() async {
         let renewals = Renewals()
         renewals.cancel.store(true, ordering: .relaxed)
-        let release = Atomic(false)
+        let release = Latch()
         let keeping = LeaseRenewal<Int>(
             every: .milliseconds(20), gracePeriod: .milliseconds(50), renew: { renewals.renew() }, onRenewalError: { _ in }
         )
         let result = await keeping.run {
-            // Ignores cancellation until the test lets it go.
-            while !release.load(ordering: .relaxed) { usleep(1000) }
+            // Ignores cancellation until the test lets it go, without holding a thread: one of the
+            // two a 2-core machine's tasks share, blocked until the abandonment came, stalled the
+            // whole parallel test run for seconds (and failed timing-sensitive scenarios).
+            await release.wait()
             return 1
         }
-        release.store(true, ordering: .relaxed)
+        release.open()
         guard case .failure(WorkInterruption.abandoned(.cancelRequested, let after)) = result else {
             Issue.record("expected the abandonment, got \(result)")
             return
@@ -91,5 +93,30 @@ import Testing
             return
         }
         #expect(limit == .milliseconds(50))
+    }
+}
+
+/// Resumes its waiters once opened, and ignores cancellation, as work that ignores its
+/// interruption does.
+private final class Latch: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = self.state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = self.state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }
