@@ -45,7 +45,7 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     private let maxWriters: Int
     private let maxBatch: Int
     private let deadline: Duration
-    private let state = Mutex<(pending: [Entry], writers: Int)>(([], 0))
+    private let state = Mutex<(pending: [Entry], writers: Int, alone: Int)>(([], 0, 0))
     private let grouped = Atomic(0)
     private let merges = Atomic(0)
     private let alone = Atomic(false)
@@ -54,6 +54,21 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     var groupedStatements: Int { self.grouped.load(ordering: .relaxed) }
     /// Groups that ran as one merged statement.
     var mergedGroups: Int { self.merges.load(ordering: .relaxed) }
+
+    /// Whether a write may go its own way instead of running alone in the group: `true` when no
+    /// writer runs and no other such write does. Pair with ``endAlone()``.
+    func beginAlone() -> Bool {
+        self.state.withLock { state in
+            guard state.writers == 0, state.alone == 0 else { return false }
+            state.alone += 1
+            return true
+        }
+    }
+
+    /// Ends the write ``beginAlone()`` let go its own way.
+    func endAlone() {
+        self.state.withLock { $0.alone -= 1 }
+    }
 
     /// From now on, runs even a statement that comes alone as a merged one, for tests: the merged
     /// statement otherwise runs only when statements arrive together, which a test cannot arrange

@@ -1,10 +1,13 @@
 public import Durable
 import Foundation
+import Synchronization
 
 extension ProviderConformance {
-    /// Checks of eager starts (``DurableInstances/createInstance(_:claimingFirstTurnFor:)``).
+    /// Checks of eager starts (``DurableInstances/createInstance(_:claimingFirstTurnFor:)`` and
+    /// ``DurableInstances/createInstance(_:claimingFirstTurnFor:committing:)``).
     static let startChecks: [Check] = [
-        Check(name: "an eager start leases the first turn to its starter", body: eagerStart)
+        Check(name: "an eager start leases the first turn to its starter", body: eagerStart),
+        Check(name: "a start that commits its first turn records both", body: startWithFirstTurn),
     ]
 }
 
@@ -44,4 +47,55 @@ private func eagerStart(_ factory: ProviderConformance.Factory) async throws {
     try require(taken[0].lease.epoch > lost.lease.epoch && taken[0].deliveryCount == 2, "the takeover is a newer epoch and delivery 2: \(taken[0])")
     try await requireError(.leaseLost, "a commit with the expired eager lease") { try await commitFirstTurn(expiring, lost) }
     try await commitFirstTurn(expiring, taken[0])
+}
+
+private func startWithFirstTurn(_ factory: ProviderConformance.Factory) async throws {
+    let provider = try await factory(.seconds(60))
+    let request = StartRequest(instanceID: "first-turn", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
+    let asked = Atomic(0)
+    // Two activities, one of them leased to the starter by the commit.
+    let turn: @Sendable (OrchestrationWorkItem) async -> TurnCommit? = { item in
+        asked.add(1, ordering: .relaxed)
+        return firstTurn(item, scheduling: [(1, "Work", nil), (2, "Work", nil)], prefetch: ClaimRequest(owner: "starter", limit: 1))
+    }
+    let (result, first) = try await provider.createInstance(request, claimingFirstTurnFor: "starter", committing: turn)
+    try require(result == .created, "a start of a new id creates it, got \(result)")
+    switch first {
+    case .none:
+        throw ConformanceFailure("a start of a new id returns its first turn, committed or claimed")
+    case .claimed(let item):
+        // A provider may leave the turn claimed: then it is the starter's, as an eager start's.
+        try require(item.lease.owner == "starter" && item.history.isEmpty, "the claimed turn is the starter's: \(item.lease)")
+        try await provider.commitTurn(item.lease, firstTurn(item, scheduling: [(1, "Work", nil), (2, "Work", nil)], prefetch: nil))
+    case .committed(let item, let commit, let prefetched):
+        try require(asked.load(ordering: .relaxed) == 1, "the turn was asked for once, not \(asked.load(ordering: .relaxed)) times")
+        try require(item.lease.owner == "starter" && commit.result.newEvents.count == 3, "the committed turn is the one computed: \(commit.result.newEvents)")
+        try require(prefetched.map(\.request.operationID) == [1] && prefetched.allSatisfy { $0.lease.owner == "starter" },
+                    "the commit leased the first activity to the starter: \(prefetched.map(\.lease))")
+        let others = try await provider.claimActivities(ClaimRequest(owner: "other", limit: 10)).items
+        try require(others.map(\.request.operationID) == [2], "the activity the commit did not lease is claimable: \(others.map(\.lease))")
+    }
+    let history = try await provider.history(instanceID: "first-turn")
+    guard history.count == 3, case .executionStarted = history[0].kind else {
+        throw ConformanceFailure("the history holds the start and the turn's events, got \(history.map(\.kind))")
+    }
+    let status = try await provider.instance(id: "first-turn")?.status
+    try require(status == .running, "the instance runs after its first turn, got \(String(describing: status))")
+    let claimed = try await provider.claimOrchestrations(ClaimRequest(owner: "other", limit: 10)).items
+    try require(claimed.isEmpty, "nothing is left to claim after the first turn: \(claimed.map(\.lease))")
+
+    // An existing id: nothing is computed, nothing claimed.
+    asked.store(0, ordering: .relaxed)
+    let (again, none) = try await provider.createInstance(request, claimingFirstTurnFor: "starter", committing: turn)
+    guard again == .alreadyExists, case .none = none, asked.load(ordering: .relaxed) == 0 else {
+        throw ConformanceFailure("a start of an existing id is idempotent and asks for no turn, got \(again), \(none)")
+    }
+
+    // A starter that offers no turn keeps it claimed.
+    let plain = StartRequest(instanceID: "first-turn-declined", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
+    guard case (.created, .claimed(let item)) = try await provider.createInstance(plain, claimingFirstTurnFor: "starter", committing: { _ in nil }) else {
+        throw ConformanceFailure("a start whose starter offers no turn leaves it claimed")
+    }
+    try require(item.lease.owner == "starter", "the declined turn is leased to the starter: \(item.lease)")
+    try await commitFirstTurn(provider, item)
 }

@@ -63,6 +63,19 @@ public final class RecordingProvider: DurableProvider {
         self.record(claimed: turn.map { [$0.lease.id] } ?? [])
         return (result, turn)
     }
+    public func createInstance(
+        _ request: StartRequest,
+        claimingFirstTurnFor owner: String,
+        committing firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
+    ) async throws -> (StartResult, FirstTurn) {
+        let (result, first) = try await self.base.createInstance(request, claimingFirstTurnFor: owner, committing: firstTurn)
+        switch first {
+        case .none: break
+        case .claimed(let item): self.record(claimed: [item.lease.id])
+        case .committed(let item, _, let prefetched): self.record(claimed: [item.lease.id] + prefetched.map(\.lease.id))
+        }
+        return (result, first)
+    }
     public func signalWithStart(_ request: StartRequest, event: HistoryEvent.Kind) async throws -> StartResult {
         try await self.base.signalWithStart(request, event: event)
     }

@@ -13,6 +13,24 @@ extension InMemoryProvider {
         try await self.start(request, claimingFirstTurnFor: owner)
     }
 
+    /// The start, then the turn committed under the lease the start took: nobody else can take the
+    /// turn in between, and nothing of this provider outlives a crash that would split the two.
+    public func createInstance(
+        _ request: StartRequest,
+        claimingFirstTurnFor owner: String,
+        committing firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
+    ) async throws -> (StartResult, FirstTurn) {
+        let (result, claimed) = try await self.start(request, claimingFirstTurnFor: owner)
+        guard let item = claimed else { return (result, .none) }
+        guard let commit = await firstTurn(item) else { return (result, .claimed(item)) }
+        do {
+            return (result, .committed(item, commit, prefetched: try await self.commitTurn(item.lease, commit)))
+        } catch {
+            // The turn stays claimed, and its starter runs it again as any claimed turn.
+            return (result, .claimed(item))
+        }
+    }
+
     private func start(_ request: StartRequest, claimingFirstTurnFor owner: String?) async throws -> (StartResult, OrchestrationWorkItem?) {
         try ProviderValidation.start(request, limit: self.maxPayloadBytes)
         let now = self.now()

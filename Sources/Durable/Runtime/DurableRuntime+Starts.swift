@@ -13,18 +13,70 @@ extension DurableRuntime {
         DurableClient(provider: self.provider, tracer: self.tracer, runtime: self)
     }
 
-    /// Starts `request`, claiming its first turn for this node when ``mayStartEagerly(_:)``.
+    /// Starts `request`, claiming its first turn for this node when ``mayStartEagerly(_:)``; the
+    /// provider may commit that turn, computed here, with the start (one transaction instead of
+    /// two, and no hand-over to the dispatcher).
     func start(_ request: StartRequest) async throws -> StartResult {
         guard self.mayStartEagerly(request) else { return try await self.provider.createInstance(request) }
-        let (result, turn) = try await self.provider.createInstance(request, claimingFirstTurnFor: self.registration.leaseOwner)
-        if let turn {
-            self.counters.withLock { $0.eagerStarts += 1 }
-            self.metrics.eagerStart()
-            self.localTurns.push([turn])
+        let started = ContinuousClock.now
+        let (result, first) = try await self.provider.createInstance(request, claimingFirstTurnFor: self.registration.leaseOwner) { item in
+            await self.firstTurn(item)
+        }
+        switch first {
+        case .none:
+            break
+        case .claimed(let item):
+            self.countEagerStart()
+            // Perhaps computed, but not committed: the dispatcher runs it from the start.
+            self.engine.evict(instanceID: item.lease.id)
+            self.localTurns.push([item])
             // Local work, not a reason to claim: the dispatcher starts the turn and sleeps again.
             self.orchestrationWake.signal(claim: false)
+        case .committed(let item, let commit, let prefetched):
+            self.countEagerStart()
+            self.metrics.turn(orchestration: item.instance.name, .committed, duration: ContinuousClock.now - started)
+            self.committed(commit.result, instanceID: item.lease.id, orchestration: item.instance.name, now: item.claimedAt, prefetched: prefetched, logger: self.logger)
         }
         return result
+    }
+
+    private func countEagerStart() {
+        self.counters.withLock { $0.eagerStarts += 1 }
+        self.metrics.eagerStart()
+    }
+
+    /// The commit of the first turn of an instance this node starts, computed for the start's own
+    /// commit; `nil` when there is none to offer (no handler here, the node stopping, or the turn
+    /// running past ``Configuration/maxTurnDuration``, which would hold the caller's start): the
+    /// turn then stays claimed, and the dispatcher runs it as any other.
+    func firstTurn(_ item: OrchestrationWorkItem) async -> TurnCommit? {
+        guard !self.stopping else { return nil }
+        var traced = item
+        let span = self.startTurnSpan(&traced)
+        defer { span.end() }
+        let turn = traced
+        let computed = Abandonable<TurnResult?>()
+        Task { computed.finish(.success(self.computeFirstTurn(turn))) }
+        let timer = DeadlineQueue.shared.schedule(at: .now + self.configuration.maxTurnDuration) { computed.abandon() }
+        let outcome = await computed.result()
+        DeadlineQueue.shared.cancel(timer)
+        guard case .success(let result?)? = outcome else { return nil }
+        span.attributes["durable.turn.new_events"] = result.newEvents.count
+        let trace = self.tracer.carrier(for: span.context)
+        return TurnCommit(consumedMessageIDs: turn.messages.map(\.id), result: result.tracing(trace), prefetch: self.prefetchRequest)
+    }
+
+    private func computeFirstTurn(_ item: OrchestrationWorkItem) -> TurnResult? {
+        self.providerClockOffset.withLock { $0 = item.claimedAt.timeIntervalSinceNow }
+        self.metrics.record(self.metrics.startToFirstTurn, from: item.instance.createdAt, to: item.claimedAt)
+        do throws(DurableError) {
+            return try self.engine.runTurn(instanceID: item.lease.id, history: item.history, messages: item.messages.map(\.kind), now: item.claimedAt)
+        } catch where error.code == .orchestrationNotRegistered {
+            return nil
+        } catch {
+            self.logger.error("orchestration failed by the engine", metadata: ["durable.instance": .string(item.lease.id), "error": "\(error)"])
+            return Self.failure(of: item, error)
+        }
     }
 
     /// Whether a start may claim its first turn for this node: eager starts on, the node running,

@@ -18,6 +18,22 @@ public protocol DurableInstances: Sendable {
     /// Conformance: "an eager start leases the first turn to its starter".
     func createInstance(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?)
 
+    /// An eager start (``createInstance(_:claimingFirstTurnFor:)``) whose first turn may be
+    /// committed in the same step: when the call created the instance, the provider may hand the
+    /// claimed turn to `firstTurn`, which computes it, and commit the start and that turn together,
+    /// atomically (`.committed`, as ``DurableTurns/commitTurn(_:_:)`` would commit it under the
+    /// turn's lease), or leave the turn claimed for the starter (`.claimed`), when `firstTurn`
+    /// returns `nil` or whenever the provider prefers (the default never commits). Either way the
+    /// start is committed when this returns; an id that exists returns `.alreadyExists` and
+    /// `.none`, without calling `firstTurn`.
+    ///
+    /// Conformance: "a start that commits its first turn records both".
+    func createInstance(
+        _ request: StartRequest,
+        claimingFirstTurnFor owner: String,
+        committing firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
+    ) async throws -> (StartResult, FirstTurn)
+
     /// Enqueues a message for an instance's current execution: an event or a cancellation. Throws
     /// `instanceNotFound` for an unknown instance and `invalidInput` for an event to a finished one;
     /// cancelling a finished instance does nothing.
@@ -47,5 +63,15 @@ extension DurableInstances {
     /// For providers without eager starts: a plain start, whose first turn is claimed as any other.
     public func createInstance(_ request: StartRequest, claimingFirstTurnFor owner: String) async throws -> (StartResult, OrchestrationWorkItem?) {
         (try await self.createInstance(request), nil)
+    }
+
+    /// For providers that do not commit a start with its first turn: the turn stays claimed.
+    public func createInstance(
+        _ request: StartRequest,
+        claimingFirstTurnFor owner: String,
+        committing firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
+    ) async throws -> (StartResult, FirstTurn) {
+        let (result, turn) = try await self.createInstance(request, claimingFirstTurnFor: owner)
+        return (result, turn.map { .claimed($0) } ?? .none)
     }
 }
