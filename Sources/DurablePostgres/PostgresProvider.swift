@@ -217,28 +217,3 @@ public final class PostgresProvider: DurableProvider, Service {
         DurableError(.leaseLost, "the \(what) lease \(lease) of '\(lease.owner)' is no longer current", instanceID: lease.id)
     }
 }
-
-
-/// Lets callers wait until something started; once open, waiting costs one lock.
-final class StartGate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = self.state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let open = self.state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if open { continuation.resume() }
-        }
-    }
-}

@@ -61,7 +61,7 @@ import Testing
     @Test func workThatIgnoresItsInterruptionIsAbandonedAfterTheGracePeriod() async {
         let renewals = Renewals()
         renewals.cancel.store(true, ordering: .relaxed)
-        let release = Latch()
+        let release = StartGate()
         let keeping = LeaseRenewal<Int>(
             every: .milliseconds(20), gracePeriod: .milliseconds(50), renew: { renewals.renew() }, onRenewalError: { _ in }
         )
@@ -93,30 +93,5 @@ import Testing
             return
         }
         #expect(limit == .milliseconds(50))
-    }
-}
-
-/// Resumes its waiters once opened, and ignores cancellation, as work that ignores its
-/// interruption does.
-private final class Latch: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let now = self.state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if now { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiters = self.state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
     }
 }
