@@ -45,7 +45,7 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     private let maxWriters: Int
     private let maxBatch: Int
     private let deadline: Duration
-    private let state = Mutex<(pending: [Entry], writers: Int, alone: Int)>(([], 0, 0))
+    private let state = Mutex<(pending: [Entry], writers: Int, solos: Int)>(([], 0, 0))
     private let grouped = Atomic(0)
     private let merges = Atomic(0)
     private let alone = Atomic(false)
@@ -55,19 +55,19 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     /// Groups that ran as one merged statement.
     var mergedGroups: Int { self.merges.load(ordering: .relaxed) }
 
-    /// Whether a write may go its own way instead of running alone in the group: `true` when no
-    /// writer runs and no other such write does. Pair with ``endAlone()``.
-    func beginAlone() -> Bool {
+    /// Whether a write may go its own way (solo) instead of running alone in the group: `true`
+    /// when no writer runs and no other solo write does. Pair with ``endSolo()``.
+    func beginSolo() -> Bool {
         self.state.withLock { state in
-            guard state.writers == 0, state.alone == 0 else { return false }
-            state.alone += 1
+            guard state.writers == 0, state.solos == 0 else { return false }
+            state.solos += 1
             return true
         }
     }
 
-    /// Ends the write ``beginAlone()`` let go its own way.
-    func endAlone() {
-        self.state.withLock { $0.alone -= 1 }
+    /// Ends the write ``beginSolo()`` let go its own way.
+    func endSolo() {
+        self.state.withLock { $0.solos -= 1 }
     }
 
     /// From now on, runs even a statement that comes alone as a merged one, for tests: the merged

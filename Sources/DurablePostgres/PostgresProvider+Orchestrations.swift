@@ -27,8 +27,8 @@ extension PostgresProvider {
         committing firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
     ) async throws -> (StartResult, FirstTurn) {
         var retried = false
-        if !owner.isEmpty, self.starts.beginAlone() {
-            defer { self.starts.endAlone() }
+        if !owner.isEmpty, self.starts.beginSolo() {
+            defer { self.starts.endSolo() }
             do {
                 switch try await self.startWithFirstTurn(request, owner: owner, firstTurn) {
                 case .started(let result, let first): return (result, first)

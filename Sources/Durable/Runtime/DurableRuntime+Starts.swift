@@ -14,8 +14,8 @@ extension DurableRuntime {
     }
 
     /// Starts `request`, claiming its first turn for this node when ``mayStartEagerly(_:)``; the
-    /// provider may commit that turn, computed here, with the start (one transaction instead of
-    /// two, and no hand-over to the dispatcher).
+    /// provider may commit that turn, computed here, together with the start (no hand-over to the
+    /// dispatcher, and in PostgreSQL one confirmation for both writes).
     func start(_ request: StartRequest) async throws -> StartResult {
         guard self.mayStartEagerly(request) else { return try await self.provider.createInstance(request) }
         let started = ContinuousClock.now
