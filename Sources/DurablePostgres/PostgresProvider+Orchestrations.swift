@@ -18,7 +18,10 @@ extension PostgresProvider {
     /// A start that would run alone (no other start runs) commits its first turn right
     /// after it, on the same connection, and one confirmation covers both writes (a statement that
     /// succeeds on a connection proves the earlier ones committed): the turn needs no hand-over to
-    /// the dispatcher, and the start no confirmation of its own. Under load, starts share
+    /// the dispatcher, and the start no confirmation of its own. Nor its own WAL flush: the start
+    /// commits asynchronously, and the turn's commit, which waits for the flush of its own commit
+    /// record (and for synchronous standbys), makes everything written before it durable, the
+    /// start included; the caller hears of the start only after that. Under load, starts share
     /// transactions (group commit) and first turns share merged commits, which cost the database
     /// less than two statements per start, so the turn stays claimed.
     public func createInstance(
@@ -64,7 +67,7 @@ extension PostgresProvider {
         let create = CreateInstanceStatement(
             instanceID: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
             input: request.input.json, start: try DurableJSON.encode(startEvent), channel: self.configuration.channel, queue: request.queueName,
-            priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds
+            priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds, asynchronous: true
         )
         let limit = self.configuration.maxPayloadBytes
         let attempts = Atomic(0)
@@ -82,6 +85,9 @@ extension PostgresProvider {
                     (try? ProviderValidation.turn(commit.result, limit: limit, instanceID: item.lease.id)) != nil,
                     case let (statement, activities) = try self.commitStatement(item.lease, commit), statement.rowsToLock == [item.lease.id]
                 else {
+                    // The start alone must be durable before it is reported: a write that waits
+                    // for the flush (an id's commit record, nothing else) flushes it too.
+                    try await connection.query("SELECT txid_current()", logger: self.logger)
                     try await connection.confirmCommit(logger: self.logger)
                     return .started(.created, .claimed(item))
                 }
