@@ -432,16 +432,23 @@ extension PostgresProvider {
         completing: (completion: ActivityCompletion, message: String)? = nil
     ) async throws -> (fenced: Int64, completed: Bool, prefetched: [ActivityWorkItem]) {
         let (statement, activities) = try self.commitStatement(lease, commit, completing: completing)
-        let owner = commit.prefetch?.owner ?? ""
         // GroupCommit bounds each batch itself: a deadline here would also count the time queued
         // behind other batches, and give up on a statement that still runs and commits.
         let rows = try await self.withRetry("committing a turn of \(lease)", statement: "commit_turn", deadline: .seconds(3600)) {
             try await self.commits.execute(statement)
         }
-        let (fenced, ids, operations, _, completed) = try rows[0].decode((Int64, [String], [Int], Int64, Bool).self)
+        return try Self.committedTurn(rows[0], activities: activities, commit: commit, instanceID: lease.id)
+    }
+
+    /// What ``CommitTurnStatement``'s row says: the fence count, whether the activity's lease was
+    /// current, and the activities it leased to the committer.
+    static func committedTurn(
+        _ row: PostgresRow, activities: [ActivityRequest], commit: TurnCommit, instanceID: String
+    ) throws -> (fenced: Int64, completed: Bool, prefetched: [ActivityWorkItem]) {
+        let (fenced, ids, operations, _, completed) = try row.decode((Int64, [String], [Int], Int64, Bool).self)
         guard !ids.isEmpty, let executionID = ids.first?.split(separator: "|").dropLast().last.map(String.init) else { return (fenced, completed, []) }
         let prefetched = Self.prefetchedItems(
-            ids: ids, operations: operations, requests: activities, owner: owner, instanceID: lease.id, executionID: executionID
+            ids: ids, operations: operations, requests: activities, owner: commit.prefetch?.owner ?? "", instanceID: instanceID, executionID: executionID
         )
         return (fenced, completed, prefetched)
     }

@@ -64,11 +64,7 @@ extension PostgresProvider {
         try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
         let startEvent = Self.startEvent(request, executionID: executionID)
-        let create = CreateInstanceStatement(
-            instanceID: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
-            input: request.input.json, start: try DurableJSON.encode(startEvent), channel: self.configuration.channel, queue: request.queueName,
-            priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds, asynchronous: true
-        )
+        let create = try self.createStatement(request, executionID: executionID, startEvent: startEvent, owner: owner, asynchronous: true)
         let limit = self.configuration.maxPayloadBytes
         let attempts = Atomic(0)
         return try await self.withRetry("starting instance '\(request.instanceID)' with its first turn", statement: "create_instance_with_turn") {
@@ -92,17 +88,24 @@ extension PostgresProvider {
                     return .started(.created, .claimed(item))
                 }
                 let committed = try await connection.execute(statement, logger: self.logger).rows()
-                let (fenced, ids, operations, _, _) = try committed[0].decode((Int64, [String], [Int], Int64, Bool).self)
+                let (fenced, _, prefetched) = try Self.committedTurn(committed[0], activities: activities, commit: commit, instanceID: item.lease.id)
                 // No row to fence: the start rolled back after its rows arrived.
                 guard fenced == 2 else { throw UnconfirmedCommit() }
                 try await connection.confirmCommit(logger: self.logger)
-                let prefetched = Self.prefetchedItems(
-                    ids: ids, operations: operations, requests: activities, owner: commit.prefetch?.owner ?? "", instanceID: item.lease.id,
-                    executionID: executionID
-                )
                 return .started(.created, .committed(item, commit, prefetched: prefetched))
             }
         }
+    }
+
+    /// The statement that creates `request`'s instance, leased to `owner` unless it is empty.
+    private func createStatement(
+        _ request: StartRequest, executionID: String, startEvent: HistoryEvent.Kind, owner: String, asynchronous: Bool = false
+    ) throws -> CreateInstanceStatement {
+        CreateInstanceStatement(
+            instanceID: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
+            input: request.input.json, start: try DurableJSON.encode(startEvent), channel: self.configuration.channel, queue: request.queueName,
+            priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds, asynchronous: asynchronous
+        )
     }
 
     /// A start, eager when `owner` is not empty; `retried` when an earlier attempt of this start may
@@ -110,19 +113,12 @@ extension PostgresProvider {
     private func start(_ request: StartRequest, claimingFirstTurnFor owner: String, retried: Bool = false) async throws -> (StartResult, OrchestrationWorkItem?) {
         try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
-        let version = request.version ?? ""
         let startEvent = Self.startEvent(request, executionID: executionID)
-        let start = try DurableJSON.encode(startEvent)
+        let create = try self.createStatement(request, executionID: executionID, startEvent: startEvent, owner: owner)
         let attempts = Atomic(0)
         return try await self.withRetry("starting instance '\(request.instanceID)'", statement: "create_instance", deadline: .seconds(3600)) {
             let attempt = attempts.add(1, ordering: .relaxed).newValue
-            let rows = try await self.starts.execute(
-                CreateInstanceStatement(
-                    instanceID: request.instanceID, name: request.name, version: version, executionID: executionID,
-                    input: request.input.json, start: start, channel: self.configuration.channel, queue: request.queueName,
-                    priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds
-                )
-            )
+            let rows = try await self.starts.execute(create)
             for row in rows {
                 let cells = row.makeRandomAccess()
                 guard try cells["created"].decode(Int64.self) > 0 else { continue }
