@@ -12,7 +12,7 @@ import Prometheus
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
-        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), footprint (what a kept execution, an activity in flight and a claimed turn cost in memory), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node), query (query round trips, from a kept execution and by replay), publish (one publication to --publish-count subscribers), update (update round trips), heartbeat, schedules, keyed (fanout5 started over --concurrency-keys keys with a --concurrency-limit each, against fanout5 by id); those after history-engine are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
+        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), footprint (what a kept execution, an activity in flight and a claimed turn cost in memory), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node), query (query round trips, from a kept execution and by replay), publish (one publication to --publish-count subscribers), update (update round trips), heartbeat, schedules, keyed (fanout5 started over --concurrency-keys keys with a --concurrency-limit each, against fanout5 by id), processes (fanout5 with --processes worker processes, 3 when not given, against one in-process node, in pairs that alternate which runs first); those after history-engine are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
     )
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
@@ -127,6 +127,7 @@ struct Bench: AsyncParsableCommand {
             case "footprint": results[workload] = try await self.footprint(url: url)
             case "scale": results[workload] = try await self.scale(url: url)
             case "finished": results[workload] = try await self.finished(url: url)
+            case "processes": results[workload] = try await self.processesAgainstInProcess(url: url)
             case "timers": results[workload] = try await self.timers(url: url)
             case "resume": results[workload] = try await self.resume(url: url)
             case "query": results[workload] = try await self.queries(url: url)
@@ -407,6 +408,7 @@ struct Bench: AsyncParsableCommand {
         "fanout5 orchestrations/s": ">= 300", "fanout5 activities/s": ">= 1500", "fanout5 commits/orchestration": "<= 4",
         "chain10 orchestrations/s": ">= 150", "latency p50 ms": "<= 5", "latency p99 ms": "<= 20", "wake p50 ms": "<= 2",
         "idle statements/min": "<= 12", "soak last/first": "<= 1.2", "finished finished/empty": ">= 0.9",
+        "processes processes/in-process": ">= 1",
         "timers lag p99 ms": "<= 1000", "timers lag max ms": "<= 2000", "query memory p50 ms": "<= 3", "publish deliver ms": "<= 1000",
     ]
 
