@@ -15,90 +15,8 @@ extension PostgresProvider {
         try await self.start(request, claimingFirstTurnFor: owner)
     }
 
-    /// A start that would run alone (no other start runs) commits its first turn right
-    /// after it, on the same connection, and one confirmation covers both writes (a statement that
-    /// succeeds on a connection proves the earlier ones committed): the turn needs no hand-over to
-    /// the dispatcher, and the start no confirmation of its own. Nor its own WAL flush: the start
-    /// commits asynchronously, and the turn's commit, which waits for the flush of its own commit
-    /// record (and for synchronous standbys), makes everything written before it durable, the
-    /// start included; the caller hears of the start only after that. Under load, starts share
-    /// transactions (group commit) and first turns share merged commits, which cost the database
-    /// less than two statements per start, so the turn stays claimed.
-    public func createInstance(
-        _ request: StartRequest,
-        claimingFirstTurnFor owner: String,
-        committing firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
-    ) async throws -> (StartResult, FirstTurn) {
-        var retried = false
-        if !owner.isEmpty, self.starts.beginSolo() {
-            defer { self.starts.endSolo() }
-            do {
-                switch try await self.startWithFirstTurn(request, owner: owner, firstTurn) {
-                case .started(let result, let first): return (result, first)
-                // The id exists, perhaps created by an attempt whose answer was lost: the plain
-                // start sorts that out.
-                case .exists(let afterRetry): retried = afterRetry
-                }
-            } catch let error as DurableError where error.code == .invalidInput || error.code == .payloadTooLarge {
-                throw error
-            } catch {
-                self.logger.debug("a start with its first turn failed; starting without it", metadata: ["error": "\(String(reflecting: error))"])
-                retried = true
-            }
-        }
-        let (result, turn) = try await self.start(request, claimingFirstTurnFor: owner, retried: retried)
-        return (result, turn.map { .claimed($0) } ?? .none)
-    }
-
-    private enum StartWithFirstTurn {
-        case started(StartResult, FirstTurn)
-        /// The id exists (nothing was written by the last attempt); `retried` when an earlier one
-        /// may have created it.
-        case exists(retried: Bool)
-    }
-
-    /// The start, then its first turn, on one connection.
-    private func startWithFirstTurn(
-        _ request: StartRequest, owner: String, _ firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
-    ) async throws -> StartWithFirstTurn {
-        try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
-        let executionID = UUID().uuidString.lowercased()
-        let startEvent = Self.startEvent(request, executionID: executionID)
-        let create = try self.createStatement(request, executionID: executionID, startEvent: startEvent, owner: owner, asynchronous: true)
-        let limit = self.configuration.maxPayloadBytes
-        let attempts = Atomic(0)
-        return try await self.withRetry("starting instance '\(request.instanceID)' with its first turn", statement: "create_instance_with_turn") {
-            let attempt = attempts.add(1, ordering: .relaxed).newValue
-            return try await self.client.withConnection { connection -> StartWithFirstTurn in
-                let rows = try await connection.execute(create, logger: self.logger).rows()
-                guard let cells = rows.first?.makeRandomAccess(), try cells["created"].decode(Int64.self) > 0,
-                    let messageID = try cells["message_id"].decode(Int64?.self)
-                else { return .exists(retried: attempt > 1) }
-                let item = try Self.eagerTurn(cells, owner: owner, epoch: 1, message: InboxMessage(id: messageID, kind: startEvent))
-                // A turn that needs more than the one statement, or one over the payload limit, is
-                // run again by the dispatcher, which knows what to do with it.
-                guard let commit = await firstTurn(item), Self.fitsOneStatement(commit.result),
-                    (try? ProviderValidation.turn(commit.result, limit: limit, instanceID: item.lease.id)) != nil,
-                    case let (statement, activities) = try self.commitStatement(item.lease, commit), statement.rowsToLock == [item.lease.id]
-                else {
-                    // The start alone must be durable before it is reported: a write that waits
-                    // for the flush (an id's commit record, nothing else) flushes it too.
-                    try await connection.query("SELECT txid_current()", logger: self.logger)
-                    try await connection.confirmCommit(logger: self.logger)
-                    return .started(.created, .claimed(item))
-                }
-                let committed = try await connection.execute(statement, logger: self.logger).rows()
-                let (fenced, _, prefetched) = try Self.committedTurn(committed[0], activities: activities, commit: commit, instanceID: item.lease.id)
-                // No row to fence: the start rolled back after its rows arrived.
-                guard fenced == 2 else { throw UnconfirmedCommit() }
-                try await connection.confirmCommit(logger: self.logger)
-                return .started(.created, .committed(item, commit, prefetched: prefetched))
-            }
-        }
-    }
-
     /// The statement that creates `request`'s instance, leased to `owner` unless it is empty.
-    private func createStatement(
+    func createStatement(
         _ request: StartRequest, executionID: String, startEvent: HistoryEvent.Kind, owner: String, asynchronous: Bool = false
     ) throws -> CreateInstanceStatement {
         CreateInstanceStatement(
@@ -110,7 +28,7 @@ extension PostgresProvider {
 
     /// A start, eager when `owner` is not empty; `retried` when an earlier attempt of this start may
     /// have created the instance and lost its answer.
-    private func start(_ request: StartRequest, claimingFirstTurnFor owner: String, retried: Bool = false) async throws -> (StartResult, OrchestrationWorkItem?) {
+    func start(_ request: StartRequest, claimingFirstTurnFor owner: String, retried: Bool = false) async throws -> (StartResult, OrchestrationWorkItem?) {
         try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
         let executionID = UUID().uuidString.lowercased()
         let startEvent = Self.startEvent(request, executionID: executionID)

@@ -28,6 +28,9 @@ public final class PostgresProvider: DurableProvider, Service {
     /// Turn commits and starts, grouped into shared transactions when they arrive together.
     let commits: GroupCommit<CommitTurnStatement>
     let starts: GroupCommit<CreateInstanceStatement>
+    /// The database's clock minus this machine's, in seconds, as a start last read it
+    /// (``databaseNow``): the clock of a first turn computed before its start is written.
+    let databaseClockOffset = Mutex<TimeInterval?>(nil)
     /// The LISTEN connections asked for by subscribers, started by `run()`.
     let listening = Mutex<Set<ListenGroup>>([])
     let listenRequests = AsyncStream.makeStream(of: ListenGroup.self)

@@ -201,9 +201,16 @@ private func sequence(_ factory: ProviderConformance.Factory) async throws {
     }
 }
 
+/// Returns its input at once: a first turn that ends the instance.
+struct Immediate: Orchestration {
+    func run(_ input: Int, context: OrchestrationContext) async throws -> Int { input }
+}
+
 private func eagerStarts(_ factory: ProviderConformance.Factory) async throws {
     let provider = try await factory(.seconds(30))
-    let registry = try registry { try $0.register(Chain()); try $0.register(Add()); try $0.register(Waiter()) }
+    let registry = try registry {
+        try $0.register(Chain()); try $0.register(Add()); try $0.register(Waiter()); try $0.register(Sleepy()); try $0.register(Immediate())
+    }
     try await withRuntime(provider: provider, registry: registry) { harness in
         let runtime = harness.runtime
         try await harness.waitUntilRegistered()
@@ -224,6 +231,20 @@ private func eagerStarts(_ factory: ProviderConformance.Factory) async throws {
         let ended = try await client.waitForCompletion(instanceID: waiting, timeout: .seconds(30))
         try require(ended.status == .cancelled, "terminated right after an eager start, got \(ended.status)")
         try require(runtime.statistics.eagerStarts == 2, "the second start was not eager: \(runtime.statistics)")
+        // First turns that set timers and that end the instance, committed with their starts (the
+        // provider may compute them before the start is written); and an existing id again.
+        let sleepy = try await client.start(Sleepy.self, input: 60)
+        let slept = try await client.result(of: Sleepy.self, instanceID: sleepy, timeout: .seconds(30))
+        try require(slept >= 0.09, "the eager first turn's timers fired too early: \(slept) s")
+        let immediate = try await client.start(Immediate.self, input: 7)
+        try require(try await client.result(of: Immediate.self, instanceID: immediate, timeout: .seconds(30)) == 7, "an eager start that ends at once")
+        let ending = try await client.status(instanceID: immediate)
+        try require(ending.status == .completed && ending.completedAt != nil, "the ended instance's row: \(ending)")
+        try require(try await client.start(Immediate.self, input: 7, instanceID: immediate) == immediate, "a start of an ended id is idempotent")
+        try require(try await client.history(instanceID: immediate).count == 2, "the second start of an ended id wrote nothing")
+        try require(runtime.statistics.eagerStarts == 4, "the timer and ending starts were eager: \(runtime.statistics)")
+        let third = try await client.start(Chain.self, input: 1)
+        try require(try await client.result(of: Chain.self, instanceID: third, timeout: .seconds(30)) == 7, "a chain after the restarted ids")
     }
 }
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 extension DurableRuntime {
     /// A client for this runtime's provider whose starts are eager when they can be
     /// (``Configuration/eagerStarts``): an instance this node can run, on a turn queue it serves,
@@ -19,12 +21,16 @@ extension DurableRuntime {
     func start(_ request: StartRequest) async throws -> StartResult {
         guard self.mayStartEagerly(request) else { return try await self.provider.createInstance(request) }
         let started = ContinuousClock.now
+        let computed = Atomic(false)
         let (result, first) = try await self.provider.createInstance(request, claimingFirstTurnFor: self.registration.leaseOwner) { item in
-            await self.firstTurn(item)
+            let commit = await self.firstTurn(item)
+            if commit != nil { computed.store(true, ordering: .relaxed) }
+            return commit
         }
         switch first {
         case .none:
-            break
+            // The id existed: a turn computed for it before the provider knew is not its execution.
+            if computed.load(ordering: .relaxed) { self.engine.evict(instanceID: request.instanceID) }
         case .claimed(let item):
             self.countEagerStart()
             // Perhaps computed, but not committed: the dispatcher runs it from the start.
@@ -47,10 +53,13 @@ extension DurableRuntime {
 
     /// The commit of the first turn of an instance this node starts, computed for the start's own
     /// commit; `nil` when there is none to offer (no handler here, the node stopping, or the turn
-    /// running past ``Configuration/maxTurnDuration``, which would hold the caller's start): the
-    /// turn then stays claimed, and the dispatcher runs it as any other.
+    /// running past ``Configuration/maxTurnDuration``, which would hold the caller's start, or an
+    /// execution of that id kept here already): the turn then stays claimed, and the dispatcher
+    /// runs it as any other.
     func firstTurn(_ item: OrchestrationWorkItem) async -> TurnCommit? {
-        guard !self.stopping else { return nil }
+        // An execution kept here means the id exists (the provider may ask before it knows): not
+        // one to replace with a new start's.
+        guard !self.stopping, self.engine.cachedStart(instanceID: item.lease.id) == nil else { return nil }
         var traced = item
         let span = self.startTurnSpan(&traced)
         defer { span.end() }

@@ -25,7 +25,10 @@ public protocol DurableInstances: Sendable {
     /// turn's lease), or leave the turn claimed for the starter (`.claimed`), when `firstTurn`
     /// returns `nil` or whenever the provider prefers (the default never commits). Either way the
     /// start is committed when this returns; an id that exists returns `.alreadyExists` and
-    /// `.none`, without calling `firstTurn`.
+    /// `.none`. The provider may hand `firstTurn` the turn before it knows whether the id is new
+    /// (the turn it would claim, with its clock's best reading as `claimedAt` and an unwritten start
+    /// message): when the id then exists, nothing of that turn is written and the starter drops
+    /// what it computed.
     ///
     /// Conformance: "a start that commits its first turn records both".
     func createInstance(
