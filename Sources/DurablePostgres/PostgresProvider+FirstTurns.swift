@@ -5,15 +5,14 @@ import PostgresNIO
 import Synchronization
 
 extension PostgresProvider {
-    /// A start that would run alone (no other start runs) commits its first turn right
-    /// after it, on the same connection, and one confirmation covers both writes (a statement that
-    /// succeeds on a connection proves the earlier ones committed): the turn needs no hand-over to
-    /// the dispatcher, and the start no confirmation of its own. Nor its own WAL flush: the start
-    /// commits asynchronously, and the turn's commit, which waits for the flush of its own commit
-    /// record (and for synchronous standbys), makes everything written before it durable, the
-    /// start included; the caller hears of the start only after that. Under load, starts share
+    /// A start that would run alone (no other start runs) commits its first turn with it: the turn
+    /// needs no hand-over to the dispatcher, and the start no confirmation or WAL flush of its own.
+    /// Once the provider has read the database's clock, the node computes the turn before anything
+    /// is written and one statement inserts the instance as the turn leaves it
+    /// (``startInOneStatement(_:owner:now:_:)``); before that, the start and then the turn's commit
+    /// run on one connection (``startWithFirstTurn(_:owner:_:)``). Under load, starts share
     /// transactions (group commit) and first turns share merged commits, which cost the database
-    /// less than two statements per start, so the turn stays claimed.
+    /// less than a statement of its own per start, so the turn stays claimed.
     public func createInstance(
         _ request: StartRequest,
         claimingFirstTurnFor owner: String,
@@ -52,7 +51,11 @@ extension PostgresProvider {
         case exists(retried: Bool)
     }
 
-    /// The start, then its first turn, on one connection.
+    /// The start, then its first turn, on one connection, and one confirmation for both writes (a
+    /// statement that succeeds on a connection proves the earlier ones committed). The start
+    /// commits asynchronously: the turn's commit, which waits for the flush of its own commit
+    /// record (and for synchronous standbys), makes everything written before it durable, the
+    /// start included, and the caller hears of the start only after that.
     private func startWithFirstTurn(
         _ request: StartRequest, owner: String, _ firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
     ) async throws -> StartWithFirstTurn {
