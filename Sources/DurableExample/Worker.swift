@@ -58,7 +58,7 @@ struct Worker: AsyncParsableCommand {
     var missingHandlerBackoffCapMilliseconds = 60_000
 
     @Option(help: "Serve /metrics, /health/live and /health/ready on this port (or DURABLE_HTTP_PORT); none when unset.")
-    var httpPort = ProcessInfo.processInfo.environment["DURABLE_HTTP_PORT"].flatMap(Int.init)
+    var httpPort: Int?
 
     @Option(help: "The address those endpoints listen on.")
     var httpHost = "0.0.0.0"
@@ -112,7 +112,7 @@ struct Worker: AsyncParsableCommand {
         // Started in order and stopped in reverse: the exporters outlive the runtime and flush.
         var services = telemetry.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         services += [.init(service: provider), .init(service: runtime)]
-        if let port = self.httpPort {
+        if let port = self.httpPort ?? ProcessInfo.processInfo.environment["DURABLE_HTTP_PORT"].flatMap(Int.init) {
             let server = ObservabilityServer.make(
                 host: self.httpHost, port: port, registry: telemetry.prometheus, provider: provider, runtime: runtime, logger: logger
             )

@@ -1,4 +1,4 @@
-public import Durable
+import Durable
 import Foundation
 import Synchronization
 

@@ -70,7 +70,7 @@ private func rateLimitAcrossNodes(_ factory: ProviderConformance.Factory) async 
 struct Napping: Orchestration {
     static let nap = Duration.milliseconds(300)
     func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
-        try await context.createTimer(for: Self.nap).value
+        _ = try await context.createTimer(for: Self.nap).value
         return input
     }
 }
@@ -120,7 +120,7 @@ private func keyedStarts(_ factory: ProviderConformance.Factory) async throws {
 /// Returns its input after a short timer.
 struct Brief: Orchestration {
     func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
-        try await context.createTimer(for: .milliseconds(40)).value
+        _ = try await context.createTimer(for: .milliseconds(40)).value
         return input
     }
 }

@@ -1,6 +1,6 @@
 public import Foundation
 public import Logging
-public import Metrics
+import Metrics
 import Synchronization
 
 /// What orchestration code uses to do anything durable: call activities, sleep, wait for events,

@@ -1,4 +1,4 @@
-public import Metrics
+import Metrics
 
 /// Metrics from orchestration code (``OrchestrationContext/metrics``), emitted when the code makes
 /// a decision for the first time and not again when the history is replayed, like

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A named rate limit shared by the whole fleet: at most `limit` activity attempts per `interval`
 /// start, with bursts of up to `burst` at once. Activities opt in by name

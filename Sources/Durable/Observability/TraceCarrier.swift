@@ -1,4 +1,4 @@
-public import Tracing
+import Tracing
 
 /// A trace context as it travels through the provider, with a start request, an activity task or a
 /// child's start: the tracer's propagation fields (with OpenTelemetry, W3C `traceparent` and
