@@ -57,6 +57,12 @@ struct FirstTurnStartTests {
                 #expect(prefetched.map(\.request.operationID) == [1])
                 #expect(provider.databaseNow != nil, "a start read the database's clock")
             }
+            // The two-statement way writes the start message and the turn's commit deletes it; the
+            // one statement never writes it: three messages in all (two timers and one start).
+            let written = try await PostgresTestDatabase.query(
+                "SELECT last_value FROM \(schema).messages_id_seq"
+            )[0].decode(Int64.self)
+            #expect(written == 3, "the second start took the one statement")
             let two = try await Self.rows(schema, "two-statements")
             let one = try await Self.rows(schema, "one-statement")
             #expect(two.count == 4, "the instance, its timer and two activities: \(two)")
