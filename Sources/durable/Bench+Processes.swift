@@ -21,7 +21,7 @@ extension Bench {
                 let bench = processes ? separate : inProcess
                 let stats = try await bench.throughput(url: url, orchestration: Fanout5.self, activities: 5, n: self.n, runs: 1, warmUp: false)
                 let rate = stats["orchestrations/s"]?.median ?? 0
-                (processes ? { several.append(rate) } : { single.append(rate) })()
+                if processes { several.append(rate) } else { single.append(rate) }
             }
             print("pair \(pair + 1): \(separate.processes) processes \(Int(several[pair])), in-process \(Int(single[pair])) orchestrations/s: \(String(format: "%.2f", several[pair] / single[pair]))")
         }
