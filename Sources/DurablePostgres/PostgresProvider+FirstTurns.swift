@@ -6,13 +6,11 @@ import Synchronization
 
 extension PostgresProvider {
     /// A start that would run alone (no other start runs) commits its first turn with it: the turn
-    /// needs no hand-over to the dispatcher, and the start no confirmation or WAL flush of its own.
-    /// Once the provider has read the database's clock, the node computes the turn before anything
-    /// is written and one statement inserts the instance as the turn leaves it
-    /// (``startInOneStatement(_:owner:now:_:)``); before that, the start and then the turn's commit
-    /// run on one connection (``startWithFirstTurn(_:owner:_:)``). Under load, starts share
-    /// transactions (group commit) and first turns share merged commits, which cost the database
-    /// less than a statement of its own per start, so the turn stays claimed.
+    /// needs no hand-over to the dispatcher, and the start no statement, confirmation or WAL flush
+    /// of its own. The node computes the turn before anything is written, and one statement inserts
+    /// the instance as the turn leaves it (``startInOneStatement(_:owner:now:_:)``). Under load,
+    /// starts share transactions (group commit) and first turns share merged commits, which cost the
+    /// database less than a statement of its own per start, so the turn stays claimed.
     public func createInstance(
         _ request: StartRequest,
         claimingFirstTurnFor owner: String,
@@ -22,12 +20,8 @@ extension PostgresProvider {
         if !owner.isEmpty, self.starts.beginSolo() {
             defer { self.starts.endSolo() }
             do {
-                let started = if let now = self.databaseNow {
-                    try await self.startInOneStatement(request, owner: owner, now: now, firstTurn)
-                } else {
-                    try await self.startWithFirstTurn(request, owner: owner, firstTurn)
-                }
-                switch started {
+                let now = try await self.databaseClock()
+                switch try await self.startInOneStatement(request, owner: owner, now: now, firstTurn) {
                 case .started(let result, let first): return (result, first)
                 // The id exists, perhaps created by an attempt whose answer was lost: the plain
                 // start sorts that out.
@@ -51,56 +45,10 @@ extension PostgresProvider {
         case exists(retried: Bool)
     }
 
-    /// The start, then its first turn, on one connection, and one confirmation for both writes (a
-    /// statement that succeeds on a connection proves the earlier ones committed). The start
-    /// commits asynchronously: the turn's commit, which waits for the flush of its own commit
-    /// record (and for synchronous standbys), makes everything written before it durable, the
-    /// start included, and the caller hears of the start only after that.
-    private func startWithFirstTurn(
-        _ request: StartRequest, owner: String, _ firstTurn: @escaping @Sendable (OrchestrationWorkItem) async -> TurnCommit?
-    ) async throws -> StartWithFirstTurn {
-        try ProviderValidation.start(request, limit: self.configuration.maxPayloadBytes)
-        let executionID = UUID().uuidString.lowercased()
-        let startEvent = Self.startEvent(request, executionID: executionID)
-        let create = try self.createStatement(request, executionID: executionID, startEvent: startEvent, owner: owner, asynchronous: true)
-        let limit = self.configuration.maxPayloadBytes
-        let attempts = Atomic(0)
-        return try await self.withRetry("starting instance '\(request.instanceID)' with its first turn", statement: "create_instance_with_turn") {
-            let attempt = attempts.add(1, ordering: .relaxed).newValue
-            return try await self.client.withConnection { connection -> StartWithFirstTurn in
-                let rows = try await connection.execute(create, logger: self.logger).rows()
-                guard let cells = rows.first?.makeRandomAccess(), try cells["created"].decode(Int64.self) > 0,
-                    let messageID = try cells["message_id"].decode(Int64?.self)
-                else { return .exists(retried: attempt > 1) }
-                let item = try Self.eagerTurn(cells, owner: owner, epoch: 1, message: InboxMessage(id: messageID, kind: startEvent))
-                self.observeDatabaseClock(item.claimedAt)
-                // A turn that needs more than the one statement, or one over the payload limit, is
-                // run again by the dispatcher, which knows what to do with it.
-                guard let commit = await firstTurn(item), Self.fitsOneStatement(commit.result),
-                    (try? ProviderValidation.turn(commit.result, limit: limit, instanceID: item.lease.id)) != nil,
-                    case let (statement, activities) = try self.commitStatement(item.lease, commit), statement.rowsToLock == [item.lease.id]
-                else {
-                    // The start alone must be durable before it is reported: a write that waits
-                    // for the flush (an id's commit record, nothing else) flushes it too.
-                    try await connection.query("SELECT txid_current()", logger: self.logger)
-                    try await connection.confirmCommit(logger: self.logger)
-                    return .started(.created, .claimed(item))
-                }
-                let committed = try await connection.execute(statement, logger: self.logger).rows()
-                let (fenced, _, prefetched) = try Self.committedTurn(committed[0], activities: activities, commit: commit, instanceID: item.lease.id)
-                // No row to fence: the start rolled back after its rows arrived.
-                guard fenced == 2 else { throw UnconfirmedCommit() }
-                try await connection.confirmCommit(logger: self.logger)
-                return .started(.created, .committed(item, commit, prefetched: prefetched))
-            }
-        }
-    }
-
     /// The start and its first turn as one statement (``StartWithTurnStatement``): the node computes
     /// the turn before the instance exists, from the start it is about to write (its turn's clock is
     /// the database's, as last seen, `now`), and one write inserts the instance as that turn leaves
-    /// it. One round trip and one statement less than ``startWithFirstTurn(_:owner:_:)``. A turn
-    /// that needs more than that statement (messages to other instances, or whatever the one-
+    /// it. A turn that needs more than that statement (messages to other instances, or whatever the one-
     /// statement commit does not do) is not committed: the instance is started plainly, its turn
     /// claimed for the starter, who runs it again. When the id exists nothing is written, and the
     /// computed turn is the starter's to drop (the contract says so).
@@ -147,9 +95,20 @@ extension PostgresProvider {
     }
 
     /// The database's clock as this provider last saw it, carried forward by the local clock; `nil`
-    /// until a start has read it.
+    /// until a start or ``databaseClock()`` has read it.
     var databaseNow: Date? {
         self.databaseClockOffset.withLock { $0 }.map { Date().addingTimeInterval($0) }
+    }
+
+    /// The database's clock: as last seen, or read now (once in a provider's life, before its first
+    /// start with a turn computed in advance).
+    func databaseClock() async throws -> Date {
+        if let now = self.databaseNow { return now }
+        let now = try await self.withRetry("reading the database's clock", statement: "database_clock") {
+            try await self.client.query("SELECT now()", logger: self.logger).collect()[0].decode(Date.self)
+        }
+        self.observeDatabaseClock(now)
+        return now
     }
 
     /// Records the database's clock, read at `now` (a start's `now()`).

@@ -17,12 +17,12 @@ extension PostgresProvider {
 
     /// The statement that creates `request`'s instance, leased to `owner` unless it is empty.
     func createStatement(
-        _ request: StartRequest, executionID: String, startEvent: HistoryEvent.Kind, owner: String, asynchronous: Bool = false
+        _ request: StartRequest, executionID: String, startEvent: HistoryEvent.Kind, owner: String
     ) throws -> CreateInstanceStatement {
         CreateInstanceStatement(
             instanceID: request.instanceID, name: request.name, version: request.version ?? "", executionID: executionID,
             input: request.input.json, start: try DurableJSON.encode(startEvent), channel: self.configuration.channel, queue: request.queueName,
-            priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds, asynchronous: asynchronous
+            priority: request.priority ?? Priority.default, owner: owner, leaseSeconds: self.leaseSeconds
         )
     }
 

@@ -19,9 +19,6 @@ struct CreateInstanceStatement: GroupedStatement {
     /// The lease owner an eager start claims the first turn for; empty for a plain start.
     var owner = ""
     var leaseSeconds = 0.0
-    /// Commits without waiting for the WAL flush: for a start whose first turn's commit, on the
-    /// same connection right after it, flushes it (``PostgresProvider``'s start with its first turn).
-    var asynchronous = false
 
     static let placeholder = CreateInstanceStatement()
     static let sql = placeholder.query.sql
@@ -44,7 +41,7 @@ struct CreateInstanceStatement: GroupedStatement {
                (SELECT count(*) FROM (SELECT pg_notify(\(self.channel), 'o') FROM queued WHERE \(self.owner)::text = '') n)::int8 AS notified,
                (SELECT q.id FROM queued q WHERE i.id IS NOT NULL) AS message_id, now(),
                \(unescaped: PostgresProvider.instanceColumns("i"))
-        FROM (SELECT CASE WHEN \(self.asynchronous) THEN \(unescaped: QueryStatements.asynchronousCommit) END) one
+        FROM (SELECT 1) one
         LEFT JOIN created i ON i.lock_owner IS NOT NULL
         """
     }
