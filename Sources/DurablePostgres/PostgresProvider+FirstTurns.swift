@@ -48,8 +48,8 @@ extension PostgresProvider {
     /// The start and its first turn as one statement (``StartWithTurnStatement``): the node computes
     /// the turn before the instance exists, from the start it is about to write (its turn's clock is
     /// the database's, as last seen, `now`), and one write inserts the instance as that turn leaves
-    /// it. A turn that needs more than that statement (messages to other instances, or whatever the one-
-    /// statement commit does not do) is not committed: the instance is started plainly, its turn
+    /// it. A turn that needs more than that statement (messages to other instances, or whatever the
+    /// one-statement commit does not do) is not committed: the instance is started plainly, its turn
     /// claimed for the starter, who runs it again. When the id exists nothing is written, and the
     /// computed turn is the starter's to drop (the contract says so).
     private func startInOneStatement(
