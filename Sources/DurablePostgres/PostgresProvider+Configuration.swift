@@ -1,5 +1,7 @@
 public import Durable
 import Foundation
+public import NIOCore
+import NIOPosix
 import NIOSSL
 public import PostgresNIO
 
@@ -23,6 +25,14 @@ extension PostgresProvider {
         /// Connections in the pool (the LISTEN connection comes on top). Two stay open; the others
         /// are opened on demand and closed after 10 s idle.
         public var maxConnections: Int
+        /// The event loops the provider's connections run on. By default one loop of NIO's shared
+        /// group (`MultiThreadedEventLoopGroup.singleton`), a different one for each provider: a
+        /// node's traffic is many small messages on a few connections, which one loop thread
+        /// carries, while spread over every loop each hop between a task and its connection woke
+        /// another thread. With three worker processes on 2 cores that cost a quarter of fanout5's
+        /// throughput (docs/performance.md, session 24). Give a group of several loops to spread a
+        /// busy node's connections over more threads.
+        public var eventLoopGroup: any EventLoopGroup
 
         /// - Throws: `invalidInput` for a malformed URL or schema name.
         public init(
@@ -31,7 +41,8 @@ extension PostgresProvider {
             leaseDuration: Duration = .seconds(30),
             maxPayloadBytes: Int = 2 << 20,
             maxConnections: Int = 10,
-            connectTimeout: Duration = .seconds(10)
+            connectTimeout: Duration = .seconds(10),
+            eventLoopGroup: (any EventLoopGroup)? = nil
         ) throws(DurableError) {
             (self.host, self.port, self.username, self.password, self.database, self.tlsMode) = try Self.parse(url: url)
             self.connectTimeout = connectTimeout
@@ -42,6 +53,7 @@ extension PostgresProvider {
             self.leaseDuration = leaseDuration
             self.maxPayloadBytes = maxPayloadBytes
             self.maxConnections = max(2, maxConnections)
+            self.eventLoopGroup = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton.next()
         }
 
         /// The notification channel of this schema's work: `o` (turns ready), `a` (activities ready).

@@ -54,6 +54,7 @@ extension PostgresProvider {
         while !Task.isCancelled {
             do {
                 let connection = try await PostgresConnection.connect(
+                    on: self.configuration.eventLoopGroup.next(),
                     configuration: try self.configuration.connectionConfiguration(),
                     id: 0,
                     logger: self.logger

@@ -67,6 +67,7 @@ extension PostgresProvider {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(
+                on: self.configuration.eventLoopGroup.next(),
                 configuration: try self.configuration.connectionConfiguration(),
                 id: 1,
                 logger: self.logger

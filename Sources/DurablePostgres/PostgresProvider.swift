@@ -64,7 +64,7 @@ public final class PostgresProvider: DurableProvider, Service {
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
         // Every pooled connection works in the configured schema, with plans that keep to the indexes.
         clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)] + Configuration.plannerSettings
-        self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        self.client = PostgresClient(configuration: clientConfiguration, eventLoopGroup: configuration.eventLoopGroup, backgroundLogger: logger)
         self.commits = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
         self.starts = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
     }
