@@ -26,8 +26,8 @@ extension PostgresProvider {
         /// are opened on demand and closed after 10 s idle.
         public var maxConnections: Int
         /// The event loops the provider's connections run on. By default one loop of NIO's shared
-        /// group (`MultiThreadedEventLoopGroup.singleton`), a different one for each provider: a
-        /// node's traffic is many small messages on a few connections, which one loop thread
+        /// group (`MultiThreadedEventLoopGroup.singleton`), the group's next loop for each
+        /// configuration made: a node's traffic is many small messages on a few connections, which one loop thread
         /// carries, while spread over every loop each hop between a task and its connection woke
         /// another thread. With three worker processes on 2 cores that cost a quarter of fanout5's
         /// throughput (docs/performance.md, session 24). Give a group of several loops to spread a

@@ -1,6 +1,8 @@
 import Durable
 @testable import DurablePostgres
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 @Suite struct EmbeddedMigrationTests {
@@ -36,6 +38,14 @@ import Testing
         #expect(parsed?.host == "db.local" && parsed?.port == 6543 && parsed?.password == "p@ss" && parsed?.database == "app")
         // What can be logged never holds the password.
         #expect(parsed.map { "\($0)" } == "postgres://me:***@db.local:6543/app (schema durable)")
+    }
+
+    @Test func connectionsRunOnOneEventLoopUnlessGivenAGroup() throws {
+        let configuration = try PostgresProvider.Configuration(url: "postgres://u@h/db")
+        #expect(configuration.eventLoopGroup is any EventLoop, "by default one loop of NIO's shared group")
+        let group = MultiThreadedEventLoopGroup.singleton
+        let given = try PostgresProvider.Configuration(url: "postgres://u@h/db", eventLoopGroup: group)
+        #expect(given.eventLoopGroup === group)
     }
 }
 
