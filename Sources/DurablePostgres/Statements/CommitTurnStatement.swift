@@ -97,16 +97,7 @@ struct CommitTurnStatement: GroupedStatement {
             DELETE FROM messages m USING fence f
             WHERE m.instance_id = f.id AND (\(self.terminal) OR m.id = ANY(\(self.consumedMessageIDs)::int8[]))
         ), tasks AS (
-            INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, queue, request, priority,
-                                        lock_owner, lock_epoch, deliveries, locked_until, visible_at)
-            SELECT f.id || '|' || f.execution_id || '|' || t.op, f.id, f.execution_id, t.op, t.n, t.q, t.r, t.p,
-                   CASE WHEN t.l THEN \(self.prefetchOwner) END, CASE WHEN t.l THEN 1 ELSE 0 END, CASE WHEN t.l THEN 1 ELSE 0 END,
-                   CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) END,
-                   CASE WHEN t.l THEN now() + make_interval(secs => \(self.leaseSeconds)) ELSE now() END
-            FROM fence f CROSS JOIN unnest(\(self.operationIDs)::int[], \(self.activityNames)::text[], \(self.activityQueues)::text[],
-                                           \(self.requests)::text[], \(self.activityPriorities)::int2[], \(self.leased)::bool[]) AS t(op, n, q, r, p, l)
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id, operation_id, lock_owner IS NOT NULL AS leased
+            \(activityTasksOf: self, from: "fence")
         ), outgoing AS (
             INSERT INTO messages (instance_id, execution_id, kind, visible_at, timer_operation)
             SELECT t.i, CASE WHEN t.i = f.id THEN f.execution_id ELSE NULLIF(t.x, '') END, t.k,

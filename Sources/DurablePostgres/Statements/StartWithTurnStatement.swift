@@ -45,15 +45,7 @@ struct StartWithTurnStatement: PreparedQuery {
             SELECT c.id, c.execution_id, t.s, t.e
             FROM created c CROSS JOIN unnest(\(turn.sequenceNumbers)::int[], \(turn.events)::text[]) AS t(s, e)
         ), tasks AS (
-            INSERT INTO activity_tasks (id, instance_id, execution_id, operation_id, name, queue, request, priority,
-                                        lock_owner, lock_epoch, deliveries, locked_until, visible_at)
-            SELECT c.id || '|' || c.execution_id || '|' || t.op, c.id, c.execution_id, t.op, t.n, t.q, t.r, t.p,
-                   CASE WHEN t.l THEN \(turn.prefetchOwner) END, CASE WHEN t.l THEN 1 ELSE 0 END, CASE WHEN t.l THEN 1 ELSE 0 END,
-                   CASE WHEN t.l THEN now() + make_interval(secs => \(turn.leaseSeconds)) END,
-                   CASE WHEN t.l THEN now() + make_interval(secs => \(turn.leaseSeconds)) ELSE now() END
-            FROM created c CROSS JOIN unnest(\(turn.operationIDs)::int[], \(turn.activityNames)::text[], \(turn.activityQueues)::text[],
-                                             \(turn.requests)::text[], \(turn.activityPriorities)::int2[], \(turn.leased)::bool[]) AS t(op, n, q, r, p, l)
-            RETURNING id, operation_id, lock_owner IS NOT NULL AS leased
+            \(activityTasksOf: turn, from: "created")
         ), timers AS (
             INSERT INTO messages (instance_id, execution_id, kind, visible_at, timer_operation)
             SELECT c.id, c.execution_id, t.k, CASE WHEN t.v = 0 THEN now() ELSE to_timestamp(t.v) END, NULLIF(t.o, -1)
