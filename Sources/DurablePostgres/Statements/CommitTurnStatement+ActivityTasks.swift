@@ -25,20 +25,18 @@ extension PostgresQuery.StringInterpolation {
         self.appendLiteral(") END,\n       CASE WHEN t.l THEN now() + make_interval(secs => ")
         self.appendInterpolation(turn.leaseSeconds)
         self.appendLiteral(") ELSE now() END\nFROM \(source) s CROSS JOIN unnest(")
-        self.appendInterpolation(turn.operationIDs)
-        self.appendLiteral("::int[], ")
-        self.appendInterpolation(turn.activityNames)
-        self.appendLiteral("::text[], ")
-        self.appendInterpolation(turn.activityQueues)
-        self.appendLiteral("::text[], ")
-        self.appendInterpolation(turn.requests)
-        self.appendLiteral("::text[], ")
-        self.appendInterpolation(turn.activityPriorities)
-        self.appendLiteral("::int2[], ")
-        self.appendInterpolation(turn.leased)
+        let columns: [(any PostgresDynamicTypeEncodable, String)] = [
+            (turn.operationIDs, "int[]"), (turn.activityNames, "text[]"), (turn.activityQueues, "text[]"),
+            (turn.requests, "text[]"), (turn.activityPriorities, "int2[]"), (turn.leased, "bool[]"),
+        ]
+        for (index, (values, type)) in columns.enumerated() {
+            if index > 0 { self.appendLiteral(", ") }
+            self.appendInterpolation(values)
+            self.appendLiteral("::\(type)")
+        }
         self.appendLiteral(
             """
-            ::bool[]) AS t(op, n, q, r, p, l)
+            ) AS t(op, n, q, r, p, l)
             ON CONFLICT (id) DO NOTHING
             RETURNING id, operation_id, lock_owner IS NOT NULL AS leased
             """
