@@ -10,6 +10,10 @@ struct DurableExample: AsyncParsableCommand {
         subcommands: [Worker.self, Migrate.self, Demo.self, DurableOperations<ShopRegistry>.self],
         defaultSubcommand: Worker.self
     )
+
+    static func main() async {
+        await self.mainInstallingExecutor()
+    }
 }
 
 /// The registry the worker runs (release v2), for `durable-example ops replay`.

@@ -8,7 +8,7 @@ import ServiceLifecycle
 
 /// A worker node: runs the shop's orchestrations and activities against PostgreSQL until SIGTERM or
 /// SIGINT, then shuts down gracefully.
-struct Worker: AsyncParsableCommand {
+struct Worker: WorkerCommand {
     static let configuration = CommandConfiguration(abstract: "Run a worker node against PostgreSQL.")
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL).")
@@ -32,6 +32,11 @@ struct Worker: AsyncParsableCommand {
 
     @Option(help: "A task queue this node takes turns from; repeat for more (default: the default queue).")
     var orchestrationQueue: [String] = []
+
+    // Swift's pool by default: swift-otel's OTLP/HTTP exporter shuts its HTTP client down
+    // synchronously when released, which stops the process on an event loop.
+    @Option(help: "What runs the process's tasks: swift (the default pool) or event-loops (NIO's: fewer threads and hops, for several workers on few cores; not with OTLP export).")
+    var executor = WorkerExecutor.swift
 
     @Option(help: "Heartbeat interval in milliseconds.")
     var heartbeatMilliseconds = 10_000
@@ -62,6 +67,12 @@ struct Worker: AsyncParsableCommand {
 
     @Option(help: "The address those endpoints listen on.")
     var httpHost = "0.0.0.0"
+
+    func validate() throws {
+        if self.executor == .eventLoops, ProcessInfo.processInfo.environment["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil {
+            throw ValidationError("--executor event-loops cannot run with OTLP export (OTEL_EXPORTER_OTLP_ENDPOINT is set): swift-otel's exporter stops the process when it is released on an event loop")
+        }
+    }
 
     func run() async throws {
         let logger = ExampleLogging.makeLogger(label: "durable.example.worker")
@@ -109,6 +120,7 @@ struct Worker: AsyncParsableCommand {
         } else {
             try await provider.checkSchema()
         }
+        logger.info("worker starting", metadata: ["durable.executor": .string(WorkerExecutor.current.rawValue)])
         // Started in order and stopped in reverse: the exporters outlive the runtime and flush.
         var services = telemetry.services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
         services += [.init(service: provider), .init(service: runtime)]

@@ -33,6 +33,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Run the nodes as this many separate worker processes (`durable bench-worker`) instead of in-process runtimes; 0 for in-process. The bench process is then only the client.")
     var processes = 0
 
+    @Option(help: "What runs the worker processes' tasks (with --processes): event-loops (NIO's) or swift (the default pool). The bench process itself, and so an in-process node, always runs on Swift's pool.")
+    var workerExecutor = WorkerExecutor.eventLoops
+
     @Option(help: "Turns at once per node.")
     var orchestrationConcurrency = 256
 
@@ -153,7 +156,7 @@ struct Bench: AsyncParsableCommand {
         [
             "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "processes": "\(self.processes)", "metrics": self.metrics.rawValue, "samples": "\(self.samples)",
             "orchestrationConcurrency": "\(self.orchestrationConcurrency)", "activityConcurrency": "\(self.activityConcurrency)",
-            "stickyCache": "\(self.stickyCache)", "eagerStarts": "\(self.eagerStarts)",
+            "stickyCache": "\(self.stickyCache)", "eagerStarts": "\(self.eagerStarts)", "workerExecutor": self.workerExecutor.rawValue,
         ]
     }
 

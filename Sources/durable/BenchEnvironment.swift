@@ -185,6 +185,7 @@ final class BenchEnvironment {
                 "bench-worker", "--database-url", self.url, "--schema", self.schema, "--node-id", "bench-process-\(index)",
                 "--orchestration-concurrency", "\(self.bench.orchestrationConcurrency)",
                 "--activity-concurrency", "\(self.bench.activityConcurrency)", "--sticky-cache", "\(self.bench.stickyCache)",
+                "--executor", self.bench.workerExecutor.rawValue,
             ]
             process.standardOutput = FileHandle.nullDevice
             do {

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// A worker process with the bench's workloads registered, for `durable bench --processes K`: the
 /// deployment shape (separate worker processes, a separate client) rather than in-process runtimes.
 /// Runs until SIGTERM, then shuts down gracefully.
-struct BenchWorker: AsyncParsableCommand {
+struct BenchWorker: WorkerCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-worker",
         abstract: "Run one worker process of the benchmark's workloads (started by `durable bench --processes`).",
@@ -28,6 +28,9 @@ struct BenchWorker: AsyncParsableCommand {
     @Option var orchestrationConcurrency = 256
     @Option var activityConcurrency = 128
     @Option var stickyCache = 1000
+
+    @Option(help: "What runs the process's tasks: event-loops (NIO's) or swift (the default pool).")
+    var executor = WorkerExecutor.eventLoops
 
     func run() async throws {
         let url = try requireDatabaseURL(self.databaseURL)

@@ -8,4 +8,8 @@ struct DurableCommand: AsyncParsableCommand {
         abstract: "Operate and measure Durable on PostgreSQL.",
         subcommands: DurableCommands.registryFree + [Bench.self, BenchWorker.self]
     )
+
+    static func main() async {
+        await self.mainInstallingExecutor()
+    }
 }

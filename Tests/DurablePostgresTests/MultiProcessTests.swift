@@ -174,13 +174,15 @@ struct MultiProcessTests {
 
     /// The seed acceptance: orders started, the worker shut down, a new worker started: every
     /// order resumes to completion, and the new worker logs discover -> attach -> replay -> complete.
-    @Test func aRestartedWorkerResumesEveryInstance() async throws {
+    /// Workers on Swift's pool, and on NIO's event loops as the global executor (`--executor`).
+    @Test(arguments: ["swift", "event-loops"])
+    func aRestartedWorkerResumesEveryInstance(executor: String) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
         let schema = PostgresTestDatabase.newSchema()
         let instance = try await PostgresTestDatabase.Instance(schema: schema, leaseDuration: .seconds(30))
         let first = try WorkerFleet(schema: schema)
         defer { Task { await PostgresTestDatabase.cleanUp([instance]) } }
-        try first.start(nodeID: "worker")
+        try first.start(nodeID: "worker", arguments: ["--executor", executor])
         let client = DurableClient(provider: instance.provider)
         let count = 50
         for i in 0..<count {
@@ -196,7 +198,7 @@ struct MultiProcessTests {
 
         let second = try WorkerFleet(schema: schema)
         defer { second.stopAll() }
-        try second.start(nodeID: "worker")
+        try second.start(nodeID: "worker", arguments: ["--executor", executor])
         for i in 0..<count {
             let info = try await client.waitForCompletion(instanceID: "resume-\(i)", timeout: .seconds(60))
             #expect(info.status == .completed)
@@ -208,6 +210,7 @@ struct MultiProcessTests {
             #expect(lines == count, "\(lines) '\(step)' lines for \(count) resumed orders")
         }
         #expect(log.contains("durable.discovered=\(count)"))
+        #expect(log.contains("durable.executor=\(executor)"), "the worker's tasks run on \(executor)")
     }
 
     /// A v1 fleet is replaced node by node by v2 nodes while orders keep arriving. Orders started on
