@@ -22,6 +22,10 @@ public protocol DurableCommandRegistry {
 /// `worker ops replay --since 24h` then replays the histories of the instances updated in the last
 /// day against the build's registry and exits non-zero on a divergence: run it in CI against
 /// production before a deploy.
+///
+/// The command that runs your node can conform to ``WorkerCommand``; started through
+/// ``ArgumentParser/AsyncParsableCommand/mainInstallingExecutor()`` from your `main`, it chooses what
+/// runs the process's tasks (``WorkerExecutor``).
 public struct DurableOperations<Registry: DurableCommandRegistry>: AsyncParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(

@@ -12,7 +12,7 @@ import Synchronization
 /// from Swift's cooperative pool. Where several worker processes share a few cores with
 /// PostgreSQL, that is fewer threads to schedule and less handing over between them: three bench
 /// worker processes on two cores went from about 0.85 of one in-process node's throughput to about
-/// 1.05 (docs/performance.md, session 25). A process that also starts instances and waits for
+/// 1.0 (docs/performance.md, session 25). A process that also starts instances and waits for
 /// each in turn did better on Swift's pool (its start-to-result p50 was ~0.4 ms lower), and a
 /// worker on a machine with cores to spare may too: the choice belongs to the executable, never to
 /// the library.

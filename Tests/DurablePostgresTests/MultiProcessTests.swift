@@ -213,6 +213,24 @@ struct MultiProcessTests {
         #expect(log.contains("durable.executor=\(executor)"), "the worker's tasks run on \(executor)")
     }
 
+    /// A worker asked to run on event loops while exporting over OTLP stops at once with a usage
+    /// error (swift-otel's exporter would trap at shutdown on a loop), before touching the database.
+    @Test func aWorkerRefusesEventLoopsWithOTLPExport() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: WorkerFleet.executable.path), "build the example first: swift build")
+        let process = Process()
+        process.executableURL = WorkerFleet.executable
+        process.environment = ProcessInfo.processInfo.environment.merging(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"]) { $1 }
+        process.arguments = ["worker", "--database-url", "postgres://nobody@127.0.0.1:1/none", "--executor", "event-loops"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(log.contains("--executor event-loops cannot run with OTLP export"), "\(log)")
+    }
+
     /// A v1 fleet is replaced node by node by v2 nodes while orders keep arriving. Orders started on
     /// 1.0.0 finish on 1.0.0 code; orders started after the rollout run 2.0.0.
     @Test(arguments: [true, false])
