@@ -170,6 +170,12 @@ struct Bench: AsyncParsableCommand {
         try await self.throughput(url: url, orchestration: orchestration, activities: activities, n: self.n, runs: self.runs, warmUp: true)
     }
 
+    /// `runs` measured runs after an unmeasured one (`warmUp`: the process's and the database's
+    /// first-use costs), each in a fresh environment whose pools are warmed first: a new pool opens
+    /// its connections, and prepares each statement on each connection at its first use (planning a
+    /// turn commit takes ~2.5 ms), as the load grows. Measured cold, that cost fanout5 about 8 % of
+    /// its throughput at n = 500 (docs/performance.md, session 25), which a node under sustained load
+    /// does not pay.
     func throughput<O: Orchestration>(
         url: String, orchestration: O.Type, activities: Int, n: Int, runs: Int, warmUp: Bool
     ) async throws -> [String: Stat] where O.Input == Int {
@@ -182,7 +188,13 @@ struct Bench: AsyncParsableCommand {
             let count = run == 0 ? max(10, n / 10) : n
             let environment = try await BenchEnvironment(url: url, bench: self)
             try await environment.waitUntilNodesRegistered()
+            // Commits are counted over the pools' warm-up and the measured run together: a backend
+            // reports its counts only now and then, so a count read in between would be off.
             let before = try await environment.commits()
+            let poolWarmUp = run == 0 ? 0 : max(10, n / 10)
+            try await self.startAll(environment, O.self, count: poolWarmUp, prefix: "w")
+            let warmUpPolls = try await environment.waitUntilStartedFinished(poolWarmUp)
+            let warmed = environment.statistics
             let (rate, polls) = try await self.measure(environment, O.self, count: count)
             // Backends report their transaction counts when they exit (or within seconds): stop the
             // nodes first, then read.
@@ -192,11 +204,11 @@ struct Bench: AsyncParsableCommand {
             let statistics = environment.statistics
             await environment.stop()
             if run == 0 { continue }
-            turns.append(Double(statistics.turns) / Double(count))
-            joined.append(Double(statistics.joinedTurns) / Double(count))
-            eager.append(Double(statistics.eagerStarts) / Double(count))
+            turns.append(Double(statistics.turns - warmed.turns) / Double(count))
+            joined.append(Double(statistics.joinedTurns - warmed.joinedTurns) / Double(count))
+            eager.append(Double(statistics.eagerStarts - warmed.eagerStarts) / Double(count))
             orchestrationsPerSecond.append(rate)
-            commits.append(Double(after - before - Int64(polls)) / Double(count))
+            commits.append(Double(after - before - Int64(warmUpPolls + polls)) / Double(poolWarmUp + count))
         }
         return [
             "orchestrations/s": Stat(orchestrationsPerSecond),
@@ -217,14 +229,14 @@ struct Bench: AsyncParsableCommand {
         return (Double(count) / (ContinuousClock.now - started).secondsValue, polls)
     }
 
-    /// Starts `count` instances `b0`, `b1`, …, 16 clients at once.
-    func startAll<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int) async throws where O.Input == Int {
+    /// Starts `count` instances `<prefix>0`, `<prefix>1`, …, 16 clients at once.
+    func startAll<O: Orchestration>(_ environment: BenchEnvironment, _ type: O.Type, count: Int, prefix: String = "b") async throws where O.Input == Int {
         let client = environment.startingClient
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<16 {
                 group.addTask {
                     for i in stride(from: worker, to: count, by: 16) {
-                        try await client.start(O.self, input: i, instanceID: "b\(i)")
+                        try await client.start(O.self, input: i, instanceID: "\(prefix)\(i)")
                     }
                 }
             }
