@@ -57,7 +57,8 @@ private func startWithFirstTurn(_ factory: ProviderConformance.Factory) async th
         asked.add(1, ordering: .relaxed)
         return firstTurn(item, scheduling: [(1, "Work", nil), (2, "Work", nil)], prefetch: ClaimRequest(owner: "starter", limit: 1))
     }
-    // Twice: a provider may take another way once it has started an instance.
+    // Twice: a provider may keep state from its first such start (PostgreSQL reads the database's
+    // clock before it).
     for id in ["first-turn", "first-turn-2"] {
         asked.store(0, ordering: .relaxed)
         let request = StartRequest(instanceID: id, name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))

@@ -192,8 +192,11 @@ struct Bench: AsyncParsableCommand {
             // reports its counts only now and then, so a count read in between would be off.
             let before = try await environment.commits()
             let poolWarmUp = run == 0 ? 0 : max(10, n / 10)
-            try await self.startAll(environment, O.self, count: poolWarmUp, prefix: "w")
-            let warmUpPolls = try await environment.waitUntilStartedFinished(poolWarmUp)
+            var warmUpPolls = 0
+            if poolWarmUp > 0 {
+                try await self.startAll(environment, O.self, count: poolWarmUp, prefix: "w")
+                warmUpPolls = try await environment.waitUntilStartedFinished(poolWarmUp)
+            }
             let warmed = environment.statistics
             let (rate, polls) = try await self.measure(environment, O.self, count: count)
             // Backends report their transaction counts when they exit (or within seconds): stop the
