@@ -15,6 +15,7 @@ public final class RecordingProvider: DurableProvider {
     public let base: any DurableProvider
     private let records = Mutex<(claims: [(String, ContinuousClock.Instant)], abandons: [Abandon])>(([], []))
     private let completionHold = Mutex<(@Sendable () async -> Void)?>(nil)
+    private let commitHold = Mutex<(@Sendable () async -> Void)?>(nil)
     private let reads = Mutex<[String: Int]>([:])
     private let completionsMuted = Atomic(false)
 
@@ -34,6 +35,12 @@ public final class RecordingProvider: DurableProvider {
     /// can keep outcomes waiting for their write; `nil` writes them at once again.
     public func holdCompletions(_ hold: (@Sendable () async -> Void)?) {
         self.completionHold.withLock { $0 = hold }
+    }
+
+    /// Runs `hold` after every turn commit, before it returns, as when a commit's notification has
+    /// arrived and its confirmation has not; `nil` returns at once again.
+    public func holdCommits(_ hold: (@Sendable () async -> Void)?) {
+        self.commitHold.withLock { $0 = hold }
     }
 
     /// How often the instance was read (``DurableProvider/instance(id:)``) through this provider.
@@ -89,6 +96,7 @@ public final class RecordingProvider: DurableProvider {
     }
     public func commitTurn(_ lease: Lease, _ commit: TurnCommit) async throws -> [ActivityWorkItem] {
         let prefetched = try await self.base.commitTurn(lease, commit)
+        if let hold = self.commitHold.withLock({ $0 }) { await hold() }
         self.record(claimed: prefetched.map(\.lease.id))
         return prefetched
     }

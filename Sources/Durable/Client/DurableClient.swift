@@ -194,17 +194,23 @@ public struct DurableClient: Sendable {
         let local = self.runtime?.localOutcomes
         let watch = local?.watch(instanceID, wake: wake)
         defer { if let local, let watch { local.stopWatching(watch) } }
+        var last: InstanceInfo?
         while true {
             if let output = watch?.output { return .completedHere(output) }
-            let info = try await self.status(instanceID: instanceID)
-            if info.status.isTerminal { return .read(info) }
+            // While this node commits a turn of the instance, the outcome comes from that commit
+            // (a notification meanwhile is most likely its own): read once it has settled.
+            if watch?.isCommittingHere != true {
+                let info = try await self.status(instanceID: instanceID)
+                if info.status.isTerminal { return .read(info) }
+                last = info
+            }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
                 throw DurableError(
                     .timedOut,
-                    "instance '\(instanceID)' did not finish within \(timeout) (status \(info.status.rawValue))",
+                    "instance '\(instanceID)' did not finish within \(timeout) (status \(last?.status.rawValue ?? "unknown"))",
                     instanceID: instanceID,
-                    name: info.name
+                    name: last?.name
                 )
             }
             try Task.checkCancellation()

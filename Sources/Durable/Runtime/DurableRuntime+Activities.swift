@@ -313,8 +313,19 @@ extension DurableRuntime {
         span.attributes["durable.turn.joined"] = true
         result = result.tracing(self.tracer.carrier(for: span.context))
         let completion = ActivityCompletion(lease: item.lease, outcome: outcome)
+        let turn = TurnCommit(consumedMessageIDs: [], result: result, prefetch: self.prefetchRequest)
+        return await self.localOutcomes.committing(item.instanceID) {
+            await self.commitOutcome(completion, with: turn, item: item, orchestration: orchestration, now: now, started: started, logger: logger)
+        }
+    }
+
+    /// Commits an activity's outcome with the turn computed from it (``completeWithTurn(_:_:logger:)``);
+    /// `false` when the outcome still has to be recorded.
+    private func commitOutcome(
+        _ completion: ActivityCompletion, with turn: TurnCommit, item: ActivityWorkItem, orchestration: String, now: Date, started: ContinuousClock.Instant, logger: Logger
+    ) async -> Bool {
+        let result = turn.result
         do {
-            let turn = TurnCommit(consumedMessageIDs: [], result: result, prefetch: self.prefetchRequest)
             switch try await self.provider.completeActivity(completion, committing: turn) {
             case .committed(let prefetched):
                 self.counters.withLock { $0.joinedTurns += 1 }

@@ -176,6 +176,12 @@ extension DurableRuntime {
 
     @discardableResult
     private func commit(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws -> TurnResult {
+        try await self.localOutcomes.committing(item.lease.id) {
+            try await self.commitAndFollow(item, result, resumed: resumed, logger: logger)
+        }
+    }
+
+    private func commitAndFollow(_ item: OrchestrationWorkItem, _ result: TurnResult, resumed: Bool, logger: Logger) async throws -> TurnResult {
         var result = result
         let prefetched: [ActivityWorkItem]
         do {
