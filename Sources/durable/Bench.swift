@@ -9,10 +9,10 @@ import PostgresNIO
 import Prometheus
 
 /// Measures throughput, latency, wake-up time, idle cost and turn cost against PostgreSQL.
-struct Bench: AsyncParsableCommand {
+struct Bench: WorkerCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark workloads against PostgreSQL and print a table and JSON.",
-        discussion: "Workloads: fanout5, chain10, latency, wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), footprint (what a kept execution, an activity in flight and a claimed turn cost in memory), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node), query (query round trips, from a kept execution and by replay), publish (one publication to --publish-count subscribers), update (update round trips), heartbeat, schedules, keyed (fanout5 started over --concurrency-keys keys with a --concurrency-limit each, against fanout5 by id), processes (fanout5 with --processes worker processes, 3 when not given, against one in-process node, in pairs that alternate which runs first); those after history-engine are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
+        discussion: "Workloads: fanout5, chain10, latency, latency-run (latency through DurableClient.run, start and wait in one call), wake, idle, history (a turn through PostgreSQL at 10 to 10,000 history events), history-engine (the engine alone), latency-memory (the in-memory provider), soak (one node's resident memory over --soak-instances fanout5 instances), footprint (what a kept execution, an activity in flight and a claimed turn cost in memory), scale (fanout5 at --scale backlogs), finished (fanout5 beside --finished-count finished instances), timers (--timer-count timers due in one second), resume (--resume-count instances of a dead node), query (query round trips, from a kept execution and by replay), publish (one publication to --publish-count subscribers), update (update round trips), heartbeat, schedules, keyed (fanout5 started over --concurrency-keys keys with a --concurrency-limit each, against fanout5 by id), processes (fanout5 with --processes worker processes, 3 when not given, against one in-process node, in pairs that alternate which runs first); those after history-engine are not in the default set. Each runs in a fresh schema after a warm-up; results are medians over --runs."
     )
 
     @Option(help: "The database URL (or DURABLE_DATABASE_URL). scripts/bench starts a throwaway cluster when neither is given.")
@@ -33,7 +33,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Run the nodes as this many separate worker processes (`durable bench-worker`) instead of in-process runtimes; 0 for in-process. The bench process is then only the client.")
     var processes = 0
 
-    @Option(help: "What runs the worker processes' tasks (with --processes): event-loops (NIO's) or swift (the default pool). The bench process itself, and so an in-process node, always runs on Swift's pool.")
+    @Option(help: "What runs the bench process's tasks, and so its in-process nodes' and its client's: event-loops (NIO's) or swift (the default pool).")
+    var executor = WorkerExecutor.eventLoops
+
+    @Option(help: "What runs the worker processes' tasks (with --processes): event-loops (NIO's) or swift (the default pool).")
     var workerExecutor = WorkerExecutor.eventLoops
 
     @Option(help: "Turns at once per node.")
@@ -121,6 +124,7 @@ struct Bench: AsyncParsableCommand {
             case "fanout5": results[workload] = try await self.throughput(url: url, orchestration: Fanout5.self, activities: 5)
             case "chain10": results[workload] = try await self.throughput(url: url, orchestration: Chain10.self, activities: 10)
             case "latency": results[workload] = try await self.latency(url: url)
+            case "latency-run": results[workload] = try await self.latency(url: url, oneCall: true)
             case "latency-memory": results[workload] = try await self.latencyInMemory()
             case "wake": results[workload] = try await self.wake(url: url)
             case "idle": results[workload] = try await self.idle(url: url)
@@ -156,7 +160,7 @@ struct Bench: AsyncParsableCommand {
         [
             "n": "\(self.n)", "runs": "\(self.runs)", "nodes": "\(self.nodes)", "processes": "\(self.processes)", "metrics": self.metrics.rawValue, "samples": "\(self.samples)",
             "orchestrationConcurrency": "\(self.orchestrationConcurrency)", "activityConcurrency": "\(self.activityConcurrency)",
-            "stickyCache": "\(self.stickyCache)", "eagerStarts": "\(self.eagerStarts)", "workerExecutor": self.workerExecutor.rawValue,
+            "stickyCache": "\(self.stickyCache)", "eagerStarts": "\(self.eagerStarts)", "executor": self.executor.rawValue, "workerExecutor": self.workerExecutor.rawValue,
         ]
     }
 
@@ -251,7 +255,9 @@ struct Bench: AsyncParsableCommand {
         try await self.measure(environment, type, count: count).rate
     }
 
-    func latency(url: String) async throws -> [String: Stat] {
+    /// Start-to-result latency, one instance at a time: `start` then `result(of:)`, or with
+    /// `oneCall`, `run` (which waits with one read fewer).
+    func latency(url: String, oneCall: Bool = false) async throws -> [String: Stat] {
         var p50: [Double] = []
         var p99: [Double] = []
         for run in 0...self.runs {
@@ -265,8 +271,12 @@ struct Bench: AsyncParsableCommand {
             let warmUp = 20
             for i in 0..<(run == 0 ? warmUp : warmUp + self.samples) {
                 let started = ContinuousClock.now
-                let id = try await client.start(Single.self, input: i)
-                _ = try await client.result(of: Single.self, instanceID: id, timeout: .seconds(30))
+                if oneCall {
+                    _ = try await client.run(Single.self, input: i, timeout: .seconds(30))
+                } else {
+                    let id = try await client.start(Single.self, input: i)
+                    _ = try await client.result(of: Single.self, instanceID: id, timeout: .seconds(30))
+                }
                 if i >= warmUp { samples.append((ContinuousClock.now - started).secondsValue * 1000) }
             }
             await environment.stop()
@@ -424,7 +434,7 @@ struct Bench: AsyncParsableCommand {
 
     static let targets: [String: String] = [
         "fanout5 orchestrations/s": ">= 300", "fanout5 activities/s": ">= 1500", "fanout5 commits/orchestration": "<= 4",
-        "chain10 orchestrations/s": ">= 150", "latency p50 ms": "<= 5", "latency p99 ms": "<= 20", "wake p50 ms": "<= 2",
+        "chain10 orchestrations/s": ">= 150", "latency p50 ms": "<= 5", "latency p99 ms": "<= 20", "latency-run p50 ms": "<= 5", "latency-run p99 ms": "<= 20", "wake p50 ms": "<= 2",
         "idle statements/min": "<= 12", "soak last/first": "<= 1.2", "finished finished/empty": ">= 0.9",
         "processes processes/in-process": ">= 1",
         "timers lag p99 ms": "<= 1000", "timers lag max ms": "<= 2000", "query memory p50 ms": "<= 3", "publish deliver ms": "<= 1000",

@@ -45,6 +45,11 @@ public struct DurableClient: Sendable {
         name: String, input: Payload, instanceID: String? = nil, version: String? = nil, queue: String? = nil, priority: Int? = nil
     ) async throws -> String {
         let id = instanceID ?? UUID().uuidString.lowercased()
+        _ = try await self.start(name: name, input: input, id: id, version: version, queue: queue, priority: priority)
+        return id
+    }
+
+    private func start(name: String, input: Payload, id: String, version: String?, queue: String?, priority: Int?) async throws -> StartResult {
         if let queue { try TaskQueue.validate(queue) }
         if let priority { try Priority.validate(priority) }
         // The root of the instance's trace: its turns and activities, on whichever nodes, are its
@@ -63,12 +68,12 @@ public struct DurableClient: Sendable {
             if case .alreadyExists = result {
                 span.attributes["durable.start.existing"] = true
             }
+            return result
         } catch {
             span.recordError(error)
             span.setStatus(SpanStatus(code: .error))
             throw error
         }
-        return id
     }
 
     /// Raises an event to an instance, starting it with `input` first if the id does not exist, in
@@ -152,8 +157,35 @@ public struct DurableClient: Sendable {
     /// Waits for a typed orchestration's output; throws `orchestrationFailed` (with the failure) or
     /// `cancelled` when it did not complete.
     public func result<O: Orchestration>(of type: O.Type, instanceID: String, timeout: Duration) async throws -> O.Output {
+        try Self.output(of: O.self, instanceID: instanceID, try await self.waitForEnd(instanceID: instanceID, timeout: timeout))
+    }
+
+    /// Starts an instance of a typed orchestration and waits for its output: ``start(_:input:instanceID:version:queue:priority:)``
+    /// then ``result(of:instanceID:timeout:)`` in one call, which waits with one read fewer. The
+    /// wait is subscribed to the instance's end before the start, so a new instance needs no read
+    /// before the first wake-up: it cannot have ended before the subscription. (An id that
+    /// existed is read first, as ``result(of:instanceID:timeout:)`` does.) `timeout` bounds the wait
+    /// after the start.
+    public func run<O: Orchestration>(
+        _ type: O.Type,
+        input: O.Input,
+        instanceID: String? = nil,
+        version: String? = nil,
+        queue: String? = nil,
+        priority: Int? = nil,
+        timeout: Duration
+    ) async throws -> O.Output {
+        let id = instanceID ?? UUID().uuidString.lowercased()
+        let payload = try Payload(encoding: input)
+        let ended = try await self.waitForEnd(instanceID: id, timeout: timeout) {
+            try await self.start(name: O.name, input: payload, id: id, version: version, queue: queue ?? O.queue, priority: priority)
+        }
+        return try Self.output(of: O.self, instanceID: id, ended)
+    }
+
+    private static func output<O: Orchestration>(of type: O.Type, instanceID: String, _ ended: Ended) throws -> O.Output {
         let info: InstanceInfo
-        switch try await self.waitForEnd(instanceID: instanceID, timeout: timeout) {
+        switch ended {
         case .completedHere(let output): return try output.decode(O.Output.self)
         case .read(let read): info = read
         }
@@ -182,8 +214,9 @@ public struct DurableClient: Sendable {
         case completedHere(Payload)
     }
 
-    private func waitForEnd(instanceID: String, timeout: Duration) async throws -> Ended {
-        let deadline = ContinuousClock.now + timeout
+    /// Waits for the instance's end; `start`, when given, starts it once the wait is subscribed (its
+    /// deadline counts from then).
+    private func waitForEnd(instanceID: String, timeout: Duration, startingIt start: (() async throws -> StartResult)? = nil) async throws -> Ended {
         let wake = WakeSignal()
         // Subscribed before the first read, so a completion between the read and the wait wakes us.
         let notifications = self.provider.completionNotifications(instanceID: instanceID)
@@ -194,12 +227,16 @@ public struct DurableClient: Sendable {
         let local = self.runtime?.localOutcomes
         let watch = local?.watch(instanceID, wake: wake)
         defer { if let local, let watch { local.stopWatching(watch) } }
+        // An instance created after the subscriptions above cannot have ended unseen: it is read
+        // at the first wake-up, not before.
+        var reads = try await start?() != .created
+        let deadline = ContinuousClock.now + timeout
         var last: InstanceInfo?
         while true {
             if let output = watch?.output { return .completedHere(output) }
             // While this node commits a turn of the instance, the outcome comes from that commit
             // (a notification meanwhile is most likely its own): read once it has settled.
-            if watch?.isCommittingHere != true {
+            if reads, watch?.isCommittingHere != true {
                 let info = try await self.status(instanceID: instanceID)
                 if info.status.isTerminal { return .read(info) }
                 last = info
@@ -215,6 +252,7 @@ public struct DurableClient: Sendable {
             }
             try Task.checkCancellation()
             await wake.wait(timeout: min(remaining, .seconds(5)))
+            reads = true
         }
     }
 
