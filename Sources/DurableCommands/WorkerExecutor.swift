@@ -12,10 +12,10 @@ import Synchronization
 /// from Swift's cooperative pool. Where several worker processes share a few cores with
 /// PostgreSQL, that is fewer threads to schedule and less handing over between them: three bench
 /// worker processes on two cores went from about 0.85 of one in-process node's throughput to about
-/// 1.0 (docs/performance.md, session 25). A process that also starts instances and waits for
-/// each in turn did better on Swift's pool (its start-to-result p50 was ~0.4 ms lower), and a
-/// worker on a machine with cores to spare may too: the choice belongs to the executable, never to
-/// the library.
+/// 1.0 (docs/performance.md, session 25). A process that runs a node and starts and waits for
+/// instances through it gains too: the bench's start-to-result p50 fell by ~0.3 ms (session 26).
+/// A worker on a machine with cores to spare may do better on Swift's pool: the choice belongs to
+/// the executable, never to the library.
 ///
 /// Nothing may block an event loop: work that blocks its thread (synchronous I/O, long computations)
 /// would also hold up that loop's connections, and code that refuses to run on a loop stops the
