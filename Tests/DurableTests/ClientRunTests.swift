@@ -5,13 +5,8 @@ import Testing
 /// `DurableClient.run`: a start and the wait for its output in one call, with the wait subscribed
 /// before the instance exists, so that a new instance is not read before it can have ended.
 @Suite struct ClientRunTests {
-    struct Gate: Orchestration {
-        func run(_ input: Int, context: OrchestrationContext) async throws -> Int {
-            let go: String = try await context.waitForEvent("go").value
-            guard go == "ok" else { throw DurableError(.invalidInput, "told '\(go)'") }
-            return input * 2
-        }
-    }
+    /// Waits for event `go`: "ok" completes it with twice its input, anything else fails it.
+    typealias Gate = LocalOutcomeTests.Gate
 
     /// A node that runs `Gate`, and the provider it runs on, recording reads.
     private func node() async throws -> (RuntimeHarness, RecordingProvider) {
