@@ -229,14 +229,15 @@ public struct DurableClient: Sendable {
         defer { if let local, let watch { local.stopWatching(watch) } }
         // An instance created after the subscriptions above cannot have ended unseen: it is read
         // at the first wake-up, not before.
-        var reads = try await start?() != .created
+        var needsRead = true
+        if let start { needsRead = try await start() != .created }
         let deadline = ContinuousClock.now + timeout
         var last: InstanceInfo?
         while true {
             if let output = watch?.output { return .completedHere(output) }
             // While this node commits a turn of the instance, the outcome comes from that commit
             // (a notification meanwhile is most likely its own): read once it has settled.
-            if reads, watch?.isCommittingHere != true {
+            if needsRead, watch?.isCommittingHere != true {
                 let info = try await self.status(instanceID: instanceID)
                 if info.status.isTerminal { return .read(info) }
                 last = info
@@ -252,7 +253,7 @@ public struct DurableClient: Sendable {
             }
             try Task.checkCancellation()
             await wake.wait(timeout: min(remaining, .seconds(5)))
-            reads = true
+            needsRead = true
         }
     }
 
