@@ -41,6 +41,7 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
     }
 
     private let client: PostgresClient
+    private let procedures: ProcedureAvailability?
     private let logger: Logger
     private let maxWriters: Int
     private let maxBatch: Int
@@ -77,8 +78,13 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
         self.alone.store(true, ordering: .relaxed)
     }
 
-    init(client: PostgresClient, logger: Logger, deadline: Duration, maxWriters: Int = 2, maxBatch: Int = 64) {
+    /// - Parameter procedures: the schema's ``CommittingProcedure``s, through which a statement
+    ///   that runs alone is written when it has one.
+    init(
+        client: PostgresClient, procedures: ProcedureAvailability? = nil, logger: Logger, deadline: Duration, maxWriters: Int = 2, maxBatch: Int = 64
+    ) {
         self.client = client
+        self.procedures = procedures
         self.deadline = deadline
         self.logger = logger
         self.maxWriters = max(1, maxWriters)
@@ -155,7 +161,7 @@ final class GroupCommit<Statement: GroupedStatement>: Sendable {
 
     /// A statement run alone (not in `inOneTransaction`), once it has committed.
     private func rows<Query: PreparedQuery>(of statement: Query) async throws -> [PostgresRow] {
-        try await self.client.write(statement, logger: self.logger)
+        try await self.client.write(statement, logger: self.logger, procedures: self.procedures)
     }
 
     private func inOneTransaction(_ statements: [Statement]) async throws -> [[PostgresRow]] {

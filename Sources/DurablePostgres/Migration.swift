@@ -7,8 +7,13 @@ struct Migration: Sendable {
     /// FNV-1a of the text without trailing blanks: a changed file is noticed, reformatting line ends
     /// is not.
     var checksum: String {
+        Self.checksum(of: Self.normalized(self.sql))
+    }
+
+    /// FNV-1a of `text`, in hexadecimal.
+    static func checksum(of text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in Self.normalized(self.sql).utf8 {
+        for byte in text.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x0000_0100_0000_01b3
         }

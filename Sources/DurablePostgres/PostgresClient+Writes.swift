@@ -21,10 +21,35 @@ extension PostgresClient {
     /// Runs a prepared write; returns its rows once its transaction has committed, or at once when
     /// `needsConfirmation` says its rows hand over nothing that acts on the write (a claim that
     /// leased nothing: rolled back, it changed nothing anyone relies on).
+    ///
+    /// A statement with a ``CommittingProcedure`` goes through it when `procedures` has it: its rows
+    /// then arrive committed, and need no confirmation.
     func write<Statement: PreparedQuery>(
-        _ statement: Statement, logger: Logger, needsConfirmation: ([PostgresRow]) -> Bool = { _ in true }
+        _ statement: Statement, logger: Logger, procedures: ProcedureAvailability? = nil,
+        needsConfirmation: ([PostgresRow]) -> Bool = { _ in true }
     ) async throws -> [PostgresRow] {
-        try await self.confirmed(logger: logger, needsConfirmation: needsConfirmation) { try await $0.execute(statement, logger: logger).rows() }
+        if let procedures, let committing = statement as? any CommittedInProcedure,
+            let rows = try await self.call(committing, procedures: procedures, logger: logger)
+        {
+            return rows
+        }
+        return try await self.confirmed(logger: logger, needsConfirmation: needsConfirmation) { try await $0.execute(statement, logger: logger).rows() }
+    }
+
+    /// The rows of `statement` written through its procedure; nil when the schema has none.
+    private func call<Committing: CommittedInProcedure>(
+        _ statement: Committing, procedures: ProcedureAvailability, logger: Logger
+    ) async throws -> [PostgresRow]? {
+        guard procedures.isAvailable(Committing.procedure) else { return nil }
+        do {
+            let rows = try await self.execute(ProcedureCall(statement: statement), logger: logger).rows()
+            procedures.called()
+            return rows
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42883" {
+            // undefined_function: nothing ran.
+            procedures.markMissing(Committing.procedure, logger: logger)
+            return nil
+        }
     }
 
     /// Runs a write; returns its rows once its transaction has committed.

@@ -151,6 +151,33 @@ extension PostgresProvider {
             self.logger.info("applied migration", metadata: ["durable.migration": .string(migration.name), "durable.schema": .string(schema)])
             done.append(migration.version)
         }
+        try await self.createProcedures(connection)
         return done
+    }
+
+    /// Creates the ``CommittingProcedure``s of this release that the schema lacks. One that exists
+    /// is the same: its name holds its text's checksum.
+    private func createProcedures(_ connection: PostgresConnection) async throws {
+        let schema = self.configuration.schema
+        for procedure in CommittingProcedure.all {
+            let existing = try await connection.query(
+                "SELECT count(*)::int8 FROM pg_proc WHERE proname = \(procedure.name) AND pronamespace = \(schema)::regnamespace",
+                logger: self.logger
+            ).collect()
+            guard try existing[0].decode(Int64.self) == 0 else { continue }
+            try await procedure.prepare(connection, self.logger)
+            let types = try await connection.query(
+                """
+                SELECT coalesce(array_agg(t::text ORDER BY n), '{}') FROM pg_prepared_statements, unnest(parameter_types) WITH ORDINALITY u(t, n)
+                WHERE name = \(procedure.preparedName)
+                """,
+                logger: self.logger
+            ).collect()[0].decode([String].self)
+            guard types.count == procedure.parameterCount else {
+                throw DurableError(.migration, "could not prepare the statement of procedure \(procedure.name) in schema '\(schema)' to learn its parameters' types")
+            }
+            try await connection.query(PostgresQuery(unsafeSQL: procedure.definition(parameterTypes: types)), logger: self.logger)
+            self.logger.info("created procedure", metadata: ["durable.procedure": .string(procedure.name), "durable.schema": .string(schema)])
+        }
     }
 }

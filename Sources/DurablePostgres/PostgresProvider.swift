@@ -28,6 +28,8 @@ public final class PostgresProvider: DurableProvider, Service {
     /// Turn commits and starts, grouped into shared transactions when they arrive together.
     let commits: GroupCommit<CommitTurnStatement>
     let starts: GroupCommit<CreateInstanceStatement>
+    /// The ``CommittingProcedure``s this schema lacks, if any.
+    let procedures = ProcedureAvailability()
     /// The database's clock minus this machine's, in seconds, as a start last read it
     /// (``databaseNow``): the clock of a first turn computed before its start is written.
     let databaseClockOffset = Mutex<TimeInterval?>(nil)
@@ -65,8 +67,8 @@ public final class PostgresProvider: DurableProvider, Service {
         // Every pooled connection works in the configured schema, with plans that keep to the indexes.
         clientConfiguration.options.additionalStartupParameters = [("search_path", configuration.schema)] + Configuration.plannerSettings
         self.client = PostgresClient(configuration: clientConfiguration, eventLoopGroup: configuration.eventLoopGroup, backgroundLogger: logger)
-        self.commits = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
-        self.starts = GroupCommit(client: self.client, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
+        self.commits = GroupCommit(client: self.client, procedures: self.procedures, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
+        self.starts = GroupCommit(client: self.client, procedures: self.procedures, logger: logger, deadline: statementDeadline(lease: configuration.leaseDuration))
     }
 
     /// Runs the connection pool and the LISTEN connections subscribers ask for, until cancelled or

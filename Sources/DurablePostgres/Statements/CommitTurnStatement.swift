@@ -168,3 +168,7 @@ extension CommitTurnStatement {
         CommitTurnsStatement(statements)
     }
 }
+
+extension CommitTurnStatement: CommittedInProcedure {
+    static let procedure = CommittingProcedure(Self.self, name: "commit_turn", resultTypes: ["int8", "text[]", "int4[]", "int8", "bool"])
+}

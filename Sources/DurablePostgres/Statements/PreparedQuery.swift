@@ -36,7 +36,7 @@ extension PostgresProvider {
         _ statement: Statement, needsConfirmation: ([PostgresRow]) -> Bool = { _ in true }
     ) async throws -> [PostgresRow] {
         assert(statement.query.sql == Statement.sql, "the text of \(Statement.self) depends on its values")
-        return try await self.client.write(statement, logger: self.logger, needsConfirmation: needsConfirmation)
+        return try await self.client.write(statement, logger: self.logger, procedures: self.procedures, needsConfirmation: needsConfirmation)
     }
 
     /// Runs a turn claim on a pooled connection and returns its rows without waiting for its commit

@@ -66,3 +66,7 @@ struct StartWithTurnStatement: PreparedQuery {
         """
     }
 }
+
+extension StartWithTurnStatement: CommittedInProcedure {
+    static let procedure = CommittingProcedure(Self.self, name: "start_with_turn", resultTypes: ["int8", "text[]", "int4[]", "int8", "timestamptz"])
+}

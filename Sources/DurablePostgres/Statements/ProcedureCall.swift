@@ -1,0 +1,13 @@
+import PostgresNIO
+
+/// The call of a statement's ``CommittingProcedure``, with the statement's values.
+struct ProcedureCall<Statement: CommittedInProcedure>: PreparedQuery {
+    var statement: Statement
+
+    static var placeholder: Self { Self(statement: .placeholder) }
+    static var sql: String { Statement.procedure.callSQL }
+
+    var query: PostgresQuery {
+        PostgresQuery(unsafeSQL: Self.sql, binds: self.statement.query.binds)
+    }
+}

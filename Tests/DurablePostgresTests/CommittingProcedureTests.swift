@@ -1,0 +1,94 @@
+import Durable
+@testable import DurablePostgres
+@testable import DurableTesting
+import Foundation
+import PostgresNIO
+import Testing
+
+/// The hot writes (a start with its first turn, a turn commit) go through procedures that commit
+/// before they answer (``CommittingProcedure``). They must leave the rows the plain statements
+/// leave, report a failed commit as a failure, and give way to the plain statements on a schema
+/// that has no procedures.
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, "DURABLE_TEST_DATABASE_URL is not set"))
+struct CommittingProcedureTests {
+    static func procedures(in schema: String) async throws -> [String] {
+        try await PostgresTestDatabase.query(
+            "SELECT proname::text FROM pg_proc WHERE pronamespace = '\(schema)'::regnamespace AND prokind = 'p' ORDER BY proname"
+        ).map { try $0.decode(String.self) }
+    }
+
+    /// A start with its first turn, then the commit of a claimed turn, under `id`.
+    static func startAndCommit(_ provider: PostgresProvider, _ id: String) async throws {
+        let request = StartRequest(instanceID: id, name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
+        let (started, first) = try await provider.createInstance(request, claimingFirstTurnFor: "starter") { FirstTurnStartTests.turn($0) }
+        #expect(started == .created)
+        guard case .committed = first else {
+            Issue.record("the first turn was not committed with the start: \(first)")
+            return
+        }
+        let other = StartRequest(instanceID: id + "-claimed", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
+        let (_, claimed) = try await provider.createInstance(other, claimingFirstTurnFor: "starter")
+        let item = try #require(claimed)
+        let prefetched = try await provider.commitTurn(item.lease, FirstTurnStartTests.turn(item))
+        #expect(prefetched.map(\.request.operationID) == [1])
+    }
+
+    @Test func migrateCreatesTheProceduresOnce() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30)) as! PostgresProvider
+            let schema = provider.configuration.schema
+            let names = CommittingProcedure.all.map(\.name).sorted()
+            #expect(try await Self.procedures(in: schema) == names)
+            #expect(try await provider.migrate().isEmpty)
+            #expect(try await Self.procedures(in: schema) == names, "a second migrate leaves them as they are")
+        }
+    }
+
+    @Test func theProceduresLeaveTheRowsThePlainStatementsLeave() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30)) as! PostgresProvider
+            let schema = provider.configuration.schema
+            try await Self.startAndCommit(provider, "called")
+            #expect(provider.procedures.procedureCalls == 2, "the start and the commit went through their procedures")
+
+            for procedure in CommittingProcedure.all {
+                try await PostgresTestDatabase.execute("DROP PROCEDURE \(schema).\(procedure.name)")
+            }
+            try await Self.startAndCommit(provider, "plain")
+            #expect(provider.procedures.procedureCalls == 2, "without them, the plain statements wrote")
+            for procedure in CommittingProcedure.all { #expect(!provider.procedures.isAvailable(procedure)) }
+
+            #expect(try await FirstTurnStartTests.rows(schema, "called").count == 4)
+            #expect(try await FirstTurnStartTests.rows(schema, "called") == FirstTurnStartTests.rows(schema, "plain"))
+            #expect(try await FirstTurnStartTests.rows(schema, "called-claimed") == FirstTurnStartTests.rows(schema, "plain-claimed"))
+        }
+    }
+
+    /// The procedure's `COMMIT` fails (a deferred constraint trigger, the first time only): the
+    /// call fails with it and nothing was written, where a plain statement's rows would have
+    /// arrived (`CommitConfirmationTests`). The turn's lease still holds: committed again, it lands.
+    @Test func aCommitThatFailsInTheProcedureFailsTheWrite() async throws {
+        try await PostgresTestDatabase.withFactory { factory in
+            let provider = try await factory(.seconds(30)) as! PostgresProvider
+            let schema = provider.configuration.schema
+            let request = StartRequest(instanceID: "claimed", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
+            let (_, claimed) = try await provider.createInstance(request, claimingFirstTurnFor: "starter")
+            let item = try #require(claimed)
+            let commits = try await CommitConfirmationTests.failNextCommit(on: "history", schema: schema)
+
+            let error = try await #require(throws: DurableError.self) {
+                try await provider.commitTurn(item.lease, FirstTurnStartTests.turn(item))
+            }
+            #expect(error.message.contains("the first commit fails"), "\(error)")
+            #expect(try await provider.history(instanceID: "claimed").isEmpty, "nothing of the failed commit")
+            #expect(provider.procedures.procedureCalls == 0)
+
+            let turn = FirstTurnStartTests.turn(item)
+            let prefetched = try await provider.commitTurn(item.lease, turn)
+            #expect(prefetched.map(\.request.operationID) == [1])
+            #expect(provider.procedures.procedureCalls == 1)
+            #expect(try await provider.history(instanceID: "claimed").map(\.sequenceNumber) == turn.result.newEvents.map(\.sequenceNumber))
+            #expect(try await commits() > 1)
+        }
+    }
+}
