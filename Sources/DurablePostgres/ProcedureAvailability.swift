@@ -23,7 +23,7 @@ final class ProcedureAvailability: Sendable {
     func markMissing(_ procedure: CommittingProcedure, logger: Logger) {
         guard self.missing.withLock({ $0.insert(procedure.name).inserted }) else { return }
         logger.notice(
-            "the schema has no procedure \(procedure.name): its writes take one round trip more; migrate the schema with this release to create it",
+            "the schema has no procedure \(procedure.name) (it was migrated by another release): these writes take one round trip more; migrating it with this release creates the procedure, for the nodes started after that",
             metadata: ["durable.procedure": .string(procedure.name)]
         )
     }

@@ -92,3 +92,27 @@ struct CommittingProcedureTests {
         }
     }
 }
+
+/// The procedures' text, without a database.
+@Suite struct CommittingProcedureDefinitionTests {
+    @Test func theCallBindsTheStatementsParametersThenANullPerResult() {
+        let procedure = CommitTurnStatement.procedure
+        let parameters = (1...CommitTurnStatement.placeholder.query.binds.count).map { "$\($0)" }
+        let results = procedure.resultTypes.map { _ in "NULL" }
+        #expect(procedure.callSQL == "CALL \(procedure.name)(\((parameters + results).joined(separator: ", ")))")
+        #expect(ProcedureCall<CommitTurnStatement>.sql == procedure.callSQL)
+    }
+
+    @Test func theBodyIsTheStatementsOwnTextWithItsResultsAsTarget() {
+        let procedure = StartWithTurnStatement.procedure
+        let definition = procedure.definition(parameterTypes: ["text", "bigint"])
+        #expect(definition.hasPrefix("CREATE PROCEDURE \(procedure.name)(text, bigint, INOUT durable_result_1 int8 DEFAULT NULL,"))
+        #expect(definition.contains("\(StartWithTurnStatement.sql)\nINTO durable_result_1, durable_result_2, durable_result_3, durable_result_4, durable_result_5;\nCOMMIT;"))
+    }
+
+    @Test func eachStatementHasAProcedureOfItsOwn() {
+        let names = CommittingProcedure.all.map(\.name)
+        #expect(Set(names).count == names.count)
+        #expect(names.allSatisfy { $0.hasPrefix("durable_") && $0.count <= 63 }, "a PostgreSQL identifier: \(names)")
+    }
+}
