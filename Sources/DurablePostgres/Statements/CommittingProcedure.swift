@@ -13,11 +13,12 @@ protocol CommittedInProcedure: PreparedQuery {
 ///
 /// A row that arrives has committed: the values are returned once the procedure has ended, after
 /// its `COMMIT` (with the schema's `synchronous_commit`, so after the flush), and a `COMMIT` that
-/// fails fails the call. So the write needs no confirmation after it. The procedure is named after
-/// the statement and a checksum of its text (and of the procedure's form): a release whose statement changed calls its own procedure,
-/// while the nodes of the previous release, during a rolling upgrade, keep calling theirs. A
-/// schema migrated by a release without it has none: the provider then writes as before
-/// (``ProcedureAvailability``).
+/// fails fails the call. So the write needs no confirmation after it.
+///
+/// The procedure is named after the statement and a checksum of its text (and of the procedure's
+/// form): a release whose statement changed calls its own procedure, while the nodes of the
+/// previous release, during a rolling upgrade, keep calling theirs. A schema migrated by a release
+/// without it has none: the provider then writes as before (``ProcedureAvailability``).
 ///
 /// A procedure's transaction control rules apply: it is called only outside a transaction block,
 /// and it has no `SET` clause (the pooled connection's `search_path` finds its tables).
