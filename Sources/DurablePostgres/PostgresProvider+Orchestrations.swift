@@ -310,11 +310,16 @@ extension PostgresProvider {
 
     // MARK: Rows
 
+    /// The columns of an instance that ``instanceInfo(_:)`` reads, with their types.
+    static let instanceColumnTypes: [(name: String, type: String)] = [
+        ("id", "text"), ("name", "text"), ("version", "text"), ("execution_id", "text"), ("status", "text"), ("input", "text"),
+        ("output", "text"), ("failure", "text"), ("custom_status", "text"), ("parent_instance", "text"), ("parent_execution", "text"),
+        ("parent_operation", "int4"), ("created_at", "timestamptz"), ("updated_at", "timestamptz"), ("completed_at", "timestamptz"),
+        ("waiting_for", "text"), ("completed_by", "text"), ("pause", "text"), ("awaited_events", "text[]"), ("queue", "text"), ("priority", "int2"),
+    ]
+
     static func instanceColumns(_ alias: String) -> String {
-        [
-            "id", "name", "version", "execution_id", "status", "input", "output", "failure", "custom_status",
-            "parent_instance", "parent_execution", "parent_operation", "created_at", "updated_at", "completed_at", "waiting_for", "completed_by", "pause", "awaited_events", "queue", "priority",
-        ].map { "\(alias).\($0)" }.joined(separator: ", ")
+        Self.instanceColumnTypes.map { "\(alias).\($0.name)" }.joined(separator: ", ")
     }
 
     static func instanceInfo(_ cells: PostgresRandomAccessRow) throws -> InstanceInfo {

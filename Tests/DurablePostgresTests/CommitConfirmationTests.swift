@@ -57,11 +57,14 @@ struct CommitConfirmationTests {
         }
     }
 
-    /// The writes a client is told about: a start (through group commit) and a message.
+    /// The writes a client is told about: a start (through group commit) and a message. The
+    /// start as a plain statement: through its procedure (as it goes on a migrated schema), a
+    /// commit that fails fails the call (`CommittingProcedureTests`).
     @Test func aStartAndAMessageWhoseCommitsFailedAreRetried() async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try await factory(.seconds(30)) as! PostgresProvider
             let schema = provider.configuration.schema
+            try await PostgresTestDatabase.execute("DROP PROCEDURE \(schema).\(CreateInstanceStatement.procedure.name)")
             _ = try await provider.createInstance(StartRequest(instanceID: "target", name: "Waits", version: "1.0.0", input: .null))
             let commits = try await Self.failNextCommit(on: "instances", schema: schema)
 

@@ -49,18 +49,26 @@ struct CommittingProcedureTests {
             let provider = try await factory(.seconds(30)) as! PostgresProvider
             let schema = provider.configuration.schema
             try await Self.startAndCommit(provider, "called")
-            #expect(provider.procedures.procedureCalls == 2, "the start and the commit went through their procedures")
+            #expect(provider.procedures.procedureCalls == 3, "the two starts and the commit went through their procedures")
+            _ = try await provider.createInstance(StartRequest(instanceID: "called-plain", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in")))
+            #expect(provider.procedures.procedureCalls == 4, "and so did a plain start")
 
             for procedure in CommittingProcedure.all {
                 try await PostgresTestDatabase.execute("DROP PROCEDURE \(schema).\(procedure.name)")
             }
             try await Self.startAndCommit(provider, "plain")
-            #expect(provider.procedures.procedureCalls == 2, "without them, the plain statements wrote")
+            _ = try await provider.createInstance(StartRequest(instanceID: "plain-plain", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in")))
+            #expect(provider.procedures.procedureCalls == 4, "without them, the plain statements wrote")
             for procedure in CommittingProcedure.all { #expect(!provider.procedures.isAvailable(procedure)) }
 
             #expect(try await FirstTurnStartTests.rows(schema, "called").count == 4)
             #expect(try await FirstTurnStartTests.rows(schema, "called") == FirstTurnStartTests.rows(schema, "plain"))
             #expect(try await FirstTurnStartTests.rows(schema, "called-claimed") == FirstTurnStartTests.rows(schema, "plain-claimed"))
+            #expect(try await FirstTurnStartTests.rows(schema, "called-plain") == FirstTurnStartTests.rows(schema, "plain-plain"))
+            let startMessages = try await PostgresTestDatabase.query(
+                "SELECT count(*)::int8 FROM \(schema).messages WHERE instance_id IN ('called-plain', 'plain-plain') AND kind LIKE '%executionStarted%'"
+            )
+            #expect(try startMessages[0].decode(Int64.self) == 2, "each plain start wrote its start message")
         }
     }
 
@@ -74,6 +82,7 @@ struct CommittingProcedureTests {
             let request = StartRequest(instanceID: "claimed", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
             let (_, claimed) = try await provider.createInstance(request, claimingFirstTurnFor: "starter")
             let item = try #require(claimed)
+            let calls = provider.procedures.procedureCalls
             let commits = try await CommitConfirmationTests.failNextCommit(on: "history", schema: schema)
 
             let error = try await #require(throws: DurableError.self) {
@@ -81,12 +90,12 @@ struct CommittingProcedureTests {
             }
             #expect(error.message.contains("the first commit fails"), "\(error)")
             #expect(try await provider.history(instanceID: "claimed").isEmpty, "nothing of the failed commit")
-            #expect(provider.procedures.procedureCalls == 0)
+            #expect(provider.procedures.procedureCalls == calls)
 
             let turn = FirstTurnStartTests.turn(item)
             let prefetched = try await provider.commitTurn(item.lease, turn)
             #expect(prefetched.map(\.request.operationID) == [1])
-            #expect(provider.procedures.procedureCalls == 1)
+            #expect(provider.procedures.procedureCalls == calls + 1)
             #expect(try await provider.history(instanceID: "claimed").map(\.sequenceNumber) == turn.result.newEvents.map(\.sequenceNumber))
             #expect(try await commits() > 1)
         }
@@ -98,7 +107,7 @@ struct CommittingProcedureTests {
     @Test func theCallBindsTheStatementsParametersThenANullPerResult() {
         let procedure = CommitTurnStatement.procedure
         let parameters = (1...CommitTurnStatement.placeholder.query.binds.count).map { "$\($0)" }
-        let results = procedure.resultTypes.map { _ in "NULL" }
+        let results = procedure.results.map { _ in "NULL" }
         #expect(procedure.callSQL == "CALL \(procedure.name)(\((parameters + results).joined(separator: ", ")))")
         #expect(ProcedureCall<CommitTurnStatement>.sql == procedure.callSQL)
     }

@@ -60,3 +60,10 @@ extension CreateInstanceStatement {
         return CreateInstancesStatement(statements)
     }
 }
+
+extension CreateInstanceStatement: CommittedInProcedure {
+    static let procedure = CommittingProcedure(
+        Self.self, name: "create_instance",
+        results: [("created", "int8"), ("notified", "int8"), ("message_id", "int8"), ("now", "timestamptz")] + PostgresProvider.instanceColumnTypes
+    )
+}
