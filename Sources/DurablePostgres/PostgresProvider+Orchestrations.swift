@@ -101,9 +101,7 @@ extension PostgresProvider {
         }
         let kind = try DurableJSON.encode(message)
         let status: String? = try await self.withRetry("sending a message to '\(instanceID)'", statement: "send_message") {
-            let rows = try await self.client.write(
-                SendMessageStatement.query(instanceID: instanceID, kind: kind, channel: self.configuration.channel), logger: self.logger
-            )
+            let rows = try await self.write(SendMessageStatement(instanceID: instanceID, kind: kind, channel: self.configuration.channel))
             guard let row = rows.first else { return nil }
             let (status, _) = try row.decode((String?, Int64).self)
             return status
@@ -152,7 +150,7 @@ extension PostgresProvider {
                 channel: self.configuration.channel, queue: request.queueName, priority: request.priority ?? Priority.default
             )
             let counts = try await connection.query(created.query, logger: self.logger).collect().first?.decode((Int64, Int64).self)
-            let rows = try await connection.query(SendMessageStatement.query(instanceID: id, kind: kind, channel: self.configuration.channel), logger: self.logger).collect()
+            let rows = try await connection.query(SendMessageStatement(instanceID: id, kind: kind, channel: self.configuration.channel).query, logger: self.logger).collect()
             try Self.checkDelivered(event, instanceID: id, status: try rows.first?.decode((String?, Int64).self).0)
             return (counts?.0 ?? 0) > 0 ? .created : .alreadyExists
         }

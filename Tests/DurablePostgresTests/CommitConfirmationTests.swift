@@ -57,9 +57,9 @@ struct CommitConfirmationTests {
         }
     }
 
-    /// The writes a client is told about: a start (through group commit) and a message. The
-    /// start as a plain statement: through its procedure (as it goes on a migrated schema), a
-    /// commit that fails fails the call (`CommittingProcedureTests`).
+    /// The writes a client is told about: a start (through group commit) and a message, as plain
+    /// statements. Through their procedures (as they go on a migrated schema), a commit that fails
+    /// fails the call instead (`CommittingProcedureTests`).
     @Test func aStartAndAMessageWhoseCommitsFailedAreRetried() async throws {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try await factory(.seconds(30)) as! PostgresProvider
@@ -73,6 +73,7 @@ struct CommitConfirmationTests {
             #expect(try await commits() == 2)
 
             try await PostgresTestDatabase.execute("DROP TRIGGER fail_first_commit ON \(schema).instances")
+            try await PostgresTestDatabase.execute("DROP PROCEDURE \(schema).\(SendMessageStatement.procedure.name)")
             _ = try await Self.failNextCommit(on: "messages", schema: schema)
             try await provider.sendMessage(instanceID: "target", .eventRaised(name: "go", input: .null))
             let events = try await PostgresTestDatabase.query(

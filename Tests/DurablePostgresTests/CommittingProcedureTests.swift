@@ -52,13 +52,20 @@ struct CommittingProcedureTests {
             #expect(provider.procedures.procedureCalls == 3, "the two starts and the commit went through their procedures")
             _ = try await provider.createInstance(StartRequest(instanceID: "called-plain", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in")))
             #expect(provider.procedures.procedureCalls == 4, "and so did a plain start")
+            try await provider.sendMessage(instanceID: "called-plain", .eventRaised(name: "go", input: .null))
+            #expect(provider.procedures.procedureCalls == 5, "and a message")
+            let unknown = try await #require(throws: DurableError.self) {
+                try await provider.sendMessage(instanceID: "nobody", .eventRaised(name: "go", input: .null))
+            }
+            #expect(unknown.code == .instanceNotFound)
 
             for procedure in CommittingProcedure.all {
                 try await PostgresTestDatabase.execute("DROP PROCEDURE \(schema).\(procedure.name)")
             }
             try await Self.startAndCommit(provider, "plain")
             _ = try await provider.createInstance(StartRequest(instanceID: "plain-plain", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in")))
-            #expect(provider.procedures.procedureCalls == 4, "without them, the plain statements wrote")
+            try await provider.sendMessage(instanceID: "plain-plain", .eventRaised(name: "go", input: .null))
+            #expect(provider.procedures.procedureCalls == 6, "without them, the plain statements wrote")
             for procedure in CommittingProcedure.all { #expect(!provider.procedures.isAvailable(procedure)) }
 
             #expect(try await FirstTurnStartTests.rows(schema, "called").count == 4)
@@ -69,6 +76,10 @@ struct CommittingProcedureTests {
                 "SELECT count(*)::int8 FROM \(schema).messages WHERE instance_id IN ('called-plain', 'plain-plain') AND kind LIKE '%executionStarted%'"
             )
             #expect(try startMessages[0].decode(Int64.self) == 2, "each plain start wrote its start message")
+            let events = try await PostgresTestDatabase.query(
+                "SELECT count(*)::int8 FROM \(schema).messages WHERE instance_id IN ('called-plain', 'plain-plain') AND kind LIKE '%go%'"
+            )
+            #expect(try events[0].decode(Int64.self) == 2, "each message was written once")
         }
     }
 

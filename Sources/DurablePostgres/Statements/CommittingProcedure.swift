@@ -67,7 +67,9 @@ struct CommittingProcedure: Sendable {
     private static let form = 2
 
     /// Every procedure the provider calls.
-    static let all = [StartWithTurnStatement.procedure, CommitTurnStatement.procedure, CreateInstanceStatement.procedure]
+    static let all = [
+        StartWithTurnStatement.procedure, CommitTurnStatement.procedure, CreateInstanceStatement.procedure, SendMessageStatement.procedure,
+    ]
 
     /// The `CREATE PROCEDURE` statement, given the types of the statement's parameters as
     /// PostgresNIO binds them (the call binds the same values, and a procedure is found by its
