@@ -40,8 +40,7 @@ struct CommittingProcedure: Sendable {
     /// The name of the statement prepared by ``prepare``.
     let preparedName: String
 
-    /// - Parameter results: the columns of the statement's row; a row read by position may name
-    ///   only their types (its columns are then `durable_result_1`…).
+    /// - Parameter results: the columns of the statement's row, named as the statement names them.
     init<Statement: PreparedQuery>(_ statement: Statement.Type, name: String, results: [(name: String, type: String)]) {
         let query = Statement.placeholder.query
         self.statementSQL = query.sql
@@ -59,6 +58,7 @@ struct CommittingProcedure: Sendable {
         }
     }
 
+    /// A procedure whose row is read by position: its columns are `durable_result_1`….
     init<Statement: PreparedQuery>(_ statement: Statement.Type, name: String, resultTypes: [String]) {
         self.init(statement, name: name, results: resultTypes.enumerated().map { ("durable_result_\($0.offset + 1)", $0.element) })
     }
