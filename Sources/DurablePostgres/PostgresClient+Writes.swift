@@ -16,7 +16,8 @@ import PostgresNIO
 /// that succeeds after the write proves the write committed. When it fails, the write's outcome is
 /// unknown, as when a connection is lost mid-statement, and the write is retried: every write is
 /// fenced, so a second run of one that did commit is rejected or changes nothing. Statements inside
-/// an explicit transaction need none of this: `COMMIT` answers after committing.
+/// an explicit transaction need none of this: `COMMIT` answers after committing; nor do the hot
+/// writes that go through a ``CommittingProcedure``, which commits before it answers.
 extension PostgresClient {
     /// Runs a prepared write; returns its rows once its transaction has committed, or at once when
     /// `needsConfirmation` says its rows hand over nothing that acts on the write (a claim that

@@ -17,17 +17,19 @@ struct CommittingProcedureTests {
         ).map { try $0.decode(String.self) }
     }
 
+    static func request(_ id: String) throws -> StartRequest {
+        StartRequest(instanceID: id, name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
+    }
+
     /// A start with its first turn, then the commit of a claimed turn, under `id`.
     static func startAndCommit(_ provider: PostgresProvider, _ id: String) async throws {
-        let request = StartRequest(instanceID: id, name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
-        let (started, first) = try await provider.createInstance(request, claimingFirstTurnFor: "starter") { FirstTurnStartTests.turn($0) }
+        let (started, first) = try await provider.createInstance(try Self.request(id), claimingFirstTurnFor: "starter") { FirstTurnStartTests.turn($0) }
         #expect(started == .created)
         guard case .committed = first else {
             Issue.record("the first turn was not committed with the start: \(first)")
             return
         }
-        let other = StartRequest(instanceID: id + "-claimed", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
-        let (_, claimed) = try await provider.createInstance(other, claimingFirstTurnFor: "starter")
+        let (_, claimed) = try await provider.createInstance(try Self.request(id + "-claimed"), claimingFirstTurnFor: "starter")
         let item = try #require(claimed)
         let prefetched = try await provider.commitTurn(item.lease, FirstTurnStartTests.turn(item))
         #expect(prefetched.map(\.request.operationID) == [1])
@@ -50,7 +52,7 @@ struct CommittingProcedureTests {
             let schema = provider.configuration.schema
             try await Self.startAndCommit(provider, "called")
             #expect(provider.procedures.procedureCalls == 3, "the two starts and the commit went through their procedures")
-            _ = try await provider.createInstance(StartRequest(instanceID: "called-plain", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in")))
+            _ = try await provider.createInstance(try Self.request("called-plain"))
             #expect(provider.procedures.procedureCalls == 4, "and so did a plain start")
             try await provider.sendMessage(instanceID: "called-plain", .eventRaised(name: "go", input: .null))
             #expect(provider.procedures.procedureCalls == 5, "and a message")
@@ -63,7 +65,7 @@ struct CommittingProcedureTests {
                 try await PostgresTestDatabase.execute("DROP PROCEDURE \(schema).\(procedure.name)")
             }
             try await Self.startAndCommit(provider, "plain")
-            _ = try await provider.createInstance(StartRequest(instanceID: "plain-plain", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in")))
+            _ = try await provider.createInstance(try Self.request("plain-plain"))
             try await provider.sendMessage(instanceID: "plain-plain", .eventRaised(name: "go", input: .null))
             #expect(provider.procedures.procedureCalls == 6, "without them, the plain statements wrote")
             for procedure in CommittingProcedure.all { #expect(!provider.procedures.isAvailable(procedure)) }
@@ -90,8 +92,7 @@ struct CommittingProcedureTests {
         try await PostgresTestDatabase.withFactory { factory in
             let provider = try await factory(.seconds(30)) as! PostgresProvider
             let schema = provider.configuration.schema
-            let request = StartRequest(instanceID: "claimed", name: "Conformance", version: "1.0.0", input: try Payload(encoding: "in"))
-            let (_, claimed) = try await provider.createInstance(request, claimingFirstTurnFor: "starter")
+            let (_, claimed) = try await provider.createInstance(try Self.request("claimed"), claimingFirstTurnFor: "starter")
             let item = try #require(claimed)
             let calls = provider.procedures.procedureCalls
             let commits = try await CommitConfirmationTests.failNextCommit(on: "history", schema: schema)
